@@ -1,0 +1,201 @@
+//! A byte buffer with a consumed prefix, used for input and output.
+//!
+//! The backing `Vec` is always fully initialised (its length is its capacity), so that a socket
+//! can read straight into the free space (`spare_mut`) and masking can write straight into it,
+//! all in safe code. Live bytes are `data[start..end]`.
+
+use alloc::vec::Vec;
+
+/// The buffer cannot take that many more bytes without exceeding its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Full;
+
+#[derive(Debug, Default)]
+pub(crate) struct ByteBuf {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// The most live bytes held since the buffer was last empty.
+    peak: usize,
+}
+
+impl ByteBuf {
+    pub(crate) const fn new() -> ByteBuf {
+        ByteBuf {
+            data: Vec::new(),
+            start: 0,
+            end: 0,
+            peak: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    #[inline]
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+
+    #[inline]
+    pub(crate) fn end(&self) -> usize {
+        self.end
+    }
+
+    /// Heap bytes held.
+    #[inline]
+    pub(crate) fn capacity(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The live bytes.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.data.get(self.start..self.end).unwrap_or_default()
+    }
+
+    /// The whole initialised region, for positions kept as absolute indices.
+    #[inline]
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    #[inline]
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
+    /// Drops `n` bytes from the front.
+    #[inline]
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = self.start.saturating_add(n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Drops every byte at or after absolute position `at`.
+    pub(crate) fn truncate_at(&mut self, at: usize) {
+        self.end = at.clamp(self.start, self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Drops all bytes.
+    pub(crate) fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    /// Makes at least `extra` bytes free after the live bytes without holding more than
+    /// `limit` live bytes. Returns by how much absolute positions moved down (live bytes are
+    /// moved to the front when that makes room).
+    pub(crate) fn reserve(&mut self, extra: usize, limit: usize) -> Result<usize, Full> {
+        if self.data.len() - self.end >= extra {
+            return Ok(0);
+        }
+        let live = self.len();
+        let needed = live.checked_add(extra).ok_or(Full)?;
+        if needed > limit {
+            return Err(Full);
+        }
+        let shift = self.start;
+        if self.data.len() >= needed {
+            self.data.copy_within(self.start..self.end, 0);
+        } else {
+            // A fresh zeroed allocation (calloc: no memset for large sizes) and one copy of the
+            // live bytes, rather than a realloc that would also copy the consumed prefix.
+            let cap = needed.max(self.data.len().saturating_mul(2)).min(limit);
+            let mut data = alloc::vec![0u8; cap];
+            if let (Some(dst), Some(src)) = (data.get_mut(..live), self.data.get(self.start..self.end))
+            {
+                dst.copy_from_slice(src);
+            }
+            self.data = data;
+        }
+        self.start = 0;
+        self.end = live;
+        Ok(shift)
+    }
+
+    /// The free space after the live bytes.
+    #[inline]
+    pub(crate) fn spare_mut(&mut self) -> &mut [u8] {
+        self.data.get_mut(self.end..).unwrap_or_default()
+    }
+
+    /// Marks `n` bytes of the free space as live.
+    #[inline]
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.end = self.end.saturating_add(n).min(self.data.len());
+        self.note_peak();
+    }
+
+    /// Appends bytes; the caller has reserved room.
+    #[inline]
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        let n = bytes.len();
+        if let Some(dst) = self.spare_mut().get_mut(..n) {
+            dst.copy_from_slice(bytes);
+            self.end += n;
+            self.note_peak();
+        }
+    }
+
+    /// Frees the memory of an empty buffer.
+    pub(crate) fn release(&mut self) {
+        if self.is_empty() {
+            self.data = Vec::new();
+            self.start = 0;
+            self.end = 0;
+            self.peak = 0;
+        }
+    }
+
+    /// Frees an empty buffer that grew beyond `retain` bytes for traffic that is now much
+    /// smaller than it: a large message does not pin its memory for the rest of the
+    /// connection, while steady large traffic keeps its buffer (no allocation per message).
+    pub(crate) fn maybe_shrink(&mut self, retain: usize) {
+        if self.is_empty() {
+            if self.data.len() > retain && self.peak < self.data.len() / 8 {
+                self.release();
+            }
+            self.peak = 0;
+        }
+    }
+
+    #[inline]
+    fn note_peak(&mut self) {
+        let live = self.end - self.start;
+        if live > self.peak {
+            self.peak = live;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserve_moves_live_bytes_to_the_front_and_reports_the_shift() {
+        let mut b = ByteBuf::new();
+        assert_eq!(b.reserve(8, 16), Ok(0));
+        b.push(b"abcdefgh");
+        b.consume(6);
+        assert_eq!(b.reserve(7, 16), Ok(6));
+        assert_eq!(b.bytes(), b"gh");
+        assert!(b.spare_mut().len() >= 7);
+        assert_eq!(b.reserve(15, 16), Err(Full));
+    }
+}

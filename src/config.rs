@@ -1,0 +1,197 @@
+//! Limits and policies of a connection.
+
+/// How received data messages are handed to the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Delivery {
+    /// Whole messages: [`Event::Message`](crate::Event::Message) with all fragments joined.
+    /// Memory per message is bounded by `max_message_size`.
+    Assembled,
+    /// Pieces as they arrive: [`Event::Fragment`](crate::Event::Fragment), text already
+    /// validated, so a message of any size passes through with bounded memory.
+    /// `max_message_size` does not apply.
+    Streaming,
+}
+
+/// Limits and policies, with finite defaults.
+///
+/// Every buffer the connection holds is bounded by one of these limits, and memory grows only
+/// with bytes that actually arrived: a frame header that *declares* a huge length fails the
+/// connection before anything is allocated.
+///
+/// | limit | default | on violation |
+/// |---|---|---|
+/// | `max_handshake_bytes` | 16 KiB | server: 431; client: handshake fails |
+/// | `max_headers` | 64 | server: 431; client: handshake fails |
+/// | `max_frame_size` | 16 MiB | close 1009 |
+/// | `max_message_size` | 16 MiB | close 1009 (assembled delivery) |
+/// | `max_fragments` | 4,096 frames per message | close 1008 |
+/// | `max_output_backlog` | 16 MiB + 64 KiB | `SendError::OutputFull`, nothing queued |
+///
+/// ```
+/// use wsmachine::{Config, Delivery};
+/// const CONFIG: Config = Config::new()
+///     .with_max_message_size(1 << 20)
+///     .with_delivery(Delivery::Streaming);
+/// assert_eq!(CONFIG.max_message_size, 1 << 20);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Largest HTTP request or response head, and for a rejected client, head plus body.
+    pub max_handshake_bytes: usize,
+    /// Most header lines in an HTTP head.
+    pub max_headers: usize,
+    /// Largest frame payload accepted.
+    pub max_frame_size: usize,
+    /// Largest assembled message accepted.
+    pub max_message_size: usize,
+    /// Most frames one message may be split into.
+    pub max_fragments: usize,
+    /// Most bytes of output waiting to be written before `send_*` refuses new frames.
+    /// Automatic pongs and close replies (at most 131 bytes each) are always queued.
+    pub max_output_backlog: usize,
+    /// Split outgoing messages into frames of at most this many payload bytes; 0 sends every
+    /// message as one frame.
+    pub outgoing_fragment_size: usize,
+    /// Whole messages or streamed fragments.
+    pub delivery: Delivery,
+    /// Answer pings with pongs automatically (§5.5.2). A newer ping replaces a pong not yet
+    /// written out (§5.5.3), so a ping flood cannot grow the output.
+    pub auto_pong: bool,
+    /// Answer a close frame with a close frame echoing its code and reason (§5.5.1). When off,
+    /// the application calls `close` after [`Event::CloseReceived`](crate::Event::CloseReceived).
+    pub auto_close_reply: bool,
+    /// Server: also accept `Sec-WebSocket-Version: 8` (the hybi drafts that old tutorials still
+    /// copy; framing is identical) and report `Sec-WebSocket-Origin` as the origin.
+    pub accept_legacy_versions: bool,
+    /// The smallest free space `read_buf` offers, and the initial input buffer size.
+    pub min_read_size: usize,
+    /// The largest free space `read_buf` offers; it grows towards this while reads fill it.
+    pub max_read_size: usize,
+}
+
+impl Config {
+    /// The defaults listed in the table above.
+    #[must_use]
+    pub const fn new() -> Config {
+        Config {
+            max_handshake_bytes: 16 * 1024,
+            max_headers: 64,
+            max_frame_size: 16 << 20,
+            max_message_size: 16 << 20,
+            max_fragments: 4096,
+            max_output_backlog: (16 << 20) + (64 << 10),
+            outgoing_fragment_size: 0,
+            delivery: Delivery::Assembled,
+            auto_pong: true,
+            auto_close_reply: true,
+            accept_legacy_versions: false,
+            min_read_size: 512,
+            max_read_size: 64 * 1024,
+        }
+    }
+
+    /// Sets [`max_handshake_bytes`](Self::max_handshake_bytes).
+    #[must_use]
+    pub const fn with_max_handshake_bytes(mut self, bytes: usize) -> Config {
+        self.max_handshake_bytes = bytes;
+        self
+    }
+
+    /// Sets [`max_headers`](Self::max_headers).
+    #[must_use]
+    pub const fn with_max_headers(mut self, count: usize) -> Config {
+        self.max_headers = count;
+        self
+    }
+
+    /// Sets [`max_frame_size`](Self::max_frame_size).
+    #[must_use]
+    pub const fn with_max_frame_size(mut self, bytes: usize) -> Config {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Sets [`max_message_size`](Self::max_message_size).
+    #[must_use]
+    pub const fn with_max_message_size(mut self, bytes: usize) -> Config {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`max_fragments`](Self::max_fragments).
+    #[must_use]
+    pub const fn with_max_fragments(mut self, count: usize) -> Config {
+        self.max_fragments = count;
+        self
+    }
+
+    /// Sets [`max_output_backlog`](Self::max_output_backlog).
+    #[must_use]
+    pub const fn with_max_output_backlog(mut self, bytes: usize) -> Config {
+        self.max_output_backlog = bytes;
+        self
+    }
+
+    /// Sets [`outgoing_fragment_size`](Self::outgoing_fragment_size).
+    #[must_use]
+    pub const fn with_outgoing_fragment_size(mut self, bytes: usize) -> Config {
+        self.outgoing_fragment_size = bytes;
+        self
+    }
+
+    /// Sets [`delivery`](Self::delivery).
+    #[must_use]
+    pub const fn with_delivery(mut self, delivery: Delivery) -> Config {
+        self.delivery = delivery;
+        self
+    }
+
+    /// Sets [`auto_pong`](Self::auto_pong).
+    #[must_use]
+    pub const fn with_auto_pong(mut self, on: bool) -> Config {
+        self.auto_pong = on;
+        self
+    }
+
+    /// Sets [`auto_close_reply`](Self::auto_close_reply).
+    #[must_use]
+    pub const fn with_auto_close_reply(mut self, on: bool) -> Config {
+        self.auto_close_reply = on;
+        self
+    }
+
+    /// Sets [`accept_legacy_versions`](Self::accept_legacy_versions).
+    #[must_use]
+    pub const fn with_accept_legacy_versions(mut self, on: bool) -> Config {
+        self.accept_legacy_versions = on;
+        self
+    }
+
+    /// Sets [`min_read_size`](Self::min_read_size) and [`max_read_size`](Self::max_read_size).
+    #[must_use]
+    pub const fn with_read_sizes(mut self, min: usize, max: usize) -> Config {
+        self.min_read_size = min;
+        self.max_read_size = max;
+        self
+    }
+
+    /// The most bytes the input buffer holds: one whole frame plus one read.
+    pub(crate) const fn max_buffered_input(&self) -> usize {
+        let frame = self.max_frame_size.saturating_add(crate::frame::MAX_HEADER_LEN);
+        let handshake = self.max_handshake_bytes;
+        let base = if frame > handshake { frame } else { handshake };
+        let read = if self.max_read_size > self.min_read_size {
+            self.max_read_size
+        } else {
+            self.min_read_size
+        };
+        base.saturating_add(read)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config::new()
+    }
+}

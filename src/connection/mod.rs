@@ -1,0 +1,524 @@
+//! The [`Connection`]: one WebSocket endpoint as a state machine.
+
+mod opening;
+mod recv;
+mod send;
+mod state;
+
+use alloc::vec::Vec;
+
+use base64::Engine as _;
+
+pub use send::Sender;
+pub use state::State;
+
+use crate::close::{CloseCode, CloseFrame};
+use crate::config::Config;
+use crate::entropy::{MaskRng, Seed};
+use crate::error::{HandshakeError, ProtocolError, SendError};
+use crate::event::{CloseCause, Event, Fragment, Message, MessageKind, Request, Response};
+use crate::handshake::client::ClientRequest;
+use crate::handshake::{accept_key, Head, Span};
+use crate::role::Role;
+use crate::utf8;
+use opening::Opening;
+use recv::{end_of_stream, Inbound, Ready};
+use send::Outbound;
+use state::Phase;
+
+/// How a server accepts an upgrade request: the subprotocol it chooses and extra headers.
+///
+/// ```
+/// use wsmachine::Accept;
+/// let accept = Accept::new().with_subprotocol("chat").with_headers(&[("X-Server", "demo")]);
+/// # let _ = accept;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Accept<'a> {
+    pub(crate) subprotocol: Option<&'a str>,
+    pub(crate) headers: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> Accept<'a> {
+    /// Accept with no subprotocol and no extra headers.
+    #[must_use]
+    pub const fn new() -> Accept<'a> {
+        Accept {
+            subprotocol: None,
+            headers: &[],
+        }
+    }
+
+    /// Chooses one of the subprotocols the client offered (§4.2.2).
+    #[must_use]
+    pub const fn with_subprotocol(mut self, protocol: &'a str) -> Accept<'a> {
+        self.subprotocol = Some(protocol);
+        self
+    }
+
+    /// Adds headers to the `101` response (cookies, server name).
+    #[must_use]
+    pub const fn with_headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Accept<'a> {
+        self.headers = headers;
+        self
+    }
+}
+
+/// Heap bytes a connection holds, per buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Memory {
+    /// The input buffer.
+    pub input: usize,
+    /// The buffer fragmented messages are assembled in.
+    pub message: usize,
+    /// The output buffer.
+    pub output: usize,
+}
+
+impl Memory {
+    /// The sum of all buffers.
+    #[must_use]
+    pub const fn total(&self) -> usize {
+        self.input + self.message + self.output
+    }
+}
+
+/// A WebSocket endpoint, client or server, from the first handshake byte to the end of the
+/// closing handshake, as a pure state machine: bytes in, events and bytes out.
+///
+/// # The driver contract
+///
+/// After any input ([`receive`](Self::receive), [`commit_read`](Self::commit_read),
+/// [`receive_eof`](Self::receive_eof)) or command (`send_*`, [`close`](Self::close),
+/// [`accept`](Self::accept), [`respond`](Self::respond)):
+///
+/// 1. drain events with [`poll_event`](Self::poll_event) until it returns `None`;
+/// 2. write [`output`](Self::output) to the transport and call
+///    [`consume_output`](Self::consume_output) with what was written;
+/// 3. when [`should_shutdown_write`](Self::should_shutdown_write) is true, half-close the
+///    transport (keep reading until end of stream, so that nothing is reset);
+/// 4. while [`close_expected`](Self::close_expected) is true, run a timer (a few seconds);
+///    when it expires, drop the transport and call [`receive_eof`](Self::receive_eof).
+///
+/// Keep reading until the transport reports end of stream, then call `receive_eof` and drain
+/// once more: the last event is always [`Event::Closed`].
+///
+/// Methods fall into four groups: inputs (`receive*`, `read_buf`/`commit_read`), events
+/// (`poll_event*`), commands (`send_*`, `ping`, `pong`, `close`, `accept`, `respond`), outputs
+/// (`output`, `consume_output`) and getters. Only inputs and commands change the state;
+/// `poll_event` applies what the inputs brought, in order.
+#[derive(Debug)]
+pub struct Connection {
+    inb: Inbound,
+    out: Outbound,
+}
+
+impl Connection {
+    /// A server that starts by reading the client's HTTP request (§4.2).
+    #[must_use]
+    pub fn server(config: Config) -> Connection {
+        Connection {
+            inb: Inbound::new(Role::Server, config, Some(Opening::server())),
+            out: Outbound::new(Role::Server, &config, None, Phase::ReadingRequest),
+        }
+    }
+
+    /// A client whose request head is queued as output right away (§4.1). `seed` provides the
+    /// handshake key and the masking keys (§5.3); see [`Seed`].
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::InvalidRequest`] if the request cannot be sent as HTTP.
+    pub fn client(config: Config, request: &ClientRequest<'_>, seed: Seed) -> Result<Connection, HandshakeError> {
+        let mut out = Outbound::new(
+            Role::Client,
+            &config,
+            Some(MaskRng::new(seed)),
+            Phase::ReadingResponse,
+        );
+        let mut nonce = [0u8; 16];
+        out.fill_random(&mut nonce);
+        let mut key = [0u8; 24];
+        let _ = base64::engine::general_purpose::STANDARD.encode_slice(nonce, &mut key);
+        let mut head = Vec::new();
+        request.write(&key, &mut head)?;
+        out.push_raw(&head);
+        let protocols = request.subprotocols().join(", ").into_bytes();
+        let extensions = request.extensions().unwrap_or("").as_bytes().to_vec();
+        let opening = Opening::client(accept_key(&key), protocols, extensions);
+        Ok(Connection {
+            inb: Inbound::new(Role::Client, config, Some(opening)),
+            out,
+        })
+    }
+
+    /// A server connection whose handshake was done elsewhere (hyper or axum upgrades, an
+    /// RFC 8441 HTTP/2 stream), already open. `leftover` holds bytes read past the handshake.
+    #[must_use]
+    pub fn upgraded_server(config: Config, leftover: &[u8]) -> Connection {
+        Connection::upgraded(Role::Server, config, None, leftover)
+    }
+
+    /// A client connection whose handshake was done elsewhere, already open; `seed` provides
+    /// the masking keys (§5.3).
+    #[must_use]
+    pub fn upgraded_client(config: Config, seed: Seed, leftover: &[u8]) -> Connection {
+        Connection::upgraded(Role::Client, config, Some(MaskRng::new(seed)), leftover)
+    }
+
+    fn upgraded(role: Role, config: Config, rng: Option<MaskRng>, leftover: &[u8]) -> Connection {
+        let mut conn = Connection {
+            inb: Inbound::new(role, config, None),
+            out: Outbound::new(role, &config, rng, Phase::Open),
+        };
+        conn.inb.start_frames(0);
+        // The leftover is already in memory: take all of it whatever the limit.
+        let _ = conn.inb.receive(leftover, usize::MAX);
+        conn
+    }
+
+    fn input_limit(&self) -> usize {
+        let config = &self.inb.st.config;
+        match self.out.link.phase {
+            Phase::ReadingRequest
+            | Phase::AwaitingAnswer
+            | Phase::ReadingResponse
+            | Phase::ReadingRejection => config.max_handshake_bytes.saturating_mul(2).saturating_add(1),
+            _ => config.max_buffered_input(),
+        }
+    }
+
+    // ----- inputs -------------------------------------------------------------------------
+
+    /// Takes bytes from the transport, copying them into the input buffer (and unmasking
+    /// payloads on the way). Returns how many were taken: all of them, unless the input buffer
+    /// is at its limit; then drain events (which frees it) and pass the rest again.
+    ///
+    /// After the connection failed or closed, input is discarded (and reported as taken).
+    #[must_use = "bytes not taken must be passed again after draining events"]
+    pub fn receive(&mut self, data: &[u8]) -> usize {
+        let limit = self.input_limit();
+        self.inb.receive(data, limit)
+    }
+
+    /// The free space a transport read should fill, for reading without a copy; call
+    /// [`commit_read`](Self::commit_read) with the number of bytes read.
+    ///
+    /// Its size adapts between `Config::min_read_size` and `Config::max_read_size`. It is empty
+    /// only when the input buffer is at its limit: drain events first.
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        let limit = self.input_limit();
+        self.inb.read_buf(limit)
+    }
+
+    /// Takes `n` bytes written at the start of [`read_buf`](Self::read_buf).
+    pub fn commit_read(&mut self, n: usize) {
+        self.inb.commit_read(n);
+    }
+
+    /// The transport reached end of stream (or was dropped after the close timer). Remaining
+    /// input is still decoded; then [`Event::Closed`] follows, with code 1006 unless the
+    /// closing handshake completed (§7.1.5).
+    pub fn receive_eof(&mut self) {
+        self.out.link.eof = true;
+    }
+
+    // ----- events -------------------------------------------------------------------------
+
+    fn advance(&mut self) -> Option<Ready> {
+        self.inb.settle();
+        match self.out.link.phase {
+            Phase::Closed => self.out.link.take_closed().map(Ready::Closed),
+            Phase::ReadingRequest => self.inb.advance_request(&mut self.out),
+            Phase::ReadingResponse => self.inb.advance_response(&mut self.out),
+            Phase::ReadingRejection => self.inb.advance_rejection(&mut self.out),
+            Phase::Open | Phase::CloseSent => self.inb.advance_frames(&mut self.out),
+            Phase::AwaitingAnswer | Phase::CloseReceived if self.out.link.eof => {
+                let cause = if self.out.link.phase == Phase::AwaitingAnswer {
+                    CloseCause::Handshake(HandshakeError::Incomplete)
+                } else {
+                    CloseCause::Abnormal
+                };
+                end_of_stream(&mut self.inb.st, &mut self.out, cause)
+            }
+            Phase::AwaitingAnswer | Phase::CloseReceived => None,
+        }
+    }
+
+    /// The next event, or `None` when more input (or an answer to a request) is needed.
+    ///
+    /// Events borrow the connection's buffers until the next call on it. To reply while
+    /// holding one, use [`poll_event_with_sender`](Self::poll_event_with_sender).
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        let ready = self.advance()?;
+        Some(render(&mut self.inb, &mut self.out, ready))
+    }
+
+    /// The next event together with a [`Sender`], so that a reply can be queued while the
+    /// event still borrows its payload: an echo without copying.
+    ///
+    /// ```
+    /// # use wsmachine::{Connection, Event, Message};
+    /// # fn echo(conn: &mut Connection) {
+    /// while let Some((event, mut sender)) = conn.poll_event_with_sender() {
+    ///     match event {
+    ///         Event::Message(Message::Text(text)) => { let _ = sender.send_text(text); }
+    ///         Event::Message(Message::Binary(data)) => { let _ = sender.send_binary(data); }
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn poll_event_with_sender(&mut self) -> Option<(Event<'_>, Sender<'_>)> {
+        let ready = self.advance()?;
+        let Connection { inb, out } = self;
+        let event = render(inb, out, ready);
+        Some((event, Sender { out }))
+    }
+
+    // ----- commands -----------------------------------------------------------------------
+
+    /// Server: accepts the pending upgrade request with a `101` response (§4.2.2). Frames the
+    /// client sent behind its request are decoded next.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::NoPendingRequest`] if no request waits for an answer,
+    /// [`SendError::NotWebSocketRequest`] for a plain HTTP request,
+    /// [`SendError::SubprotocolNotOffered`], [`SendError::InvalidHeader`]. Nothing is sent then
+    /// and the request still waits.
+    pub fn accept(&mut self, accept: Accept<'_>) -> Result<(), SendError> {
+        self.inb.accept(&mut self.out, &accept)
+    }
+
+    /// Server: answers the pending request with an HTTP response instead (a rejection with any
+    /// status, or a page for a plain request) and ends the connection. `Content-Length` (unless
+    /// given) and `Connection: close` are added.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::NoPendingRequest`], [`SendError::InvalidStatus`] (outside 200-599),
+    /// [`SendError::InvalidHeader`].
+    pub fn respond(&mut self, status: u16, headers: &[(&str, &str)], body: &[u8]) -> Result<(), SendError> {
+        self.inb.respond(&mut self.out, status, headers, body)
+    }
+
+    /// Queues a text message, split into frames of `Config::outgoing_fragment_size` if set.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::NotOpen`], [`SendError::Closing`] after a close frame was sent (§5.5.1),
+    /// [`SendError::Closed`], [`SendError::FragmentSequence`] while a fragmented message is
+    /// unfinished, [`SendError::OutputFull`]. Nothing is queued then.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.out.send_message(MessageKind::Text, text.as_bytes())
+    }
+
+    /// Queues a binary message. Errors as [`send_text`](Self::send_text).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.out.send_message(MessageKind::Binary, data)
+    }
+
+    /// Queues one fragment of a message (§5.4): the first call starts a message of `kind`,
+    /// later calls continue it, `fin` ends it. Text fragments may split code points, but
+    /// together must be valid UTF-8. Control frames may be sent in between.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text), plus [`SendError::FragmentSequence`] for a `kind` that
+    /// differs from the message's, and [`SendError::InvalidUtf8`].
+    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), SendError> {
+        self.out.send_fragment(kind, data, fin)
+    }
+
+    /// Queues a ping (§5.5.2).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::ControlTooLong`] over 125 bytes, and the state errors of
+    /// [`send_text`](Self::send_text).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.out.send_control(crate::frame::OpCode::Ping, payload)
+    }
+
+    /// Queues an unsolicited pong, a one-way heartbeat (§5.5.3).
+    ///
+    /// # Errors
+    ///
+    /// As [`ping`](Self::ping).
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.out.send_control(crate::frame::OpCode::Pong, payload)
+    }
+
+    /// Starts the closing handshake, or completes it after [`Event::CloseReceived`] when
+    /// automatic replies are off (§5.5.1, §7). No data frame can be sent afterwards.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::CloseCodeNotSendable`] (1005, 1006, 1015 and unassigned codes),
+    /// [`SendError::ReasonTooLong`] (over 123 bytes), [`SendError::Closing`] if a close frame
+    /// was already sent, [`SendError::Closed`], [`SendError::NotOpen`].
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.out.close(CloseFrame { code, reason })
+    }
+
+    // ----- outputs ------------------------------------------------------------------------
+
+    /// Bytes waiting to be written to the transport.
+    #[must_use]
+    pub fn output(&self) -> &[u8] {
+        self.out.buf.bytes()
+    }
+
+    /// Marks the first `n` bytes of [`output`](Self::output) as written.
+    pub fn consume_output(&mut self, n: usize) {
+        self.out.consume(n);
+    }
+
+    /// Whether there is output to write.
+    #[must_use]
+    pub fn wants_write(&self) -> bool {
+        !self.out.buf.is_empty()
+    }
+
+    /// Whether to half-close the transport now: all output is written and the server has
+    /// completed the closing handshake (§7.1.1), or the connection failed (§7.1.7), or a
+    /// server answered with an HTTP response.
+    #[must_use]
+    pub fn should_shutdown_write(&self) -> bool {
+        self.out.link.shutdown && self.out.buf.is_empty()
+    }
+
+    /// Whether the peer is expected to close: a close frame was sent, or the connection is over
+    /// but the transport is still open. Run a timer; on expiry drop the transport and call
+    /// [`receive_eof`](Self::receive_eof).
+    #[must_use]
+    pub fn close_expected(&self) -> bool {
+        matches!(self.out.link.phase, Phase::CloseSent | Phase::Closed) && !self.out.link.eof
+    }
+
+    // ----- getters ------------------------------------------------------------------------
+
+    /// Client or server.
+    #[must_use]
+    pub fn role(&self) -> Role {
+        self.out.role()
+    }
+
+    /// The phase of the connection.
+    #[must_use]
+    pub fn state(&self) -> State {
+        self.out.link.phase.state()
+    }
+
+    /// Whether the connection is over ([`Event::Closed`] is due or delivered).
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.out.link.phase == Phase::Closed
+    }
+
+    /// The subprotocol agreed in the handshake.
+    #[must_use]
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.inb.protocol.as_deref()
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.inb.st.config
+    }
+
+    /// Heap bytes held by the buffers.
+    #[must_use]
+    pub fn memory(&self) -> Memory {
+        Memory {
+            input: self.inb.buf.capacity(),
+            message: self.inb.msg.capacity(),
+            output: self.out.buf.capacity(),
+        }
+    }
+
+    /// Frees every buffer that holds no data, for connections that go idle: an idle open
+    /// connection then holds no heap memory beyond the subprotocol name.
+    pub fn release_buffers(&mut self) {
+        self.inb.settle();
+        self.inb.buf.release();
+        if self.inb.msg.capacity() > 0 && !self.inb.msg_in_use() {
+            self.inb.msg = recv::MessageBuf::Bytes(Vec::new());
+        }
+        self.out.buf.release();
+    }
+}
+
+static EMPTY_HEAD: Head = Head::EMPTY;
+
+/// Turns a ready item into an event borrowing the input side. Failures found here (text that
+/// is not UTF-8) update only the state, never the buffers the event would borrow.
+fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready) -> Event<'a> {
+    let Inbound {
+        buf,
+        utf8: validator,
+        msg,
+        st,
+        opening,
+        ..
+    } = inb;
+    let data = buf.data();
+    let slice = |r: core::ops::Range<usize>| data.get(r).unwrap_or_default();
+    match ready {
+        Ready::Text(r) => match utf8::validate(slice(r)) {
+            Ok(text) => Event::Message(Message::Text(text)),
+            Err(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
+        },
+        Ready::Binary(r) => Event::Message(Message::Binary(slice(r))),
+        Ready::Assembled => Event::Message(msg.view()),
+        Ready::StreamText { range, fin } => match validator.feed(slice(range)) {
+            Ok(v) if !fin || v.at_boundary => Event::Fragment(Fragment::Text {
+                text: if v.joined.is_empty() { v.body } else { v.joined },
+                fin,
+            }),
+            _ => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
+        },
+        Ready::StreamBinary { range, fin } => Event::Fragment(Fragment::Binary {
+            bytes: slice(range),
+            fin,
+        }),
+        Ready::Ping(r) => Event::Ping(slice(r)),
+        Ready::Pong(r) => Event::Pong(slice(r)),
+        Ready::CloseReceived { code, reason } => Event::CloseReceived(CloseFrame {
+            code,
+            // Validated when the frame was decoded.
+            reason: core::str::from_utf8(slice(reason)).unwrap_or_default(),
+        }),
+        Ready::Closed(closed) => Event::Closed(closed),
+        // `Ready::Request`, `Accepted` and `Rejected` are only produced with the handshake
+        // state present; the empty head stands in rather than a panic.
+        Ready::Request => {
+            let (head, websocket) = opening
+                .as_deref()
+                .map_or((&EMPTY_HEAD, false), |o| (&o.head, o.websocket));
+            Event::Request(Request {
+                bytes: buf.bytes(),
+                head,
+                websocket,
+            })
+        }
+        Ready::Accepted => Event::Accepted(Response {
+            bytes: buf.bytes(),
+            head: opening.as_deref().map_or(&EMPTY_HEAD, |o| &o.head),
+            body: Span::default(),
+        }),
+        Ready::Rejected => Event::Rejected(Response {
+            bytes: buf.bytes(),
+            head: opening.as_deref().map_or(&EMPTY_HEAD, |o| &o.head),
+            body: opening.as_deref().map_or(Span::default(), |o| o.body),
+        }),
+    }
+}

@@ -1,0 +1,262 @@
+//! The opening handshake (§4) as a connection drives it: reading the request or response
+//! head incrementally, validating it, and answering.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use crate::close::CloseCode;
+use crate::connection::recv::{end_of_stream, Inbound, Ready};
+use crate::connection::send::Outbound;
+use crate::connection::state::{Phase, Step};
+use crate::connection::Accept;
+use crate::error::{HandshakeError, SendError};
+use crate::event::CloseCause;
+use crate::handshake::{client, find_head_end, server, values, AcceptKey, Head, Span};
+
+/// What the handshake needs to remember.
+#[derive(Debug, Default)]
+pub(crate) struct Opening {
+    /// Input bytes already searched for the end of the head.
+    scanned: usize,
+    pub(crate) head: Head,
+    /// Server: the request is a valid WebSocket upgrade.
+    pub(crate) websocket: bool,
+    /// Client: the `Sec-WebSocket-Accept` our key calls for.
+    accept: Option<AcceptKey>,
+    /// Client: the `Sec-WebSocket-Protocol` value sent.
+    offered_protocols: Vec<u8>,
+    /// Client: the `Sec-WebSocket-Extensions` value sent.
+    offered_extensions: Vec<u8>,
+    /// Client: the refusal body, relative to the head's start.
+    pub(crate) body: Span,
+    body_wanted: Option<usize>,
+}
+
+impl Opening {
+    pub(crate) fn server() -> Box<Opening> {
+        Box::default()
+    }
+
+    pub(crate) fn client(accept: AcceptKey, protocols: Vec<u8>, extensions: Vec<u8>) -> Box<Opening> {
+        Box::new(Opening {
+            accept: Some(accept),
+            offered_protocols: protocols,
+            offered_extensions: extensions,
+            ..Opening::default()
+        })
+    }
+}
+
+impl Inbound {
+    /// Looks for a complete head in the new input; fails when it outgrows the limit.
+    fn find_head(&mut self) -> Result<Option<usize>, HandshakeError> {
+        let limit = self.st.config.max_handshake_bytes;
+        let Some(opening) = self.opening.as_mut() else {
+            return Ok(None);
+        };
+        let data = self.buf.bytes();
+        match find_head_end(data, opening.scanned) {
+            Some(len) if len <= limit => Ok(Some(len)),
+            Some(_) => Err(HandshakeError::HeadTooLarge),
+            None if data.len() > limit => Err(HandshakeError::HeadTooLarge),
+            None => {
+                opening.scanned = data.len();
+                Ok(None)
+            }
+        }
+    }
+
+    /// The handshake failed: a server queues the error response (§4.2.2, §4.4); both roles
+    /// close the transport.
+    fn fail_handshake(&mut self, out: &mut Outbound, error: HandshakeError) -> Option<Ready> {
+        if out.role().is_server() {
+            let mut response = Vec::new();
+            server::write_error(&mut response, error);
+            out.push_raw(&response);
+        }
+        out.link.step(Step::HandshakeFailed);
+        out.link.finish(CloseCode::ABNORMAL, CloseCause::Handshake(error));
+        out.link.shutdown = true;
+        self.st.discard = true;
+        out.link.take_closed().map(Ready::Closed)
+    }
+
+    fn handshake_eof(&mut self, out: &mut Outbound) -> Option<Ready> {
+        end_of_stream(
+            &mut self.st,
+            out,
+            CloseCause::Handshake(HandshakeError::Incomplete),
+        )
+    }
+
+    /// Server: waits for the request head and classifies it (§4.2.1).
+    pub(crate) fn advance_request(&mut self, out: &mut Outbound) -> Option<Ready> {
+        let len = match self.find_head() {
+            Ok(Some(len)) => len,
+            Ok(None) if out.link.eof => return self.handshake_eof(out),
+            Ok(None) => return None,
+            Err(e) => return self.fail_handshake(out, e),
+        };
+        let data = self.buf.bytes().get(..len).unwrap_or_default();
+        let head = match Head::parse_request(data, self.st.config.max_headers) {
+            Ok(head) => head,
+            Err(e) => return self.fail_handshake(out, e),
+        };
+        let websocket = match server::validate_request(
+            head.first.get_str(data),
+            head.minor_version,
+            head.headers(data),
+            self.st.config.accept_legacy_versions,
+        ) {
+            Ok(upgrade) => upgrade.is_some(),
+            Err(e) => return self.fail_handshake(out, e),
+        };
+        if let Some(opening) = self.opening.as_mut() {
+            opening.head = head;
+            opening.websocket = websocket;
+        }
+        out.link.step(Step::RequestHead);
+        Some(Ready::Request)
+    }
+
+    /// Server: the application accepts the upgrade (§4.2.2).
+    pub(crate) fn accept(&mut self, out: &mut Outbound, accept: &Accept<'_>) -> Result<(), SendError> {
+        self.check_answerable(out)?;
+        let opening = self.opening.as_ref().ok_or(SendError::NoPendingRequest)?;
+        if !opening.websocket {
+            return Err(SendError::NotWebSocketRequest);
+        }
+        let data = self.buf.bytes().get(..opening.head.len).unwrap_or_default();
+        let headers = opening.head.headers(data);
+        let upgrade = server::validate_request("GET", 1, headers.clone(), true)
+            .ok()
+            .flatten()
+            .ok_or(SendError::NotWebSocketRequest)?;
+        if let Some(chosen) = accept.subprotocol {
+            let offered = values(headers, "sec-websocket-protocol")
+                .flat_map(crate::handshake::list_items)
+                .filter_map(|p| core::str::from_utf8(p).ok());
+            if !server::offers_protocol(offered, chosen) {
+                return Err(SendError::SubprotocolNotOffered);
+            }
+        }
+        let mut response = Vec::new();
+        server::write_accept(
+            &mut response,
+            &upgrade.accept_key(),
+            accept.subprotocol,
+            accept.headers,
+        )?;
+        let head_len = opening.head.len;
+        out.push_raw(&response);
+        out.link.step(Step::Accept);
+        self.protocol = accept.subprotocol.map(Box::from);
+        self.buf.consume(head_len);
+        self.opening = None;
+        // Frames the client sent right behind its request are decoded from here on.
+        self.start_frames(self.buf.len());
+        self.buf.maybe_shrink(self.st.config.min_read_size);
+        Ok(())
+    }
+
+    fn check_answerable(&self, out: &Outbound) -> Result<(), SendError> {
+        match out.link.phase {
+            Phase::AwaitingAnswer => Ok(()),
+            Phase::Closed => Err(SendError::Closed),
+            _ => Err(SendError::NoPendingRequest),
+        }
+    }
+
+    /// Server: the application answers with an HTTP response and the connection ends.
+    pub(crate) fn respond(
+        &mut self,
+        out: &mut Outbound,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), SendError> {
+        self.check_answerable(out)?;
+        let mut response = Vec::new();
+        server::write_response(&mut response, status, headers, body)?;
+        out.push_raw(&response);
+        out.link.step(Step::Respond);
+        out.link.finish(CloseCode::ABNORMAL, CloseCause::Responded);
+        out.link.shutdown = true;
+        self.st.discard = true;
+        Ok(())
+    }
+
+    /// Client: waits for the response head and validates it (§4.1).
+    pub(crate) fn advance_response(&mut self, out: &mut Outbound) -> Option<Ready> {
+        let len = match self.find_head() {
+            Ok(Some(len)) => len,
+            Ok(None) if out.link.eof => return self.handshake_eof(out),
+            Ok(None) => return None,
+            Err(e) => return self.fail_handshake(out, e),
+        };
+        let data = self.buf.bytes().get(..len).unwrap_or_default();
+        let head = match Head::parse_response(data, self.st.config.max_headers) {
+            Ok(head) => head,
+            Err(e) => return self.fail_handshake(out, e),
+        };
+        let opening = self.opening.as_mut()?;
+        if head.status != 101 {
+            let length = values(head.headers(data), "content-length")
+                .next()
+                .and_then(|v| core::str::from_utf8(crate::handshake::trim_ows(v)).ok())
+                .and_then(|v| v.parse::<usize>().ok());
+            opening.body_wanted = length;
+            opening.head = head;
+            out.link.step(Step::Refused);
+            return self.advance_rejection(out);
+        }
+        let accept = opening.accept.unwrap_or(crate::handshake::accept_key(b""));
+        let switched = client::validate_response(
+            head.status,
+            head.headers(data),
+            &accept,
+            &opening.offered_protocols,
+            &opening.offered_extensions,
+        );
+        match switched {
+            Err(e) => self.fail_handshake(out, e),
+            Ok(switched) => {
+                self.protocol = switched.subprotocol.map(Box::from);
+                opening.head = head;
+                out.link.step(Step::Switched);
+                // The head stays until the `Accepted` event is done with it; frames the server
+                // sent in the same read follow it and are decoded from now on.
+                self.st.consume = len;
+                self.st.drop_opening = true;
+                self.start_frames(self.buf.len() - len);
+                Some(Ready::Accepted)
+            }
+        }
+    }
+
+    /// Client: collects the body of a refusal, up to `Content-Length`, the end of the stream,
+    /// or the handshake size limit.
+    pub(crate) fn advance_rejection(&mut self, out: &mut Outbound) -> Option<Ready> {
+        let limit = self.st.config.max_handshake_bytes;
+        let opening = self.opening.as_mut()?;
+        let head_len = opening.head.len;
+        let have = self.buf.len().saturating_sub(head_len);
+        let wanted = opening.body_wanted.unwrap_or(limit).min(limit);
+        if have < wanted && !out.link.eof {
+            return None;
+        }
+        opening.body = Span {
+            start: head_len,
+            end: head_len + have.min(wanted),
+        };
+        let status = opening.head.status;
+        out.link.step(Step::RefusalRead);
+        out.link.finish(
+            CloseCode::ABNORMAL,
+            CloseCause::Handshake(HandshakeError::Rejected(status)),
+        );
+        out.link.shutdown = true;
+        self.st.discard = true;
+        Some(Ready::Rejected)
+    }
+}

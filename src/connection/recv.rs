@@ -1,0 +1,686 @@
+//! The input side: the input buffer, unmasking on arrival, lazy frame decoding, control
+//! frames, message assembly and automatic replies.
+//!
+//! Bytes are unmasked as they enter the buffer (one pass: while copying in `receive`, in place
+//! right after a socket read in `commit_read`), so that decoding later only looks at headers
+//! and hands out slices. A message that is one complete frame is delivered straight from the
+//! input buffer; fragmented messages, and text frames that arrive in pieces, are assembled in
+//! a separate buffer while being validated, so each byte is validated exactly once and invalid
+//! UTF-8 fails the connection as soon as it arrives (§8.1).
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use crate::buffer::ByteBuf;
+use crate::close::{CloseCode, CloseFrame};
+use crate::config::{Config, Delivery};
+use crate::connection::opening::Opening;
+use crate::connection::send::Outbound;
+use crate::connection::state::{Phase, Step};
+use crate::error::ProtocolError;
+use crate::event::{CloseCause, Closed, Message, MessageKind};
+use crate::frame::{apply_mask, apply_mask_copy, FrameHeader, OpCode, Status};
+use crate::role::Role;
+use crate::utf8::{self, Utf8Error, Utf8Validator};
+
+/// Something ready to be turned into an [`Event`](crate::Event). Ranges are absolute
+/// positions in the input buffer, valid until the next call that changes it.
+#[derive(Debug)]
+pub(crate) enum Ready {
+    Request,
+    Accepted,
+    Rejected,
+    /// A whole single-frame text message in the input buffer, not validated yet.
+    Text(Range<usize>),
+    /// A whole single-frame binary message in the input buffer.
+    Binary(Range<usize>),
+    /// A message assembled in the message buffer.
+    Assembled,
+    /// Streaming text: bytes to validate and deliver.
+    StreamText { range: Range<usize>, fin: bool },
+    StreamBinary { range: Range<usize>, fin: bool },
+    Ping(Range<usize>),
+    Pong(Range<usize>),
+    CloseReceived { code: CloseCode, reason: Range<usize> },
+    Closed(Closed),
+}
+
+/// Unmasks payload bytes as they arrive by following frame headers ahead of the decoder.
+///
+/// It only parses headers structurally; the decoder re-parses them and enforces every rule,
+/// and where the scanner meets a header it cannot parse it stops, leaving the decoder to
+/// report the error at the same place.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Scanner {
+    on: bool,
+    /// Bytes at the end of the input buffer not yet scanned (relative to the end, so moving
+    /// the buffer's contents does not disturb it).
+    unscanned: usize,
+    /// Payload bytes of the current frame still to come.
+    left: u64,
+    key: Option<[u8; 4]>,
+    /// Payload offset of the next byte, for the mask phase.
+    offset: usize,
+}
+
+impl Scanner {
+    /// Scans the last `unscanned` bytes of `data[..end]` in place.
+    fn scan(&mut self, data: &mut [u8], end: usize) {
+        if !self.on {
+            self.unscanned = 0;
+            return;
+        }
+        let mut pos = end - self.unscanned.min(end);
+        while pos < end {
+            if self.left > 0 {
+                let n = (end - pos).min(usize::try_from(self.left).unwrap_or(usize::MAX));
+                if let (Some(key), Some(bytes)) = (self.key, data.get_mut(pos..pos + n)) {
+                    apply_mask(bytes, key, self.offset);
+                }
+                pos += n;
+                self.left -= n as u64;
+                self.offset = (self.offset + n) & 3;
+            } else {
+                match FrameHeader::parse(data.get(pos..end).unwrap_or_default()) {
+                    Ok(Status::Complete((header, len))) => {
+                        pos += len;
+                        self.left = header.payload_len;
+                        self.key = header.mask;
+                        self.offset = 0;
+                    }
+                    Ok(Status::Partial) => break,
+                    Err(_) => {
+                        self.on = false;
+                        break;
+                    }
+                }
+            }
+        }
+        self.unscanned = end - pos;
+    }
+
+    /// How many bytes the header being assembled needs in total, from the bytes seen so far
+    /// (`first` is what is buffered, `more` what follows).
+    fn header_len(first: &[u8], more: &[u8]) -> usize {
+        let b1 = first.get(1).or_else(|| more.get(1 - first.len().min(1)));
+        match b1 {
+            None => 2,
+            Some(&b1) => {
+                let ext = match b1 & 0x7F {
+                    126 => 2,
+                    127 => 8,
+                    _ => 0,
+                };
+                2 + ext + if b1 & 0x80 != 0 { 4 } else { 0 }
+            }
+        }
+    }
+}
+
+/// The current frame, after its header was consumed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FrameState {
+    opcode: OpCode,
+    fin: bool,
+    /// Payload bytes not yet consumed.
+    left: u64,
+}
+
+/// The data message in progress.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MessageState {
+    kind: MessageKind,
+    frames: usize,
+    len: u64,
+    /// Being assembled in the message buffer (else: a single frame read in place).
+    buffered: bool,
+}
+
+/// The buffer messages are assembled in; a `String` for text, so that validated pieces are
+/// appended as `&str` and the whole needs no second validation.
+#[derive(Debug)]
+pub(crate) enum MessageBuf {
+    Bytes(Vec<u8>),
+    Text(String),
+}
+
+impl MessageBuf {
+    fn start(&mut self, kind: MessageKind) {
+        let taken = core::mem::replace(self, MessageBuf::Bytes(Vec::new()));
+        let mut bytes = match taken {
+            MessageBuf::Bytes(b) => b,
+            MessageBuf::Text(s) => s.into_bytes(),
+        };
+        bytes.clear();
+        *self = match kind {
+            // An empty Vec is valid UTF-8: this keeps the allocation and checks nothing.
+            MessageKind::Text => MessageBuf::Text(String::from_utf8(bytes).unwrap_or_default()),
+            MessageKind::Binary => MessageBuf::Bytes(bytes),
+        };
+    }
+
+    fn append(&mut self, chunk: &[u8], utf8: &mut Utf8Validator) -> Result<(), Utf8Error> {
+        match self {
+            MessageBuf::Text(s) => {
+                let v = utf8.feed(chunk)?;
+                s.push_str(v.joined);
+                s.push_str(v.body);
+            }
+            MessageBuf::Bytes(b) => b.extend_from_slice(chunk),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn view(&self) -> Message<'_> {
+        match self {
+            MessageBuf::Text(s) => Message::Text(s),
+            MessageBuf::Bytes(b) => Message::Binary(b),
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        match self {
+            MessageBuf::Text(s) => s.capacity(),
+            MessageBuf::Bytes(b) => b.capacity(),
+        }
+    }
+
+    /// Empties the buffer, freeing it if it grew beyond `retain`.
+    fn clear(&mut self, retain: usize) {
+        if self.capacity() > retain {
+            *self = MessageBuf::Bytes(Vec::new());
+        } else {
+            match self {
+                MessageBuf::Text(s) => s.clear(),
+                MessageBuf::Bytes(b) => b.clear(),
+            }
+        }
+    }
+}
+
+/// The decoding state, kept apart from the buffers so that an event can borrow a buffer while
+/// a failure updates the state.
+#[derive(Debug)]
+pub(crate) struct RecvState {
+    pub(crate) role: Role,
+    pub(crate) config: Config,
+    pub(crate) scan: Scanner,
+    frame: Option<FrameState>,
+    message: Option<MessageState>,
+    /// Input bytes the last event used, dropped before the next one.
+    pub(crate) consume: usize,
+    clear_message: bool,
+    /// Drop all input from now on (after a close frame, a failure, or an HTTP answer).
+    pub(crate) discard: bool,
+    /// Drop the handshake state at the next poll.
+    pub(crate) drop_opening: bool,
+    read_size: usize,
+    offered: usize,
+}
+
+/// Outcome of one decoding step.
+enum Flow {
+    Ready(Ready),
+    /// Need more input.
+    More,
+    /// Progress was made; step again.
+    Again,
+}
+
+impl RecvState {
+    /// Fails the connection (§7.1.7): queue the close frame, drop further input, report once.
+    pub(crate) fn fail(&mut self, error: ProtocolError, out: &mut Outbound) -> Closed {
+        if out.link.phase == Phase::Open {
+            out.write_close(CloseFrame {
+                code: error.close_code(),
+                reason: error.reason(),
+            });
+        }
+        out.link.step(Step::Fail);
+        out.link.finish(error.close_code(), CloseCause::Failed(error));
+        out.link.shutdown = true;
+        self.discard = true;
+        self.frame = None;
+        self.message = None;
+        out.link.take_closed().unwrap_or(Closed {
+            code: error.close_code(),
+            cause: CloseCause::Failed(error),
+        })
+    }
+
+    fn check_header(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
+        if h.rsv != 0 {
+            return Err(ProtocolError::UnexpectedRsvBits(h.rsv));
+        }
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedClientFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedServerFrame),
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            return Ok(());
+        }
+        if h.payload_len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge);
+        }
+        let assembled = self.config.delivery == Delivery::Assembled;
+        let next = match (h.opcode, self.message) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Continuation, Some(m)) => MessageState {
+                frames: m.frames + 1,
+                len: m.len + h.payload_len,
+                ..m
+            },
+            (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (op, None) => MessageState {
+                kind: if op == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                },
+                frames: 1,
+                len: h.payload_len,
+                buffered: assembled && !h.fin,
+            },
+        };
+        if next.frames > self.config.max_fragments {
+            return Err(ProtocolError::TooManyFragments);
+        }
+        if assembled && next.len > self.config.max_message_size as u64 {
+            return Err(ProtocolError::MessageTooLarge);
+        }
+        self.message = Some(next);
+        Ok(())
+    }
+}
+
+/// Everything the input direction owns.
+#[derive(Debug)]
+pub(crate) struct Inbound {
+    pub(crate) buf: ByteBuf,
+    pub(crate) utf8: Utf8Validator,
+    pub(crate) msg: MessageBuf,
+    pub(crate) st: RecvState,
+    pub(crate) opening: Option<Box<Opening>>,
+    /// The subprotocol agreed in the handshake.
+    pub(crate) protocol: Option<Box<str>>,
+}
+
+impl Inbound {
+    pub(crate) fn new(role: Role, config: Config, opening: Option<Box<Opening>>) -> Inbound {
+        Inbound {
+            buf: ByteBuf::new(),
+            utf8: Utf8Validator::new(),
+            msg: MessageBuf::Bytes(Vec::new()),
+            st: RecvState {
+                role,
+                config,
+                scan: Scanner::default(),
+                frame: None,
+                message: None,
+                consume: 0,
+                clear_message: false,
+                discard: false,
+                drop_opening: false,
+                read_size: config.min_read_size.max(1),
+                offered: 0,
+            },
+            opening,
+            protocol: None,
+        }
+    }
+
+    /// Whether a fragmented message is being assembled in the message buffer.
+    pub(crate) fn msg_in_use(&self) -> bool {
+        self.st.message.is_some_and(|m| m.buffered)
+    }
+
+    /// Starts frame decoding on whatever follows the consumed handshake.
+    pub(crate) fn start_frames(&mut self, unscanned: usize) {
+        self.st.scan = Scanner {
+            on: true,
+            unscanned,
+            ..Scanner::default()
+        };
+        let end = self.buf.end();
+        self.st.scan.scan(self.buf.data_mut(), end);
+    }
+
+    /// Copies input in, unmasking payload bytes on the way. Returns the bytes taken.
+    pub(crate) fn receive(&mut self, data: &[u8], limit: usize) -> usize {
+        if self.st.discard {
+            return data.len();
+        }
+        let room = limit.saturating_sub(self.buf.len());
+        let mut n = data.len().min(room);
+        if self.buf.reserve(n, limit).is_err() {
+            n = 0;
+        }
+        let Some(data) = data.get(..n) else {
+            return 0;
+        };
+        if !self.st.scan.on {
+            self.buf.push(data);
+            return n;
+        }
+        let mut rest = data;
+        while !rest.is_empty() {
+            let scan = &mut self.st.scan;
+            if !scan.on {
+                self.buf.push(rest);
+                break;
+            }
+            if scan.unscanned == 0 && scan.left > 0 {
+                let k = rest
+                    .len()
+                    .min(usize::try_from(scan.left).unwrap_or(usize::MAX));
+                let (chunk, tail) = rest.split_at(k);
+                match scan.key {
+                    Some(key) => {
+                        if let Some(dst) = self.buf.spare_mut().get_mut(..k) {
+                            apply_mask_copy(dst, chunk, key, scan.offset);
+                        }
+                        self.buf.commit(k);
+                    }
+                    None => self.buf.push(chunk),
+                }
+                scan.left -= k as u64;
+                scan.offset = (scan.offset + k) & 3;
+                rest = tail;
+            } else {
+                // Header bytes: copy just enough of them to complete the header, so that the
+                // payload after it is copied with unmasking.
+                let end = self.buf.end();
+                let have = scan.unscanned.min(end);
+                let first = self.buf.data().get(end - have..end).unwrap_or_default();
+                let need = Scanner::header_len(first, rest).saturating_sub(have).max(1);
+                let (chunk, tail) = rest.split_at(need.min(rest.len()));
+                self.buf.push(chunk);
+                let scan = &mut self.st.scan;
+                scan.unscanned += chunk.len();
+                let end = self.buf.end();
+                scan.scan(self.buf.data_mut(), end);
+                rest = tail;
+            }
+        }
+        n
+    }
+
+    /// The free space a read should fill.
+    pub(crate) fn read_buf(&mut self, limit: usize) -> &mut [u8] {
+        let want = self.st.read_size;
+        if self.st.discard {
+            self.buf.clear();
+        }
+        if self.buf.reserve(want, limit).is_err() {
+            let room = limit.saturating_sub(self.buf.len());
+            let _ = self.buf.reserve(room, limit);
+        }
+        let spare = self.buf.spare_mut();
+        self.st.offered = spare.len();
+        spare
+    }
+
+    /// Takes `n` bytes written into [`read_buf`](Self::read_buf).
+    pub(crate) fn commit_read(&mut self, n: usize) {
+        let n = n.min(self.buf.spare_mut().len());
+        if n >= self.st.offered && n > 0 {
+            // The read filled everything offered: offer more next time.
+            self.st.read_size = (self.st.read_size * 2).min(self.st.config.max_read_size.max(1));
+        }
+        if self.st.discard {
+            return;
+        }
+        self.buf.commit(n);
+        if self.st.scan.on {
+            self.st.scan.unscanned += n;
+            let end = self.buf.end();
+            self.st.scan.scan(self.buf.data_mut(), end);
+        }
+    }
+
+    /// Applies what the previous event owed: consumed input, a delivered message.
+    pub(crate) fn settle(&mut self) {
+        if self.st.discard {
+            self.buf.clear();
+            self.st.scan.on = false;
+            self.st.consume = 0;
+            self.opening = None;
+        }
+        if self.st.consume > 0 {
+            self.buf.consume(self.st.consume);
+            self.st.consume = 0;
+        }
+        if self.st.drop_opening {
+            self.opening = None;
+            self.st.drop_opening = false;
+        }
+        if self.st.clear_message {
+            self.msg.clear(self.st.config.max_read_size);
+            self.st.clear_message = false;
+        }
+        if self.buf.is_empty() {
+            self.buf.maybe_shrink(self.st.config.max_read_size);
+        }
+    }
+
+    /// Decodes frames until something is ready or more input is needed.
+    pub(crate) fn advance_frames(&mut self, out: &mut Outbound) -> Option<Ready> {
+        loop {
+            match self.step(out) {
+                Flow::Ready(ready) => return Some(ready),
+                Flow::Again => {}
+                Flow::More => {
+                    if out.link.eof {
+                        return end_of_stream(&mut self.st, out, CloseCause::Abnormal);
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn step(&mut self, out: &mut Outbound) -> Flow {
+        let Some(frame) = self.st.frame else {
+            let (header, len) = match FrameHeader::parse(self.buf.bytes()) {
+                Ok(Status::Complete(parsed)) => parsed,
+                Ok(Status::Partial) => return Flow::More,
+                Err(e) => return Flow::Ready(Ready::Closed(self.st.fail(e, out))),
+            };
+            if let Err(e) = self.st.check_header(&header) {
+                return Flow::Ready(Ready::Closed(self.st.fail(e, out)));
+            }
+            self.buf.consume(len);
+            self.st.frame = Some(FrameState {
+                opcode: header.opcode,
+                fin: header.fin,
+                left: header.payload_len,
+            });
+            if let Some(m) = self.st.message.filter(|m| m.buffered && m.frames == 1) {
+                self.msg.start(m.kind);
+            }
+            return Flow::Again;
+        };
+        if frame.opcode.is_control() {
+            return self.control(frame, out);
+        }
+        match self.st.config.delivery {
+            Delivery::Assembled => self.assemble(frame, out),
+            Delivery::Streaming => self.stream(frame, out),
+        }
+    }
+
+    fn control(&mut self, frame: FrameState, out: &mut Outbound) -> Flow {
+        // Control payloads are at most 125 bytes: wait for the whole frame.
+        let len = frame.left as usize;
+        if self.buf.len() < len {
+            return Flow::More;
+        }
+        let start = self.buf.start();
+        let range = start..start + len;
+        self.st.consume = len;
+        self.st.frame = None;
+        let payload = self.buf.data().get(range.clone()).unwrap_or_default();
+        Flow::Ready(match frame.opcode {
+            OpCode::Ping => {
+                if self.st.config.auto_pong {
+                    out.queue_pong(payload);
+                }
+                Ready::Ping(range)
+            }
+            OpCode::Pong => Ready::Pong(range),
+            _ => match CloseFrame::parse(payload) {
+                Err(e) => Ready::Closed(self.st.fail(e, out)),
+                Ok(close) => {
+                    let code = close.code;
+                    let reason_start = if len >= 2 { start + 2 } else { start };
+                    on_close(&mut self.st, close, out);
+                    Ready::CloseReceived {
+                        code,
+                        reason: reason_start..start + len,
+                    }
+                }
+            },
+        })
+    }
+
+    fn assemble(&mut self, mut frame: FrameState, out: &mut Outbound) -> Flow {
+        let Some(mut message) = self.st.message else {
+            return Flow::More;
+        };
+        let avail = self.buf.len();
+        if !message.buffered {
+            if avail as u64 >= frame.left {
+                let start = self.buf.start();
+                let range = start..start + frame.left as usize;
+                self.st.consume = frame.left as usize;
+                self.st.frame = None;
+                self.st.message = None;
+                return Flow::Ready(match message.kind {
+                    MessageKind::Text => Ready::Text(range),
+                    MessageKind::Binary => Ready::Binary(range),
+                });
+            }
+            if message.kind == MessageKind::Binary {
+                // Wait for the whole frame in the input buffer: no copy, no validation.
+                return Flow::More;
+            }
+            // Text arriving in pieces: validate each piece as it comes (fail fast, §8.1) while
+            // assembling, so that no byte is validated twice.
+            message.buffered = true;
+            self.st.message = Some(message);
+            self.msg.start(message.kind);
+        }
+        let n = (avail as u64).min(frame.left) as usize;
+        if n > 0 {
+            let chunk = self.buf.bytes().get(..n).unwrap_or_default();
+            if self.msg.append(chunk, &mut self.utf8).is_err() {
+                return Flow::Ready(Ready::Closed(self.st.fail(ProtocolError::InvalidUtf8, out)));
+            }
+            self.buf.consume(n);
+            frame.left -= n as u64;
+        }
+        if frame.left > 0 {
+            self.st.frame = Some(frame);
+            return Flow::More;
+        }
+        self.st.frame = None;
+        if !frame.fin {
+            return Flow::Again;
+        }
+        if message.kind == MessageKind::Text && self.utf8.finish().is_err() {
+            return Flow::Ready(Ready::Closed(self.st.fail(ProtocolError::InvalidUtf8, out)));
+        }
+        self.st.message = None;
+        self.st.clear_message = true;
+        Flow::Ready(Ready::Assembled)
+    }
+
+    fn stream(&mut self, mut frame: FrameState, out: &mut Outbound) -> Flow {
+        let Some(message) = self.st.message else {
+            return Flow::More;
+        };
+        let avail = (self.buf.len() as u64).min(frame.left) as usize;
+        let start = self.buf.start();
+        let mut n = avail;
+        if message.kind == MessageKind::Text {
+            let needed = self.utf8.bytes_needed();
+            let chunk = self.buf.bytes().get(..avail).unwrap_or_default();
+            // Hold back pieces that would deliver no complete code point: feed them now.
+            let incomplete = if needed > 0 {
+                avail < needed
+            } else {
+                avail > 0 && utf8::incomplete_suffix_len(chunk) == avail
+            };
+            if incomplete {
+                if self.utf8.feed(chunk).is_err() {
+                    return Flow::Ready(Ready::Closed(self.st.fail(ProtocolError::InvalidUtf8, out)));
+                }
+                self.buf.consume(avail);
+                frame.left -= avail as u64;
+                if frame.left > 0 {
+                    self.st.frame = Some(frame);
+                    return Flow::More;
+                }
+                if !frame.fin {
+                    self.st.frame = None;
+                    return Flow::Again;
+                }
+                // The message ends inside a code point.
+                return Flow::Ready(Ready::Closed(self.st.fail(ProtocolError::InvalidUtf8, out)));
+            } else if needed > 0 {
+                n = needed;
+            }
+        }
+        frame.left -= n as u64;
+        let done = frame.left == 0;
+        let fin = done && frame.fin;
+        self.st.frame = if done { None } else { Some(frame) };
+        if fin {
+            self.st.message = None;
+        }
+        if n == 0 && !fin {
+            return if done { Flow::Again } else { Flow::More };
+        }
+        self.st.consume = n;
+        let range = start..start + n;
+        Flow::Ready(match message.kind {
+            MessageKind::Text => Ready::StreamText { range, fin },
+            MessageKind::Binary => Ready::StreamBinary { range, fin },
+        })
+    }
+}
+
+/// Handles a valid close frame (§5.5.1, §7.1.3).
+fn on_close(st: &mut RecvState, close: CloseFrame<'_>, out: &mut Outbound) {
+    out.link.peer_code = Some(close.code);
+    // Nothing after a close frame is data of this connection.
+    st.discard = true;
+    match out.link.phase {
+        Phase::Open => {
+            out.link.step(Step::ReceiveClose);
+            if st.config.auto_close_reply {
+                out.write_close(close);
+                out.link.step(Step::SendClose);
+                out.finish_closing(CloseCause::ClosedByPeer);
+            }
+        }
+        Phase::CloseSent => {
+            out.link.step(Step::ReceiveClose);
+            out.finish_closing(CloseCause::ClosedLocally);
+        }
+        _ => {}
+    }
+}
+
+/// The transport ended: the connection ends now with `cause` unless it already ended
+/// (§7.1.5: abnormal closure, code 1006).
+pub(crate) fn end_of_stream(st: &mut RecvState, out: &mut Outbound, cause: CloseCause) -> Option<Ready> {
+    if out.link.step(Step::Eof) {
+        out.link.finish(CloseCode::ABNORMAL, cause);
+    }
+    st.discard = true;
+    out.link.take_closed().map(Ready::Closed)
+}

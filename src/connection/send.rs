@@ -1,0 +1,343 @@
+//! The output side: encoding, fragmentation, masking while copying, the backlog cap, pong
+//! coalescing, and the [`Sender`] handle.
+
+use crate::buffer::ByteBuf;
+use crate::close::{CloseCode, CloseFrame};
+use crate::config::Config;
+use crate::connection::state::{Link, Phase, Step};
+use crate::entropy::MaskRng;
+use crate::error::SendError;
+use crate::event::{CloseCause, MessageKind};
+use crate::frame::{apply_mask_copy, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use crate::role::Role;
+use crate::utf8::Utf8Validator;
+
+/// Everything the output direction owns.
+#[derive(Debug)]
+pub(crate) struct Outbound {
+    pub(crate) buf: ByteBuf,
+    pub(crate) link: Link,
+    role: Role,
+    rng: Option<MaskRng>,
+    max_backlog: usize,
+    fragment_size: usize,
+    retain: usize,
+    /// The kind of the outgoing fragmented message in progress.
+    sending: Option<MessageKind>,
+    /// Validates outgoing text fragments, which may split code points.
+    utf8: Utf8Validator,
+    /// When non-zero, the last `pong_len` bytes of the output are an automatic pong that no
+    /// byte of has been written out yet, so a newer ping may replace it (§5.5.3).
+    pong_len: usize,
+}
+
+impl Outbound {
+    pub(crate) fn new(role: Role, config: &Config, rng: Option<MaskRng>, phase: Phase) -> Outbound {
+        Outbound {
+            buf: ByteBuf::new(),
+            link: Link::new(phase),
+            role,
+            rng,
+            max_backlog: config.max_output_backlog,
+            fragment_size: config.outgoing_fragment_size,
+            retain: config.max_read_size,
+            sending: None,
+            utf8: Utf8Validator::new(),
+            pong_len: 0,
+        }
+    }
+
+    pub(crate) fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Marks `n` output bytes as written.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.buf.consume(n);
+        if self.buf.len() < self.pong_len {
+            // Part of the pong went out: it can no longer be replaced.
+            self.pong_len = 0;
+        }
+        if self.buf.is_empty() {
+            self.buf.maybe_shrink(self.retain);
+        }
+    }
+
+    /// Appends raw bytes (HTTP heads) regardless of the backlog limit.
+    pub(crate) fn push_raw(&mut self, bytes: &[u8]) {
+        if self.buf.reserve(bytes.len(), usize::MAX).is_ok() {
+            self.buf.push(bytes);
+            self.pong_len = 0;
+        }
+    }
+
+    fn check_data(&self) -> Result<(), SendError> {
+        match self.link.phase {
+            Phase::Open | Phase::CloseReceived => Ok(()),
+            Phase::CloseSent => Err(SendError::Closing),
+            Phase::Closed => Err(SendError::Closed),
+            Phase::ReadingRequest
+            | Phase::AwaitingAnswer
+            | Phase::ReadingResponse
+            | Phase::ReadingRejection => Err(SendError::NotOpen),
+        }
+    }
+
+    /// Writes one frame; the caller reserved `header + payload` bytes.
+    #[inline]
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        let mask = self.rng.as_mut().map(MaskRng::mask);
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let n = header.encode(&mut head);
+        self.buf.push(head.get(..n).unwrap_or_default());
+        match mask {
+            Some(key) => {
+                let dst = self.buf.spare_mut();
+                let len = payload.len().min(dst.len());
+                if let Some(dst) = dst.get_mut(..len) {
+                    apply_mask_copy(dst, payload, key, 0);
+                }
+                self.buf.commit(len);
+            }
+            None => self.buf.push(payload),
+        }
+    }
+
+    fn header_len(&self, payload_len: usize) -> usize {
+        let masked = if self.role.is_client() { 4 } else { 0 };
+        masked
+            + match payload_len {
+                0..=125 => 2,
+                126..=0xFFFF => 4,
+                _ => 10,
+            }
+    }
+
+    /// Reserves room for frames of `total` bytes within the backlog limit.
+    fn reserve(&mut self, total: usize, limit: usize) -> Result<(), SendError> {
+        self.buf
+            .reserve(total, limit)
+            .map(|_| ())
+            .map_err(|_| SendError::OutputFull)
+    }
+
+    /// Sends a whole message, split into frames of `fragment_size` if configured.
+    pub(crate) fn send_message(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), SendError> {
+        self.check_data()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentSequence);
+        }
+        let opcode = kind.opcode();
+        let size = self.fragment_size;
+        if size == 0 || payload.len() <= size {
+            self.reserve(self.header_len(payload.len()) + payload.len(), self.max_backlog)?;
+            self.write_frame(opcode, true, payload);
+        } else {
+            let frames = payload.len().div_ceil(size);
+            let headers = (frames - 1) * self.header_len(size)
+                + self.header_len(payload.len() - (frames - 1) * size);
+            self.reserve(headers + payload.len(), self.max_backlog)?;
+            let mut chunks = payload.chunks(size).peekable();
+            let mut op = opcode;
+            while let Some(chunk) = chunks.next() {
+                self.write_frame(op, chunks.peek().is_none(), chunk);
+                op = OpCode::Continuation;
+            }
+        }
+        self.pong_len = 0;
+        Ok(())
+    }
+
+    /// Sends one fragment of a message (§5.4).
+    pub(crate) fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
+        self.check_data()?;
+        let opcode = match self.sending {
+            None => kind.opcode(),
+            Some(current) if current == kind => OpCode::Continuation,
+            Some(_) => return Err(SendError::FragmentSequence),
+        };
+        // Validate on a copy so that a refused fragment leaves the state unchanged.
+        let mut utf8 = self.utf8.clone();
+        if kind == MessageKind::Text {
+            let at_boundary = utf8
+                .feed(payload)
+                .map_err(|_| SendError::InvalidUtf8)?
+                .at_boundary;
+            if fin && !at_boundary {
+                return Err(SendError::InvalidUtf8);
+            }
+        }
+        self.reserve(self.header_len(payload.len()) + payload.len(), self.max_backlog)?;
+        self.write_frame(opcode, fin, payload);
+        self.utf8 = utf8;
+        if fin {
+            self.utf8.reset();
+        }
+        self.sending = if fin { None } else { Some(kind) };
+        self.pong_len = 0;
+        Ok(())
+    }
+
+    /// Sends a ping or an unsolicited pong.
+    pub(crate) fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        self.check_data()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlTooLong);
+        }
+        self.reserve(self.header_len(payload.len()) + payload.len(), self.max_backlog)?;
+        self.write_frame(opcode, true, payload);
+        self.pong_len = 0;
+        Ok(())
+    }
+
+    /// Starts or completes the closing handshake (§5.5.1, §7).
+    pub(crate) fn close(&mut self, frame: CloseFrame<'_>) -> Result<(), SendError> {
+        frame.check_sendable()?;
+        match self.link.phase {
+            Phase::Open | Phase::CloseReceived => {}
+            Phase::CloseSent => return Err(SendError::Closing),
+            Phase::Closed => return Err(SendError::Closed),
+            _ => return Err(SendError::NotOpen),
+        }
+        self.write_close(frame);
+        let was_received = self.link.phase == Phase::CloseReceived;
+        self.link.step(Step::SendClose);
+        if was_received {
+            self.finish_closing(CloseCause::ClosedByPeer);
+        }
+        Ok(())
+    }
+
+    /// Queues a close frame regardless of the backlog limit (it is at most 131 bytes).
+    pub(crate) fn write_close(&mut self, frame: CloseFrame<'_>) {
+        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+        let n = frame.write_payload(&mut payload);
+        let payload = payload.get(..n).unwrap_or_default();
+        if self
+            .reserve(self.header_len(n) + n, usize::MAX)
+            .is_ok()
+        {
+            self.write_frame(OpCode::Close, true, payload);
+            self.pong_len = 0;
+        }
+    }
+
+    /// The closing handshake is complete: report it, and as the server close TCP first
+    /// (§7.1.1).
+    pub(crate) fn finish_closing(&mut self, cause: CloseCause) {
+        let code = self.link.peer_code.unwrap_or(CloseCode::NO_STATUS);
+        self.link.finish(code, cause);
+        if self.role.is_server() {
+            self.link.shutdown = true;
+        }
+    }
+
+    /// Answers a ping automatically, replacing a pong that is still entirely unsent.
+    pub(crate) fn queue_pong(&mut self, payload: &[u8]) {
+        if !self.link.may_send_data() {
+            return;
+        }
+        if self.pong_len > 0 && self.buf.len() >= self.pong_len {
+            self.buf.truncate_at(self.buf.end() - self.pong_len);
+        }
+        let total = self.header_len(payload.len()) + payload.len();
+        if self.reserve(total, usize::MAX).is_ok() {
+            self.write_frame(OpCode::Pong, true, payload);
+            self.pong_len = total;
+        }
+    }
+
+    /// Random bytes for the client's handshake key.
+    pub(crate) fn fill_random(&mut self, buf: &mut [u8]) {
+        if let Some(rng) = self.rng.as_mut() {
+            rng.fill(buf);
+        }
+    }
+}
+
+impl MessageKind {
+    pub(crate) const fn opcode(self) -> OpCode {
+        match self {
+            MessageKind::Text => OpCode::Text,
+            MessageKind::Binary => OpCode::Binary,
+        }
+    }
+}
+
+/// Sends on a connection while an event borrowed from it is still alive.
+///
+/// Returned by [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender):
+/// the event borrows the input side and the sender the output side, so an echo can pass a
+/// received payload straight to `send_*` without copying it first.
+#[derive(Debug)]
+pub struct Sender<'a> {
+    pub(crate) out: &'a mut Outbound,
+}
+
+impl Sender<'_> {
+    /// Queues a text message. See [`Connection::send_text`](crate::Connection::send_text).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send_text`](crate::Connection::send_text).
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.out.send_message(MessageKind::Text, text.as_bytes())
+    }
+
+    /// Queues a binary message. See [`Connection::send_binary`](crate::Connection::send_binary).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send_binary`](crate::Connection::send_binary).
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.out.send_message(MessageKind::Binary, data)
+    }
+
+    /// Queues one fragment. See [`Connection::send_fragment`](crate::Connection::send_fragment).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send_fragment`](crate::Connection::send_fragment).
+    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), SendError> {
+        self.out.send_fragment(kind, data, fin)
+    }
+
+    /// Queues a ping. See [`Connection::ping`](crate::Connection::ping).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::ping`](crate::Connection::ping).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.out.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queues a pong. See [`Connection::pong`](crate::Connection::pong).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::pong`](crate::Connection::pong).
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.out.send_control(OpCode::Pong, payload)
+    }
+
+    /// Starts the closing handshake. See [`Connection::close`](crate::Connection::close).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::close`](crate::Connection::close).
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.out.close(CloseFrame { code, reason })
+    }
+}

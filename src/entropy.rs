@@ -1,0 +1,87 @@
+//! Randomness for clients: the handshake key (§4.1) and frame masking keys (§5.3).
+//!
+//! The core never draws hidden randomness. A client is given a [`Seed`], which a ChaCha12
+//! generator (the `rand_chacha` crate, the same construction as `rand::rngs::StdRng`) expands
+//! into unpredictable masking keys. Tests and fuzzers pass a fixed seed and get reproducible
+//! bytes; with the `std` feature, [`Seed::from_os`] reads one from the operating system.
+
+use core::fmt;
+
+use rand_chacha::ChaCha12Rng;
+use rand_core::{RngCore, SeedableRng};
+
+/// 32 bytes of entropy that seed a client's masking keys.
+///
+/// §5.3 requires masking keys that the application (and a script in a browser) cannot
+/// predict: seed from a cryptographically secure source in production.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Seed([u8; 32]);
+
+impl Seed {
+    /// A seed from caller-provided bytes (a hardware RNG, `getrandom`, or a fixed value in
+    /// tests).
+    #[must_use]
+    pub const fn new(bytes: [u8; 32]) -> Seed {
+        Seed(bytes)
+    }
+
+    /// A seed read from the operating system's secure random source.
+    ///
+    /// # Errors
+    ///
+    /// [`EntropyError`] if the operating system has no random source available.
+    #[cfg(feature = "std")]
+    pub fn from_os() -> Result<Seed, EntropyError> {
+        use rand_core::TryRngCore;
+        let mut bytes = [0u8; 32];
+        rand_core::OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|_| EntropyError)?;
+        Ok(Seed(bytes))
+    }
+}
+
+impl fmt::Debug for Seed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the seed: it determines every masking key.
+        f.write_str("Seed(..)")
+    }
+}
+
+/// The operating system's random source failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntropyError;
+
+impl fmt::Display for EntropyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the operating system's random source is unavailable")
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for EntropyError {}
+
+/// The generator a client draws keys from.
+#[derive(Clone)]
+pub(crate) struct MaskRng(ChaCha12Rng);
+
+impl MaskRng {
+    pub(crate) fn new(seed: Seed) -> MaskRng {
+        MaskRng(ChaCha12Rng::from_seed(seed.0))
+    }
+
+    #[inline]
+    pub(crate) fn mask(&mut self) -> [u8; 4] {
+        self.0.next_u32().to_ne_bytes()
+    }
+
+    pub(crate) fn fill(&mut self, buf: &mut [u8]) {
+        self.0.fill_bytes(buf);
+    }
+}
+
+impl fmt::Debug for MaskRng {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MaskRng(..)")
+    }
+}

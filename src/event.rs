@@ -1,0 +1,430 @@
+//! What a connection reports to the application.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::close::{CloseCode, CloseFrame};
+use crate::error::{HandshakeError, ProtocolError};
+use crate::extensions::{self, Extensions};
+use crate::handshake::{has_token, list_items, values, Head, HeaderIter, Span};
+
+/// Whether a message is text or binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text (opcode 0x1).
+    Text,
+    /// Arbitrary bytes (opcode 0x2).
+    Binary,
+}
+
+/// An event, borrowing its data from the connection until the next call that changes it.
+///
+/// [`into_owned`](Self::into_owned) copies it for use elsewhere (another task, a queue).
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// Server: a complete HTTP request arrived. Answer it with
+    /// [`accept`](crate::Connection::accept) (WebSocket upgrades only) or
+    /// [`respond`](crate::Connection::respond); until then no more events are produced.
+    Request(Request<'a>),
+    /// Client: the server switched protocols; the connection is open.
+    Accepted(Response<'a>),
+    /// Client: the server answered with another status. `Closed` follows.
+    Rejected(Response<'a>),
+    /// A complete data message ([`Delivery::Assembled`](crate::Delivery::Assembled)).
+    Message(Message<'a>),
+    /// A piece of a data message ([`Delivery::Streaming`](crate::Delivery::Streaming)).
+    Fragment(Fragment<'a>),
+    /// A ping; with `auto_pong` the pong is already queued.
+    Ping(&'a [u8]),
+    /// A pong.
+    Pong(&'a [u8]),
+    /// The peer's close frame. With `auto_close_reply` the reply is already queued and
+    /// `Closed` follows; otherwise call [`close`](crate::Connection::close) to reply.
+    CloseReceived(CloseFrame<'a>),
+    /// The connection is over. Always the last event, delivered exactly once.
+    Closed(Closed),
+}
+
+/// A complete data message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// A text message, validated UTF-8.
+    Text(&'a str),
+    /// A binary message.
+    Binary(&'a [u8]),
+}
+
+impl<'a> Message<'a> {
+    /// Text or binary.
+    #[must_use]
+    pub const fn kind(&self) -> MessageKind {
+        match self {
+            Message::Text(_) => MessageKind::Text,
+            Message::Binary(_) => MessageKind::Binary,
+        }
+    }
+
+    /// The payload bytes.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        match self {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+}
+
+/// A piece of a data message, delivered as soon as it arrives.
+///
+/// Text pieces are always whole code points: a code point split across frames or reads is
+/// delivered once complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fragment<'a> {
+    /// A piece of a text message.
+    Text {
+        /// Validated text.
+        text: &'a str,
+        /// This is the end of the message.
+        fin: bool,
+    },
+    /// A piece of a binary message.
+    Binary {
+        /// The bytes.
+        bytes: &'a [u8],
+        /// This is the end of the message.
+        fin: bool,
+    },
+}
+
+impl<'a> Fragment<'a> {
+    /// Text or binary.
+    #[must_use]
+    pub const fn kind(&self) -> MessageKind {
+        match self {
+            Fragment::Text { .. } => MessageKind::Text,
+            Fragment::Binary { .. } => MessageKind::Binary,
+        }
+    }
+
+    /// The payload bytes of this piece.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        match self {
+            Fragment::Text { text, .. } => text.as_bytes(),
+            Fragment::Binary { bytes, .. } => bytes,
+        }
+    }
+
+    /// Whether this piece ends its message.
+    #[must_use]
+    pub const fn is_final(&self) -> bool {
+        match self {
+            Fragment::Text { fin, .. } | Fragment::Binary { fin, .. } => *fin,
+        }
+    }
+}
+
+/// The end of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Closed {
+    /// The close code: the one the peer sent in a clean close (or
+    /// [`CloseCode::NO_STATUS`]), the one we sent when the peer failed the protocol, and
+    /// [`CloseCode::ABNORMAL`] (1006) when no closing handshake took place.
+    pub code: CloseCode,
+    /// Why it ended.
+    pub cause: CloseCause,
+}
+
+impl Closed {
+    /// Whether the closing handshake completed.
+    #[must_use]
+    pub const fn is_clean(&self) -> bool {
+        matches!(
+            self.cause,
+            CloseCause::ClosedByPeer | CloseCause::ClosedLocally
+        )
+    }
+}
+
+/// Why a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseCause {
+    /// The peer started the closing handshake and it completed.
+    ClosedByPeer,
+    /// We started the closing handshake and the peer answered.
+    ClosedLocally,
+    /// The peer broke the protocol; a close frame with `code` was queued (§7.1.7).
+    Failed(ProtocolError),
+    /// The opening handshake failed (§4). On the server, the error response was queued.
+    Handshake(HandshakeError),
+    /// Server: the request was answered with an HTTP response instead of an upgrade.
+    Responded,
+    /// The transport ended before the closing handshake completed (code 1006, §7.1.5).
+    Abnormal,
+}
+
+/// An HTTP request received by a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) head: &'a Head,
+    pub(crate) websocket: bool,
+}
+
+impl<'a> Request<'a> {
+    /// The method, such as `GET`.
+    #[must_use]
+    pub fn method(&self) -> &'a str {
+        self.head.first.get_str(self.bytes)
+    }
+
+    /// The request target: path and query, such as `/chat?room=1`.
+    #[must_use]
+    pub fn path(&self) -> &'a str {
+        self.head.second.get_str(self.bytes)
+    }
+
+    /// The HTTP minor version: 1 for HTTP/1.1.
+    #[must_use]
+    pub fn minor_version(&self) -> u8 {
+        self.head.minor_version
+    }
+
+    /// Whether this is a valid WebSocket upgrade request, which [`accept`] may accept. A
+    /// plain request (such as `GET /index.html`) can only be answered with [`respond`].
+    ///
+    /// [`accept`]: crate::Connection::accept
+    /// [`respond`]: crate::Connection::respond
+    #[must_use]
+    pub fn is_websocket(&self) -> bool {
+        self.websocket
+    }
+
+    /// Every header, in order.
+    pub fn headers(&self) -> HeaderIter<'a> {
+        self.head.headers(self.bytes)
+    }
+
+    /// The value of the first header named `name` (case-insensitive).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        values(self.headers(), name).next()
+    }
+
+    /// The `Host` header.
+    #[must_use]
+    pub fn host(&self) -> Option<&'a str> {
+        self.header("host").and_then(|v| core::str::from_utf8(v).ok())
+    }
+
+    /// The `Origin` header, or for legacy version 8 clients `Sec-WebSocket-Origin` (§10.2).
+    #[must_use]
+    pub fn origin(&self) -> Option<&'a str> {
+        self.header("origin")
+            .or_else(|| self.header("sec-websocket-origin"))
+            .and_then(|v| core::str::from_utf8(v).ok())
+    }
+
+    /// The subprotocols offered in `Sec-WebSocket-Protocol`, in the client's order of
+    /// preference.
+    pub fn subprotocols(&self) -> impl Iterator<Item = &'a str> + 'a {
+        values(self.headers(), "sec-websocket-protocol")
+            .flat_map(list_items)
+            .filter_map(|p| core::str::from_utf8(p).ok())
+    }
+
+    /// The extensions offered in `Sec-WebSocket-Extensions` (all header lines, in order),
+    /// parsed by [`extensions::parse`].
+    pub fn extensions(
+        &self,
+    ) -> impl Iterator<Item = Result<extensions::Extension<'a>, extensions::ExtensionSyntaxError>> + 'a
+    {
+        header_extensions(self.headers())
+    }
+
+    /// Copies the request.
+    #[must_use]
+    pub fn to_owned_request(&self) -> OwnedRequest {
+        OwnedRequest {
+            method: self.method().into(),
+            path: self.path().into(),
+            websocket: self.websocket,
+            headers: owned_headers(self.headers()),
+        }
+    }
+}
+
+fn header_extensions<'a>(
+    headers: HeaderIter<'a>,
+) -> impl Iterator<Item = Result<extensions::Extension<'a>, extensions::ExtensionSyntaxError>> + 'a {
+    values(headers, "sec-websocket-extensions").flat_map(|v| -> Extensions<'a> {
+        extensions::parse(core::str::from_utf8(v).unwrap_or("\u{0}"))
+    })
+}
+
+fn owned_headers(headers: HeaderIter<'_>) -> Vec<(String, Vec<u8>)> {
+    headers.map(|(n, v)| (String::from(n), v.to_vec())).collect()
+}
+
+/// An HTTP response received by a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Response<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) head: &'a Head,
+    pub(crate) body: Span,
+}
+
+impl<'a> Response<'a> {
+    /// The status code.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        self.head.status
+    }
+
+    /// The reason phrase, such as `Switching Protocols`.
+    #[must_use]
+    pub fn reason(&self) -> &'a str {
+        self.head.first.get_str(self.bytes)
+    }
+
+    /// Every header, in order.
+    pub fn headers(&self) -> HeaderIter<'a> {
+        self.head.headers(self.bytes)
+    }
+
+    /// The value of the first header named `name` (case-insensitive).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        values(self.headers(), name).next()
+    }
+
+    /// The subprotocol the server chose.
+    #[must_use]
+    pub fn subprotocol(&self) -> Option<&'a str> {
+        self.header("sec-websocket-protocol")
+            .and_then(|v| core::str::from_utf8(crate::handshake::trim_ows(v)).ok())
+    }
+
+    /// The extensions the server chose.
+    pub fn extensions(
+        &self,
+    ) -> impl Iterator<Item = Result<extensions::Extension<'a>, extensions::ExtensionSyntaxError>> + 'a
+    {
+        header_extensions(self.headers())
+    }
+
+    /// The body of a rejection (up to the handshake size limit); empty for `101`.
+    #[must_use]
+    pub fn body(&self) -> &'a [u8] {
+        self.body.get(self.bytes)
+    }
+
+    /// Whether a `Connection` header lists `token`.
+    #[must_use]
+    pub fn connection_has(&self, token: &str) -> bool {
+        values(self.headers(), "connection").any(|v| has_token(v, token))
+    }
+
+    /// Copies the response.
+    #[must_use]
+    pub fn to_owned_response(&self) -> OwnedResponse {
+        OwnedResponse {
+            status: self.status(),
+            reason: self.reason().into(),
+            headers: owned_headers(self.headers()),
+            body: self.body().to_vec(),
+        }
+    }
+}
+
+/// An owned copy of a [`Request`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedRequest {
+    /// The method.
+    pub method: String,
+    /// The request target.
+    pub path: String,
+    /// Whether it is a valid WebSocket upgrade.
+    pub websocket: bool,
+    /// Every header, in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// An owned copy of a [`Response`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedResponse {
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase.
+    pub reason: String,
+    /// Every header, in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// An owned copy of an [`Event`], for sending to another task or keeping.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OwnedEvent {
+    /// See [`Event::Request`].
+    Request(OwnedRequest),
+    /// See [`Event::Accepted`].
+    Accepted(OwnedResponse),
+    /// See [`Event::Rejected`].
+    Rejected(OwnedResponse),
+    /// See [`Event::Message`] with text.
+    Text(String),
+    /// See [`Event::Message`] with binary data.
+    Binary(Vec<u8>),
+    /// See [`Event::Fragment`].
+    Fragment {
+        /// Text or binary.
+        kind: MessageKind,
+        /// The piece's bytes (valid UTF-8 for text).
+        data: Vec<u8>,
+        /// The end of the message.
+        fin: bool,
+    },
+    /// See [`Event::Ping`].
+    Ping(Vec<u8>),
+    /// See [`Event::Pong`].
+    Pong(Vec<u8>),
+    /// See [`Event::CloseReceived`].
+    CloseReceived {
+        /// The code.
+        code: CloseCode,
+        /// The reason.
+        reason: String,
+    },
+    /// See [`Event::Closed`].
+    Closed(Closed),
+}
+
+impl Event<'_> {
+    /// Copies the event out of the connection's buffers.
+    #[must_use]
+    pub fn into_owned(self) -> OwnedEvent {
+        match self {
+            Event::Request(r) => OwnedEvent::Request(r.to_owned_request()),
+            Event::Accepted(r) => OwnedEvent::Accepted(r.to_owned_response()),
+            Event::Rejected(r) => OwnedEvent::Rejected(r.to_owned_response()),
+            Event::Message(Message::Text(t)) => OwnedEvent::Text(t.into()),
+            Event::Message(Message::Binary(b)) => OwnedEvent::Binary(b.to_vec()),
+            Event::Fragment(f) => OwnedEvent::Fragment {
+                kind: f.kind(),
+                data: f.as_bytes().to_vec(),
+                fin: f.is_final(),
+            },
+            Event::Ping(p) => OwnedEvent::Ping(p.to_vec()),
+            Event::Pong(p) => OwnedEvent::Pong(p.to_vec()),
+            Event::CloseReceived(f) => OwnedEvent::CloseReceived {
+                code: f.code,
+                reason: f.reason.into(),
+            },
+            Event::Closed(c) => OwnedEvent::Closed(c),
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The frame codec (§5.2): parse and encode frame headers.
+//!
+//! Pure functions over byte slices: no state, no allocation. A header that is not complete yet
+//! parses to [`Status::Partial`] ("feed me more"), which is not an error. Rules that hold for
+//! every frame whatever the connection state (reserved opcodes, control frame size and
+//! fragmentation, length encoding) are checked here; rules that depend on the connection
+//! (masking direction, RSV bits, fragmentation sequence, size limits) are checked by the
+//! connection.
+//!
+//! ```
+//! use wsmachine::frame::{FrameHeader, OpCode, Status};
+//! // §5.7: a single-frame unmasked text message "Hello".
+//! let bytes = [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
+//! let Ok(Status::Complete((header, len))) = FrameHeader::parse(&bytes) else { panic!() };
+//! assert_eq!((header.opcode, header.fin, header.payload_len, len), (OpCode::Text, true, 5, 2));
+//! let mut out = [0u8; wsmachine::frame::MAX_HEADER_LEN];
+//! let n = header.encode(&mut out);
+//! assert_eq!(&out[..n], &bytes[..2]);
+//! ```
+
+mod mask;
+
+pub use mask::{apply_mask, apply_mask_copy, apply_mask_reference};
+
+use crate::error::ProtocolError;
+
+/// The longest possible frame header: 2 bytes, an 8-byte length and a 4-byte mask key.
+pub const MAX_HEADER_LEN: usize = 14;
+
+/// The largest payload a control frame may carry (§5.5).
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+/// Frame opcodes defined by RFC 6455 (§5.2). Reserved values are rejected when parsing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpCode {
+    /// `0x0`: a continuation of a fragmented message.
+    Continuation,
+    /// `0x1`: the first frame of a text message.
+    Text,
+    /// `0x2`: the first frame of a binary message.
+    Binary,
+    /// `0x8`: a close frame (§5.5.1).
+    Close,
+    /// `0x9`: a ping (§5.5.2).
+    Ping,
+    /// `0xA`: a pong (§5.5.3).
+    Pong,
+}
+
+impl OpCode {
+    /// Decodes a 4-bit opcode; `None` for the reserved values 3-7 and 11-15.
+    #[must_use]
+    pub const fn from_u8(value: u8) -> Option<OpCode> {
+        Some(match value {
+            0x0 => OpCode::Continuation,
+            0x1 => OpCode::Text,
+            0x2 => OpCode::Binary,
+            0x8 => OpCode::Close,
+            0x9 => OpCode::Ping,
+            0xA => OpCode::Pong,
+            _ => return None,
+        })
+    }
+
+    /// The 4-bit wire value.
+    #[must_use]
+    pub const fn as_u8(self) -> u8 {
+        match self {
+            OpCode::Continuation => 0x0,
+            OpCode::Text => 0x1,
+            OpCode::Binary => 0x2,
+            OpCode::Close => 0x8,
+            OpCode::Ping => 0x9,
+            OpCode::Pong => 0xA,
+        }
+    }
+
+    /// Control opcodes (close, ping, pong) have the high bit of the opcode set (§5.5).
+    #[must_use]
+    pub const fn is_control(self) -> bool {
+        self.as_u8() & 0x8 != 0
+    }
+}
+
+/// The outcome of parsing something that may not have fully arrived yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status<T> {
+    /// Parsing finished.
+    Complete(T),
+    /// More bytes are needed; call again with a longer slice.
+    Partial,
+}
+
+/// A decoded frame header (§5.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// FIN: this is the final frame of a message.
+    pub fin: bool,
+    /// RSV1, RSV2 and RSV3 as the low three bits (`0b100` is RSV1).
+    pub rsv: u8,
+    /// The opcode.
+    pub opcode: OpCode,
+    /// The masking key, present exactly when the MASK bit is set.
+    pub mask: Option<[u8; 4]>,
+    /// The payload length in bytes.
+    pub payload_len: u64,
+}
+
+impl FrameHeader {
+    /// A header with FIN as given, no RSV bits and no mask.
+    #[must_use]
+    pub const fn new(opcode: OpCode, fin: bool, payload_len: u64) -> FrameHeader {
+        FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask: None,
+            payload_len,
+        }
+    }
+
+    /// Parses a header from the start of `buf`.
+    ///
+    /// Returns the header and its length in bytes, or [`Status::Partial`] if `buf` holds only
+    /// part of it. Fails as soon as the bytes seen are invalid, even if the header is not
+    /// complete: a reserved opcode or a bad control frame fails after two bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::ReservedOpcode`], [`ProtocolError::FragmentedControlFrame`],
+    /// [`ProtocolError::ControlFrameTooLong`] (§5.5), [`ProtocolError::LengthTopBitSet`] and
+    /// [`ProtocolError::NonMinimalLength`] (§5.2).
+    #[inline]
+    pub fn parse(buf: &[u8]) -> Result<Status<(FrameHeader, usize)>, ProtocolError> {
+        let Some((&[b0, b1], rest)) = buf.split_first_chunk::<2>() else {
+            return Ok(Status::Partial);
+        };
+        let fin = b0 & 0x80 != 0;
+        let rsv = (b0 >> 4) & 0x7;
+        let Some(opcode) = OpCode::from_u8(b0 & 0x0F) else {
+            return Err(ProtocolError::ReservedOpcode(b0 & 0x0F));
+        };
+        let len7 = b1 & 0x7F;
+        if opcode.is_control() {
+            if !fin {
+                return Err(ProtocolError::FragmentedControlFrame);
+            }
+            if usize::from(len7) > MAX_CONTROL_PAYLOAD {
+                return Err(ProtocolError::ControlFrameTooLong);
+            }
+        }
+        let (payload_len, rest) = match len7 {
+            126 => {
+                let Some((len, rest)) = rest.split_first_chunk::<2>() else {
+                    return Ok(Status::Partial);
+                };
+                let len = u16::from_be_bytes(*len);
+                if len < 126 {
+                    return Err(ProtocolError::NonMinimalLength);
+                }
+                (u64::from(len), rest)
+            }
+            127 => {
+                let Some((len, rest)) = rest.split_first_chunk::<8>() else {
+                    return Ok(Status::Partial);
+                };
+                let len = u64::from_be_bytes(*len);
+                if len >> 63 != 0 {
+                    return Err(ProtocolError::LengthTopBitSet);
+                }
+                if len <= 0xFFFF {
+                    return Err(ProtocolError::NonMinimalLength);
+                }
+                (len, rest)
+            }
+            n => (u64::from(n), rest),
+        };
+        let (mask, rest) = if b1 & 0x80 != 0 {
+            let Some((key, rest)) = rest.split_first_chunk::<4>() else {
+                return Ok(Status::Partial);
+            };
+            (Some(*key), rest)
+        } else {
+            (None, rest)
+        };
+        let header = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len,
+        };
+        Ok(Status::Complete((header, buf.len() - rest.len())))
+    }
+
+    /// The number of bytes [`encode`](Self::encode) writes for this header.
+    #[must_use]
+    #[inline]
+    pub const fn encoded_len(&self) -> usize {
+        let len = match self.payload_len {
+            0..=125 => 2,
+            126..=0xFFFF => 4,
+            _ => 10,
+        };
+        if self.mask.is_some() {
+            len + 4
+        } else {
+            len
+        }
+    }
+
+    /// Encodes the header into `out` with the minimal length encoding and returns the number
+    /// of bytes written.
+    ///
+    /// The header is written as given: the caller keeps control frames within 125 bytes and
+    /// `payload_len` below 2^63.
+    #[inline]
+    pub fn encode(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
+        out[0] = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode.as_u8();
+        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
+        let len = match self.payload_len {
+            n @ 0..=125 => {
+                out[1] = mask_bit | n as u8;
+                2
+            }
+            n @ 126..=0xFFFF => {
+                out[1] = mask_bit | 126;
+                let [a, b] = (n as u16).to_be_bytes();
+                out[2] = a;
+                out[3] = b;
+                4
+            }
+            n => {
+                out[1] = mask_bit | 127;
+                out[2..10].copy_from_slice(&n.to_be_bytes());
+                10
+            }
+        };
+        match (self.mask, out.get_mut(len..len + 4)) {
+            (Some(key), Some(dst)) => {
+                dst.copy_from_slice(&key);
+                len + 4
+            }
+            _ => len,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(bytes: &[u8]) -> (FrameHeader, usize) {
+        match FrameHeader::parse(bytes) {
+            Ok(Status::Complete(h)) => h,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_a_valid_header_is_partial() {
+        let bytes = [0x82, 0xFF, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4];
+        for n in 0..bytes.len() {
+            assert_eq!(FrameHeader::parse(&bytes[..n]), Ok(Status::Partial), "prefix {n}");
+        }
+        let (h, len) = parse_ok(&bytes);
+        assert_eq!(len, 14);
+        assert_eq!(h.payload_len, 1 << 32);
+        assert_eq!(h.mask, Some([1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn reserved_opcode_fails_after_two_bytes() {
+        for op in [3u8, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF] {
+            assert_eq!(
+                FrameHeader::parse(&[0x80 | op, 0x80]),
+                Err(ProtocolError::ReservedOpcode(op))
+            );
+        }
+    }
+
+    #[test]
+    fn encode_uses_minimal_lengths() {
+        for (len, expected) in [(0u64, 2), (125, 2), (126, 4), (0xFFFF, 4), (0x10000, 10)] {
+            let h = FrameHeader::new(OpCode::Binary, true, len);
+            let mut out = [0; MAX_HEADER_LEN];
+            let n = h.encode(&mut out);
+            assert_eq!(n, expected);
+            assert_eq!(n, h.encoded_len());
+            assert_eq!(parse_ok(&out[..n]), (h, n));
+        }
+    }
+}

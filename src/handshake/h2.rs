@@ -1,0 +1,164 @@
+//! WebSocket over HTTP/2 (RFC 8441): helpers for the extended CONNECT handshake.
+//!
+//! Over HTTP/2 a WebSocket is one stream opened with `:method = CONNECT` and
+//! `:protocol = websocket`; there is no key and no accept value, and the server answers
+//! `:status = 200`. These helpers check and build the header lists; the HTTP/2 stack carries
+//! them, and a [`Connection::upgraded`](crate::Connection::upgraded) runs the frames on the
+//! stream.
+//!
+//! ```
+//! use wsmachine::handshake::h2;
+//! let headers = [
+//!     (":method", &b"CONNECT"[..]),
+//!     (":protocol", b"websocket"),
+//!     (":scheme", b"https"),
+//!     (":path", b"/chat"),
+//!     (":authority", b"example.com"),
+//!     ("sec-websocket-version", b"13"),
+//!     ("sec-websocket-protocol", b"chat, superchat"),
+//! ];
+//! let connect = h2::validate_extended_connect(headers).unwrap();
+//! assert_eq!(connect.path, "/chat");
+//! let response: Vec<_> = h2::response_headers(Some("chat")).collect();
+//! assert_eq!(response, [(":status", "200"), ("sec-websocket-protocol", "chat")]);
+//! ```
+
+use crate::error::HandshakeError;
+use crate::handshake::client::{ClientRequest, Switched};
+use crate::handshake::{list_items, trim_ows, values};
+
+/// A valid extended CONNECT request (RFC 8441 §4, §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExtendedConnect<'a> {
+    /// `:authority`.
+    pub authority: &'a str,
+    /// `:path`.
+    pub path: &'a str,
+    /// `:scheme`.
+    pub scheme: &'a str,
+    /// `origin`, if sent.
+    pub origin: Option<&'a str>,
+}
+
+fn one<'a, I>(headers: I, name: &'a str) -> Result<&'a str, HandshakeError>
+where
+    I: Iterator<Item = (&'a str, &'a [u8])> + 'a,
+{
+    let mut v = values(headers, name);
+    match (v.next(), v.next()) {
+        (Some(value), None) => core::str::from_utf8(value).map_err(|_| HandshakeError::MalformedHttp),
+        _ => Err(HandshakeError::MalformedHttp),
+    }
+}
+
+/// Checks the header list of an extended CONNECT request (pseudo-headers included, names
+/// lowercase as HTTP/2 requires).
+///
+/// # Errors
+///
+/// [`HandshakeError::MethodNotGet`] if `:method` is not `CONNECT`,
+/// [`HandshakeError::MissingUpgrade`] if `:protocol` is not `websocket`,
+/// [`HandshakeError::MalformedHttp`] for missing or repeated pseudo-headers or HTTP/1.1
+/// connection headers (RFC 9113 §8.2.2), [`HandshakeError::UnsupportedVersion`] unless
+/// `sec-websocket-version: 13`.
+pub fn validate_extended_connect<'a, I>(headers: I) -> Result<ExtendedConnect<'a>, HandshakeError>
+where
+    I: IntoIterator<Item = (&'a str, &'a [u8])>,
+    I::IntoIter: Clone + 'a,
+{
+    let headers = headers.into_iter();
+    if one(headers.clone(), ":method")? != "CONNECT" {
+        return Err(HandshakeError::MethodNotGet);
+    }
+    if !one(headers.clone(), ":protocol")?.eq_ignore_ascii_case("websocket") {
+        return Err(HandshakeError::MissingUpgrade);
+    }
+    let scheme = one(headers.clone(), ":scheme")?;
+    let path = one(headers.clone(), ":path")?;
+    let authority = one(headers.clone(), ":authority")?;
+    for forbidden in ["connection", "upgrade", "keep-alive", "transfer-encoding"] {
+        if values(headers.clone(), forbidden).next().is_some() {
+            return Err(HandshakeError::MalformedHttp);
+        }
+    }
+    let mut versions = values(headers.clone(), "sec-websocket-version").map(trim_ows);
+    if !matches!((versions.next(), versions.next()), (Some(b"13"), None)) {
+        return Err(HandshakeError::UnsupportedVersion);
+    }
+    let origin = values(headers, "origin")
+        .next()
+        .and_then(|o| core::str::from_utf8(o).ok());
+    Ok(ExtendedConnect {
+        authority,
+        path,
+        scheme,
+        origin,
+    })
+}
+
+/// The response header list accepting an extended CONNECT: `:status 200` and the chosen
+/// subprotocol.
+pub fn response_headers(subprotocol: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
+    [(":status", "200")]
+        .into_iter()
+        .chain(subprotocol.map(|p| ("sec-websocket-protocol", p)))
+}
+
+/// The request header list for an extended CONNECT built from a client request: the
+/// pseudo-headers, `sec-websocket-version: 13`, the origin, one `sec-websocket-protocol` per
+/// offered subprotocol, and the extra headers (names should be lowercase for HTTP/2).
+pub fn request_headers<'a>(request: &ClientRequest<'a>) -> impl Iterator<Item = (&'a str, &'a str)> {
+    let scheme = if request.is_secure() { "https" } else { "http" };
+    [
+        (":method", "CONNECT"),
+        (":protocol", "websocket"),
+        (":scheme", scheme),
+        (":path", request.path()),
+        (":authority", request.host()),
+        ("sec-websocket-version", "13"),
+    ]
+    .into_iter()
+    .chain(request.origin().map(|o| ("origin", o)))
+    .chain(
+        request
+            .subprotocols()
+            .iter()
+            .map(|p| ("sec-websocket-protocol", *p)),
+    )
+    .chain(request.extensions().map(|e| ("sec-websocket-extensions", e)))
+    .chain(request.headers().iter().copied())
+}
+
+/// Checks the server's answer to an extended CONNECT: a 2xx status and, if present, one
+/// subprotocol among `offered` (the offered names).
+///
+/// # Errors
+///
+/// [`HandshakeError::Rejected`] for a non-2xx status,
+/// [`HandshakeError::UnexpectedSubprotocol`] for a subprotocol not offered.
+pub fn validate_response<'a, I>(
+    status: u16,
+    headers: I,
+    offered: &[&str],
+) -> Result<Switched<'a>, HandshakeError>
+where
+    I: IntoIterator<Item = (&'a str, &'a [u8])>,
+    I::IntoIter: Clone + 'a,
+{
+    if !(200..300).contains(&status) {
+        return Err(HandshakeError::Rejected(status));
+    }
+    let mut protocols = values(headers, "sec-websocket-protocol").flat_map(list_items);
+    let subprotocol = match (protocols.next(), protocols.next()) {
+        (None, _) => None,
+        (Some(p), None) => {
+            let p = core::str::from_utf8(p).map_err(|_| HandshakeError::UnexpectedSubprotocol)?;
+            if !offered.contains(&p) {
+                return Err(HandshakeError::UnexpectedSubprotocol);
+            }
+            Some(p)
+        }
+        _ => return Err(HandshakeError::UnexpectedSubprotocol),
+    };
+    Ok(Switched { subprotocol })
+}

@@ -1,0 +1,119 @@
+//! # wsmachine
+//!
+//! A sans-IO WebSocket (RFC 6455) protocol core: bytes in, events and bytes out. It never
+//! touches a socket, a clock or a thread, so a tokio task, a blocking loop, an embedded
+//! executor or a fuzzer can all drive the same [`Connection`].
+//!
+//! A client and a server talking in memory, the output of one fed to the other:
+//!
+//! ```
+//! use wsmachine::handshake::client::ClientRequest;
+//! use wsmachine::{Accept, CloseCode, Config, Connection, Event, Message, Seed};
+//!
+//! /// Moves what `from` wants to write into `to`.
+//! fn pump(from: &mut Connection, to: &mut Connection) {
+//!     let n = to.receive(from.output());
+//!     from.consume_output(n);
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut server = Connection::server(Config::new());
+//! let request = ClientRequest::new("example.com", "/chat").with_subprotocols(&["chat"]);
+//! // In production use `Seed::from_os()?`; a fixed seed makes tests reproducible.
+//! let mut client = Connection::client(Config::new(), &request, Seed::new([7; 32]))?;
+//!
+//! // The opening handshake (§4).
+//! pump(&mut client, &mut server);
+//! let Some(Event::Request(req)) = server.poll_event() else { panic!("expected a request") };
+//! assert_eq!((req.path(), req.is_websocket()), ("/chat", true));
+//! server.accept(Accept::new().with_subprotocol("chat"))?;
+//! pump(&mut server, &mut client);
+//! assert!(matches!(client.poll_event(), Some(Event::Accepted(_))));
+//! assert_eq!(client.subprotocol(), Some("chat"));
+//!
+//! // A message each way.
+//! client.send_text("hello")?;
+//! pump(&mut client, &mut server);
+//! assert_eq!(server.poll_event(), Some(Event::Message(Message::Text("hello"))));
+//! server.send_binary(&[1, 2, 3])?;
+//! pump(&mut server, &mut client);
+//! assert_eq!(client.poll_event(), Some(Event::Message(Message::Binary(&[1, 2, 3]))));
+//!
+//! // The closing handshake (§7): the server echoes the close and closes TCP first.
+//! client.close(CloseCode::NORMAL, "bye")?;
+//! pump(&mut client, &mut server);
+//! assert!(matches!(server.poll_event(), Some(Event::CloseReceived(f)) if f.reason == "bye"));
+//! let Some(Event::Closed(closed)) = server.poll_event() else { panic!("expected Closed") };
+//! assert!(closed.is_clean() && closed.code == CloseCode::NORMAL);
+//! pump(&mut server, &mut client);
+//! assert!(server.should_shutdown_write());
+//! assert!(matches!(client.poll_event(), Some(Event::CloseReceived(_))));
+//! assert!(matches!(client.poll_event(), Some(Event::Closed(c)) if c.is_clean()));
+//! assert!(client.close_expected()); // wait (with a timer) for the server to close TCP
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## The driver contract
+//!
+//! After any input or command: drain [`Connection::poll_event`] until `None`; write
+//! [`Connection::output`] and report it with [`Connection::consume_output`]; half-close when
+//! [`Connection::should_shutdown_write`]; arm a timer while [`Connection::close_expected`].
+//! The details are on [`Connection`]; the README shows loops for `std::net` and tokio.
+//!
+//! ## Limits
+//!
+//! Every buffer is bounded by [`Config`] (handshake size and header count, frame size,
+//! message size, fragments per message, output backlog), with finite defaults listed there.
+//! Memory grows only with bytes that arrived, never with a length a peer declared.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | [`Seed::from_os`], `std::error::Error` impls, runtime SIMD detection |
+//! | `simd` | yes | SIMD UTF-8 validation through `simdutf8` |
+//! | `http` | no | conversions with the `http` crate's types ([`handshake::http`]) |
+//!
+//! Without `std` the crate is `no_std` and needs only `alloc`.
+
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod buffer;
+pub mod close;
+mod config;
+mod connection;
+mod entropy;
+mod error;
+mod event;
+pub mod extensions;
+pub mod frame;
+pub mod handshake;
+mod role;
+pub mod utf8;
+
+pub use close::{CloseCode, CloseFrame};
+pub use config::{Config, Delivery};
+pub use connection::{Accept, Connection, Memory, Sender, State};
+pub use entropy::{EntropyError, Seed};
+pub use error::{HandshakeError, ProtocolError, SendError};
+pub use event::{
+    CloseCause, Closed, Event, Fragment, Message, MessageKind, OwnedEvent, OwnedRequest,
+    OwnedResponse, Request, Response,
+};
+pub use role::Role;
