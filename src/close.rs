@@ -124,15 +124,13 @@ impl<'a> CloseFrame<'a> {
     }
 
     /// Checks that this frame may be sent: a sendable code and a reason of at most 123 bytes.
-    /// `NO_STATUS` with an empty reason stands for an empty close payload and is allowed.
+    /// [`CloseCode::NO_STATUS`] is refused like every local-only code: only an automatic reply
+    /// to an empty close frame sends an empty payload.
     ///
     /// # Errors
     ///
     /// [`SendError::CloseCodeNotSendable`] or [`SendError::ReasonTooLong`].
     pub fn check_sendable(&self) -> Result<(), SendError> {
-        if self.code == CloseCode::NO_STATUS && self.reason.is_empty() {
-            return Ok(());
-        }
         if !self.code.is_sendable() {
             return Err(SendError::CloseCodeNotSendable(self.code.0));
         }

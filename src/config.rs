@@ -176,17 +176,16 @@ impl Config {
         self
     }
 
-    /// The most bytes the input buffer holds: one whole frame plus one read.
+    /// The most bytes the input buffer holds once open: one whole frame plus one read.
     pub(crate) const fn max_buffered_input(&self) -> usize {
-        let frame = self.max_frame_size.saturating_add(crate::frame::MAX_HEADER_LEN);
-        let handshake = self.max_handshake_bytes;
-        let base = if frame > handshake { frame } else { handshake };
         let read = if self.max_read_size > self.min_read_size {
             self.max_read_size
         } else {
             self.min_read_size
         };
-        base.saturating_add(read)
+        self.max_frame_size
+            .saturating_add(crate::frame::MAX_HEADER_LEN)
+            .saturating_add(read)
     }
 }
 

@@ -117,3 +117,8 @@ pub use event::{
     OwnedResponse, Request, Response,
 };
 pub use role::Role;
+
+/// The examples in README.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -7,6 +7,8 @@
 
 pub mod client;
 pub mod h2;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod server;
 
 use alloc::vec::Vec;

@@ -1,0 +1,192 @@
+//! Conversions with the [`http`] crate's types, the currency of hyper and axum (feature
+//! `http`).
+//!
+//! A hyper or axum server validates and answers the upgrade with [`upgrade_response`], then
+//! runs [`Connection::upgraded_server`](crate::Connection::upgraded_server) on the upgraded
+//! I/O:
+//!
+//! ```
+//! # #[cfg(feature = "http")] {
+//! use wsmachine::handshake::http::upgrade_response;
+//! let request = http::Request::get("/ws")
+//!     .header("host", "example.com")
+//!     .header("upgrade", "websocket")
+//!     .header("connection", "Upgrade")
+//!     .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+//!     .header("sec-websocket-version", "13")
+//!     .body(())
+//!     .unwrap();
+//! let response = upgrade_response(&request, None).unwrap();
+//! assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
+//! assert_eq!(response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+//! # }
+//! ```
+
+use alloc::vec::Vec;
+
+use crate::error::HandshakeError;
+use crate::event::{Request, Response};
+use crate::handshake::client::{validate_response, ClientRequest, Switched};
+use crate::handshake::server::validate_request;
+use crate::handshake::{accept_key, list_items, values};
+
+fn header_pairs(headers: &::http::HeaderMap) -> Vec<(&str, &[u8])> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect()
+}
+
+fn minor_version(version: ::http::Version) -> u8 {
+    if version == ::http::Version::HTTP_10 || version == ::http::Version::HTTP_09 {
+        0
+    } else {
+        1
+    }
+}
+
+/// Validates an HTTP/1.1 upgrade request (§4.2.1) and builds the `101 Switching Protocols`
+/// response, with `subprotocol` if given.
+///
+/// # Errors
+///
+/// The [`HandshakeError`] of the first rule broken ([`HandshakeError::MissingUpgrade`] for a
+/// request that does not ask for a WebSocket), with the status to answer in
+/// [`HandshakeError::http_status`]; [`HandshakeError::UnexpectedSubprotocol`] if the client
+/// did not offer `subprotocol`.
+pub fn upgrade_response<B>(
+    request: &::http::Request<B>,
+    subprotocol: Option<&str>,
+) -> Result<::http::Response<()>, HandshakeError> {
+    let headers = header_pairs(request.headers());
+    let upgrade = validate_request(
+        request.method().as_str(),
+        minor_version(request.version()),
+        headers.iter().copied(),
+        false,
+    )?
+    .ok_or(HandshakeError::MissingUpgrade)?;
+    if let Some(chosen) = subprotocol {
+        let offered = values(headers.iter().copied(), "sec-websocket-protocol")
+            .flat_map(list_items)
+            .any(|p| p == chosen.as_bytes());
+        if !offered {
+            return Err(HandshakeError::UnexpectedSubprotocol);
+        }
+    }
+    let mut response = ::http::Response::builder()
+        .status(::http::StatusCode::SWITCHING_PROTOCOLS)
+        .header(::http::header::UPGRADE, "websocket")
+        .header(::http::header::CONNECTION, "Upgrade")
+        .header(
+            ::http::header::SEC_WEBSOCKET_ACCEPT,
+            upgrade.accept_key().as_str(),
+        );
+    if let Some(p) = subprotocol {
+        response = response.header(::http::header::SEC_WEBSOCKET_PROTOCOL, p);
+    }
+    response.body(()).map_err(|_| HandshakeError::InvalidRequest)
+}
+
+/// Builds the client's upgrade request as an `http::Request` (for an HTTP client stack), with
+/// the base64 `key` (16 random bytes). Check the answer with [`validate_upgrade_response`].
+///
+/// # Errors
+///
+/// [`HandshakeError::InvalidRequest`] if a part is not valid HTTP.
+pub fn client_request(request: &ClientRequest<'_>, key: &str) -> Result<::http::Request<()>, HandshakeError> {
+    let scheme = if request.is_secure() { "wss" } else { "ws" };
+    let uri = match request.port() {
+        Some(port) => alloc::format!("{scheme}://{}:{port}{}", request.host(), request.path()),
+        None => alloc::format!("{scheme}://{}{}", request.host(), request.path()),
+    };
+    let mut builder = ::http::Request::get(uri)
+        .header(::http::header::HOST, request.host())
+        .header(::http::header::UPGRADE, "websocket")
+        .header(::http::header::CONNECTION, "Upgrade")
+        .header(::http::header::SEC_WEBSOCKET_KEY, key)
+        .header(::http::header::SEC_WEBSOCKET_VERSION, "13");
+    if let Some(origin) = request.origin() {
+        builder = builder.header(::http::header::ORIGIN, origin);
+    }
+    if !request.subprotocols().is_empty() {
+        builder = builder.header(
+            ::http::header::SEC_WEBSOCKET_PROTOCOL,
+            request.subprotocols().join(", "),
+        );
+    }
+    if let Some(ext) = request.extensions() {
+        builder = builder.header(::http::header::SEC_WEBSOCKET_EXTENSIONS, ext);
+    }
+    for (name, value) in request.headers() {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(()).map_err(|_| HandshakeError::InvalidRequest)
+}
+
+/// Checks an `http::Response` to a request built by [`client_request`] with `key` (§4.1).
+///
+/// # Errors
+///
+/// As [`validate_response`].
+pub fn validate_upgrade_response<'a, B>(
+    response: &'a ::http::Response<B>,
+    key: &str,
+    offered_protocols: &[&str],
+) -> Result<Switched<'a>, HandshakeError> {
+    let headers = header_pairs(response.headers());
+    let offered = offered_protocols.join(", ");
+    let switched = validate_response(
+        response.status().as_u16(),
+        headers.iter().copied(),
+        &accept_key(key.as_bytes()),
+        offered.as_bytes(),
+        b"",
+    )?;
+    // Re-borrow the subprotocol from the response itself (the pairs above are temporary).
+    let subprotocol = switched.subprotocol.and(
+        response
+            .headers()
+            .get(::http::header::SEC_WEBSOCKET_PROTOCOL)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim),
+    );
+    Ok(Switched { subprotocol })
+}
+
+impl Request<'_> {
+    /// Converts the request head into an `http::Request` (no body).
+    ///
+    /// # Errors
+    ///
+    /// An [`http::Error`](::http::Error) if a part is not acceptable to the `http` crate.
+    pub fn to_http(&self) -> Result<::http::Request<()>, ::http::Error> {
+        let mut builder = ::http::Request::builder()
+            .method(self.method())
+            .uri(self.path())
+            .version(if self.minor_version() == 0 {
+                ::http::Version::HTTP_10
+            } else {
+                ::http::Version::HTTP_11
+            });
+        for (name, value) in self.headers() {
+            builder = builder.header(name, value);
+        }
+        builder.body(())
+    }
+}
+
+impl Response<'_> {
+    /// Converts the response into an `http::Response` with its body.
+    ///
+    /// # Errors
+    ///
+    /// An [`http::Error`](::http::Error) if a part is not acceptable to the `http` crate.
+    pub fn to_http(&self) -> Result<::http::Response<Vec<u8>>, ::http::Error> {
+        let mut builder = ::http::Response::builder().status(self.status());
+        for (name, value) in self.headers() {
+            builder = builder.header(name, value);
+        }
+        builder.body(self.body().to_vec())
+    }
+}

@@ -1,0 +1,209 @@
+//! Every buffer has a limit, and memory grows only with bytes that arrived.
+
+mod common;
+
+use common::*;
+use wsmachine::{
+    CloseCause, CloseCode, Config, Delivery, MessageKind, OwnedEvent, ProtocolError, SendError,
+};
+
+/// A client frame header declaring `len` payload bytes (masked, 64-bit length).
+fn header_64(opcode: u8, len: u64) -> Vec<u8> {
+    let mut h = vec![0x80 | opcode, 0x80 | 127];
+    h.extend_from_slice(&len.to_be_bytes());
+    h.extend_from_slice(&[1, 2, 3, 4]);
+    h
+}
+
+/// A header that declares 2^40 bytes fails with 1009 at once, allocating nothing for it.
+#[test]
+fn declared_huge_frame_fails_with_1009_without_allocating() {
+    for len in [1u64 << 40, (1 << 63) - 1, 16 * 1024 * 1024 + 1] {
+        let mut s = server_open(Config::new());
+        let events = feed(&mut s, &header_64(BINARY, len));
+        let c = closed(&events);
+        assert_eq!(c.code, CloseCode::TOO_BIG, "len {len}");
+        assert_eq!(c.cause, CloseCause::Failed(ProtocolError::FrameTooLarge));
+        assert!(s.memory().total() < 4096, "memory {:?}", s.memory());
+    }
+}
+
+/// §5.2: the most significant bit of a 64-bit length must be 0: 1002.
+#[test]
+fn length_with_top_bit_fails_with_1002() {
+    let mut s = server_open(Config::new());
+    let c = closed(&feed(&mut s, &header_64(BINARY, 1 << 63)));
+    assert_eq!(c.cause, CloseCause::Failed(ProtocolError::LengthTopBitSet));
+    assert_eq!(c.code, CloseCode::PROTOCOL_ERROR);
+}
+
+/// The frame size limit is inclusive.
+#[test]
+fn frame_size_limit_boundary() {
+    let config = Config::new().with_max_frame_size(1000).with_max_message_size(10_000);
+    let mut s = server_open(config);
+    let events = feed(&mut s, &cframe(true, BINARY, &[7; 1000]));
+    assert_eq!(kinds(&events), vec!["binary 1000"]);
+    let events = feed(&mut s, &cframe(true, BINARY, &[7; 1001]));
+    assert_eq!(closed(&events).cause, CloseCause::Failed(ProtocolError::FrameTooLarge));
+}
+
+/// The message size limit is inclusive and checked at the header that crosses it, before
+/// its payload arrives.
+#[test]
+fn message_size_limit_boundary_across_fragments() {
+    let config = Config::new().with_max_message_size(1000);
+    let mut s = server_open(config);
+    let mut input = cframe(false, TEXT, &[b'a'; 600]);
+    input.extend(cframe(true, CONT, &[b'b'; 400]));
+    assert_eq!(kinds(&feed(&mut s, &input)), vec!["text 1000"]);
+    let _ = feed(&mut s, &cframe(false, TEXT, &[b'a'; 600]));
+    let header_only = &cframe(true, CONT, &[b'b'; 401])[..8];
+    let events = feed(&mut s, header_only);
+    let c = closed(&events);
+    assert_eq!((c.code, c.cause), (CloseCode::TOO_BIG, CloseCause::Failed(ProtocolError::MessageTooLarge)));
+}
+
+/// A fragment count limit bounds messages of endless empty fragments: 1008.
+#[test]
+fn fragment_count_limit_fails_with_1008() {
+    let mut s = server_open(Config::new().with_max_fragments(3));
+    let mut input = cframe(false, BINARY, b"a");
+    input.extend(cframe(false, CONT, b""));
+    input.extend(cframe(true, CONT, b"b"));
+    assert_eq!(kinds(&feed(&mut s, &input)), vec!["binary 2"]);
+    let mut input = cframe(false, BINARY, b"a");
+    for _ in 0..3 {
+        input.extend(cframe(false, CONT, b""));
+    }
+    let c = closed(&feed(&mut s, &input));
+    assert_eq!((c.code, c.cause), (CloseCode::POLICY, CloseCause::Failed(ProtocolError::TooManyFragments)));
+}
+
+/// Streaming delivery passes a message far larger than any buffer limit with bounded memory.
+#[test]
+fn streaming_passes_a_huge_message_with_bounded_memory() {
+    let config = Config::new()
+        .with_delivery(Delivery::Streaming)
+        .with_max_frame_size(1 << 30)
+        .with_max_message_size(1024);
+    let mut s = server_open(config);
+    let total: u64 = 64 << 20;
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend_from_slice(&total.to_be_bytes());
+    header.extend_from_slice(&[0, 0, 0, 0]); // a zero mask leaves the payload as sent
+    let _ = feed(&mut s, &header);
+    let chunk = vec![0x5a; 64 * 1024];
+    let mut seen = 0u64;
+    let mut peak = 0;
+    while seen < total {
+        for e in feed(&mut s, &chunk) {
+            match e {
+                OwnedEvent::Fragment { kind, data, fin } => {
+                    assert_eq!(kind, MessageKind::Binary);
+                    assert!(data.iter().all(|&b| b == 0x5a));
+                    seen += data.len() as u64;
+                    assert_eq!(fin, seen == total);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        peak = peak.max(s.memory().total());
+    }
+    assert_eq!(seen, total);
+    assert!(peak <= 256 * 1024, "peak memory {peak}");
+}
+
+/// The output backlog is capped: a send that would exceed it fails with `OutputFull` and
+/// queues nothing; writing the output out makes room again.
+#[test]
+fn output_backlog_limit_refuses_without_queuing() {
+    let mut s = server_open(Config::new().with_max_output_backlog(10_000));
+    let mut sent = 0;
+    loop {
+        match s.send_binary(&[1; 1000]) {
+            Ok(()) => sent += 1,
+            Err(e) => {
+                assert_eq!(e, SendError::OutputFull);
+                break;
+            }
+        }
+    }
+    assert_eq!(sent, 9, "9 frames of 1004 bytes fit in 10,000");
+    let len = s.output().len();
+    assert_eq!(s.send_text("x".repeat(2000).as_str()), Err(SendError::OutputFull));
+    assert_eq!(s.output().len(), len);
+    assert!(s.output().len() <= 10_000);
+    take_output(&mut s);
+    s.send_binary(&[1; 1000]).unwrap();
+}
+
+/// Automatic replies are queued even when the backlog is full, and pongs coalesce so that a
+/// peer that pings without reading cannot grow the output.
+#[test]
+fn auto_replies_bypass_the_backlog_and_pongs_coalesce() {
+    let mut s = server_open(Config::new().with_max_output_backlog(1000));
+    s.send_binary(&[0; 990]).unwrap();
+    assert_eq!(s.send_binary(b"xxxxxxxx"), Err(SendError::OutputFull));
+    let before = s.output().len();
+    for i in 0..1000u32 {
+        let _ = feed(&mut s, &cframe(true, PING, &i.to_be_bytes()));
+    }
+    let frames = decode_frames(s.output());
+    assert_eq!(frames.len(), 2);
+    assert_eq!(frames[1].opcode, PONG);
+    assert_eq!(frames[1].payload, 999u32.to_be_bytes());
+    assert_eq!(s.output().len(), before + 2 + 4);
+}
+
+/// `receive` takes no more than the input buffer's limit; draining events frees room.
+#[test]
+fn receive_is_bounded_and_resumes_after_draining() {
+    let config = Config::new()
+        .with_max_frame_size(1024)
+        .with_read_sizes(256, 1024);
+    let mut s = server_open(config);
+    let mut input = Vec::new();
+    for i in 0..100u8 {
+        input.extend(cframe(true, BINARY, &[i; 1000]));
+    }
+    let n = s.receive(&input);
+    assert!(n < input.len(), "took {n} of {}", input.len());
+    assert!(s.memory().input <= 1024 + 14 + 1024, "{:?}", s.memory());
+    let mut events = drain(&mut s);
+    events.extend(feed(&mut s, &input[n..]));
+    assert_eq!(events.len(), 100);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e, &OwnedEvent::Binary(vec![i as u8; 1000]));
+    }
+}
+
+/// An idle connection can give all of its buffers back.
+#[test]
+fn release_buffers_frees_everything_when_idle() {
+    let mut p = Pair::new(Config::new(), Config::new());
+    p.client.send_binary(&[3; 100_000]).unwrap();
+    p.run();
+    assert_eq!(kinds(&p.server_events), vec!["binary 100000"]);
+    p.client.release_buffers();
+    p.server.release_buffers();
+    assert_eq!(p.client.memory().total(), 0);
+    assert_eq!(p.server.memory().total(), 0);
+    p.client.send_text("again").unwrap();
+    p.run();
+    assert_eq!(p.server_events.last(), Some(&OwnedEvent::Text("again".into())));
+}
+
+/// A large message does not pin its buffer once traffic is small again.
+#[test]
+fn buffers_shrink_after_a_large_message() {
+    let mut p = Pair::new(Config::new(), Config::new());
+    p.client.send_binary(&vec![9; 4 << 20]).unwrap();
+    p.run();
+    for _ in 0..3 {
+        p.client.send_text("small").unwrap();
+        p.run();
+    }
+    assert!(p.server.memory().total() < 64 * 1024, "{:?}", p.server.memory());
+    assert!(p.client.memory().total() < 64 * 1024, "{:?}", p.client.memory());
+}
