@@ -117,7 +117,8 @@ impl ByteBuf {
             // live bytes, rather than a realloc that would also copy the consumed prefix.
             let cap = needed.max(self.data.len().saturating_mul(2)).min(limit);
             let mut data = alloc::vec![0u8; cap];
-            if let (Some(dst), Some(src)) = (data.get_mut(..live), self.data.get(self.start..self.end))
+            if let (Some(dst), Some(src)) =
+                (data.get_mut(..live), self.data.get(self.start..self.end))
             {
                 dst.copy_from_slice(src);
             }

@@ -156,10 +156,13 @@ impl<'a> CloseFrame<'a> {
             return 0;
         }
         let mut n = 0;
-        for (dst, src) in out
-            .iter_mut()
-            .zip(self.code.0.to_be_bytes().iter().chain(self.reason.as_bytes()))
-        {
+        for (dst, src) in out.iter_mut().zip(
+            self.code
+                .0
+                .to_be_bytes()
+                .iter()
+                .chain(self.reason.as_bytes()),
+        ) {
             *dst = *src;
             n += 1;
         }
@@ -173,7 +176,9 @@ mod tests {
 
     #[test]
     fn sendable_codes_table() {
-        let allowed = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014];
+        let allowed = [
+            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
+        ];
         for code in 0..6000u16 {
             let expected = allowed.contains(&code) || (3000..=4999).contains(&code);
             assert_eq!(CloseCode(code).is_sendable(), expected, "{code}");

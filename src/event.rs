@@ -216,7 +216,8 @@ impl<'a> Request<'a> {
     /// The `Host` header.
     #[must_use]
     pub fn host(&self) -> Option<&'a str> {
-        self.header("host").and_then(|v| core::str::from_utf8(v).ok())
+        self.header("host")
+            .and_then(|v| core::str::from_utf8(v).ok())
     }
 
     /// The `Origin` header, or for legacy version 8 clients `Sec-WebSocket-Origin` (§10.2).
@@ -258,14 +259,17 @@ impl<'a> Request<'a> {
 
 fn header_extensions<'a>(
     headers: HeaderIter<'a>,
-) -> impl Iterator<Item = Result<extensions::Extension<'a>, extensions::ExtensionSyntaxError>> + 'a {
+) -> impl Iterator<Item = Result<extensions::Extension<'a>, extensions::ExtensionSyntaxError>> + 'a
+{
     values(headers, "sec-websocket-extensions").flat_map(|v| -> Extensions<'a> {
         extensions::parse(core::str::from_utf8(v).unwrap_or("\u{0}"))
     })
 }
 
 fn owned_headers(headers: HeaderIter<'_>) -> Vec<(String, Vec<u8>)> {
-    headers.map(|(n, v)| (String::from(n), v.to_vec())).collect()
+    headers
+        .map(|(n, v)| (String::from(n), v.to_vec()))
+        .collect()
 }
 
 /// An HTTP response received by a client.

@@ -31,14 +31,33 @@ fn assert_failed(conn: &mut Connection, events: &[OwnedEvent], error: ProtocolEr
     let frames = decode_frames(&take_output(conn));
     let closes: Vec<&Decoded> = frames.iter().filter(|f| f.opcode == CLOSE).collect();
     assert_eq!(closes.len(), 1, "exactly one close frame in {frames:?}");
-    assert_eq!(frames.last(), Some(closes[0]), "the close frame is the last frame");
+    assert_eq!(
+        frames.last(),
+        Some(closes[0]),
+        "the close frame is the last frame"
+    );
     assert!(closes[0].fin);
-    assert_eq!(closes[0].masked, conn.role().is_client(), "mask direction of the close frame");
-    assert_eq!(closes[0].payload[..2], code.to_be_bytes(), "close code on the wire");
+    assert_eq!(
+        closes[0].masked,
+        conn.role().is_client(),
+        "mask direction of the close frame"
+    );
+    assert_eq!(
+        closes[0].payload[..2],
+        code.to_be_bytes(),
+        "close code on the wire"
+    );
     let mut more = peer_frame(conn, true, TEXT, b"after");
     more.extend(peer_frame(conn, true, PING, b"p"));
-    assert_eq!(feed(conn, &more), vec![], "nothing is delivered after the failure");
-    assert!(conn.output().is_empty(), "nothing is sent after the failure");
+    assert_eq!(
+        feed(conn, &more),
+        vec![],
+        "nothing is delivered after the failure"
+    );
+    assert!(
+        conn.output().is_empty(),
+        "nothing is sent after the failure"
+    );
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -52,7 +71,12 @@ fn pattern(len: usize) -> Vec<u8> {
 fn unmasked_client_frame_fails_with_1002() {
     let mut server = server_open(Config::new());
     let events = feed(&mut server, &sframe(true, TEXT, b"Hello"));
-    assert_failed(&mut server, &events, ProtocolError::UnmaskedClientFrame, 1002);
+    assert_failed(
+        &mut server,
+        &events,
+        ProtocolError::UnmaskedClientFrame,
+        1002,
+    );
 }
 
 /// §5.1: the masking requirement holds for control frames too: an unmasked ping from a
@@ -61,7 +85,12 @@ fn unmasked_client_frame_fails_with_1002() {
 fn unmasked_client_control_frame_fails_with_1002() {
     let mut server = server_open(Config::new());
     let events = feed(&mut server, &sframe(true, PING, b"Hello"));
-    assert_failed(&mut server, &events, ProtocolError::UnmaskedClientFrame, 1002);
+    assert_failed(
+        &mut server,
+        &events,
+        ProtocolError::UnmaskedClientFrame,
+        1002,
+    );
 }
 
 /// §5.1: a client MUST close the connection if it detects a masked frame (status 1002).
@@ -82,10 +111,16 @@ fn client_output_is_always_masked() {
     client.ping(b"ping").unwrap();
     client.pong(b"pong").unwrap();
     // An automatic pong as well.
-    assert_eq!(feed(&mut client, &sframe(true, PING, b"auto")), vec![OwnedEvent::Ping(b"auto".to_vec())]);
+    assert_eq!(
+        feed(&mut client, &sframe(true, PING, b"auto")),
+        vec![OwnedEvent::Ping(b"auto".to_vec())]
+    );
     client.close(CloseCode::NORMAL, "bye").unwrap();
     let frames = decode_frames(&take_output(&mut client));
-    let summary: Vec<(u8, bool, Vec<u8>)> = frames.iter().map(|f| (f.opcode, f.masked, f.payload.clone())).collect();
+    let summary: Vec<(u8, bool, Vec<u8>)> = frames
+        .iter()
+        .map(|f| (f.opcode, f.masked, f.payload.clone()))
+        .collect();
     assert_eq!(
         summary,
         vec![
@@ -126,10 +161,16 @@ fn server_output_is_never_masked() {
     server.send_binary(&pattern(300)).unwrap();
     server.ping(b"ping").unwrap();
     server.pong(b"pong").unwrap();
-    assert_eq!(feed(&mut server, &cframe(true, PING, b"auto")), vec![OwnedEvent::Ping(b"auto".to_vec())]);
+    assert_eq!(
+        feed(&mut server, &cframe(true, PING, b"auto")),
+        vec![OwnedEvent::Ping(b"auto".to_vec())]
+    );
     server.close(CloseCode::NORMAL, "bye").unwrap();
     let frames = decode_frames(&take_output(&mut server));
-    let summary: Vec<(u8, bool, Vec<u8>)> = frames.iter().map(|f| (f.opcode, f.masked, f.payload.clone())).collect();
+    let summary: Vec<(u8, bool, Vec<u8>)> = frames
+        .iter()
+        .map(|f| (f.opcode, f.masked, f.payload.clone()))
+        .collect();
     assert_eq!(
         summary,
         vec![
@@ -158,7 +199,10 @@ fn rfc_unmasked_hello_is_received_by_a_client() {
 fn server_send_text_hello_matches_rfc_bytes() {
     let mut server = server_open(Config::new());
     server.send_text("Hello").unwrap();
-    assert_eq!(take_output(&mut server), [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+    assert_eq!(
+        take_output(&mut server),
+        [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]
+    );
 }
 
 /// §5.7: "A single-frame masked text message" `81 85 37 fa 21 3d 7f 9f 4d 51 58` is "Hello"
@@ -166,8 +210,13 @@ fn server_send_text_hello_matches_rfc_bytes() {
 #[test]
 fn rfc_masked_hello_is_received_by_a_server() {
     let mut server = server_open(Config::new());
-    let bytes = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
-    assert_eq!(feed(&mut server, &bytes), vec![OwnedEvent::Text("Hello".into())]);
+    let bytes = [
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
+    assert_eq!(
+        feed(&mut server, &bytes),
+        vec![OwnedEvent::Text("Hello".into())]
+    );
 }
 
 /// §5.7: a client's `send_text("Hello")` has the shape of the masked example frame
@@ -188,7 +237,10 @@ fn client_send_text_hello_matches_rfc_masked_shape() {
 fn rfc_fragmented_hello_is_received_by_a_client() {
     let mut client = client_open(Config::new());
     let bytes = [0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f];
-    assert_eq!(feed(&mut client, &bytes), vec![OwnedEvent::Text("Hello".into())]);
+    assert_eq!(
+        feed(&mut client, &bytes),
+        vec![OwnedEvent::Text("Hello".into())]
+    );
 }
 
 /// §5.7: the unmasked ping `89 05 48 65 6c 6c 6f` reaches a client as a ping "Hello".
@@ -204,15 +256,23 @@ fn rfc_unmasked_ping_is_received_by_a_client() {
 fn server_ping_hello_matches_rfc_bytes() {
     let mut server = server_open(Config::new());
     server.ping(b"Hello").unwrap();
-    assert_eq!(take_output(&mut server), [0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+    assert_eq!(
+        take_output(&mut server),
+        [0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]
+    );
 }
 
 /// §5.7: the masked pong `8a 85 37 fa 21 3d 7f 9f 4d 51 58` reaches a server as a pong "Hello".
 #[test]
 fn rfc_masked_pong_is_received_by_a_server() {
     let mut server = server_open(Config::new());
-    let bytes = [0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
-    assert_eq!(feed(&mut server, &bytes), vec![OwnedEvent::Pong(b"Hello".to_vec())]);
+    let bytes = [
+        0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
+    assert_eq!(
+        feed(&mut server, &bytes),
+        vec![OwnedEvent::Pong(b"Hello".to_vec())]
+    );
 }
 
 /// §5.7: "256 bytes binary message in a single unmasked frame" `82 7E 0100 [256 bytes]`.
@@ -221,7 +281,10 @@ fn rfc_256_byte_binary_frame_is_received_by_a_client() {
     let mut client = client_open(Config::new());
     let mut bytes = vec![0x82, 0x7E, 0x01, 0x00];
     bytes.extend(pattern(256));
-    assert_eq!(feed(&mut client, &bytes), vec![OwnedEvent::Binary(pattern(256))]);
+    assert_eq!(
+        feed(&mut client, &bytes),
+        vec![OwnedEvent::Binary(pattern(256))]
+    );
 }
 
 /// §5.7: a server sends 256 bytes of binary as `82 7E 0100 [256 bytes]`.
@@ -240,7 +303,10 @@ fn rfc_64kib_binary_frame_is_received_by_a_client() {
     let mut client = client_open(Config::new());
     let mut bytes = vec![0x82, 0x7F, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00];
     bytes.extend(pattern(65536));
-    assert_eq!(feed(&mut client, &bytes), vec![OwnedEvent::Binary(pattern(65536))]);
+    assert_eq!(
+        feed(&mut client, &bytes),
+        vec![OwnedEvent::Binary(pattern(65536))]
+    );
 }
 
 /// §5.7: a server sends 64 KiB of binary as `82 7F 0000000000010000 [65536 bytes]`.
@@ -262,7 +328,12 @@ fn reserved_non_control_opcodes_fail_with_1002() {
     for op in 0x3..=0x7u8 {
         let mut server = server_open(Config::new());
         let events = feed(&mut server, &cframe(true, op, b"x"));
-        assert_failed(&mut server, &events, ProtocolError::ReservedOpcode(op), 1002);
+        assert_failed(
+            &mut server,
+            &events,
+            ProtocolError::ReservedOpcode(op),
+            1002,
+        );
     }
 }
 
@@ -273,7 +344,12 @@ fn reserved_control_opcodes_fail_with_1002() {
     for op in 0xB..=0xFu8 {
         let mut client = client_open(Config::new());
         let events = feed(&mut client, &sframe(true, op, b"x"));
-        assert_failed(&mut client, &events, ProtocolError::ReservedOpcode(op), 1002);
+        assert_failed(
+            &mut client,
+            &events,
+            ProtocolError::ReservedOpcode(op),
+            1002,
+        );
     }
 }
 
@@ -281,11 +357,21 @@ fn reserved_control_opcodes_fail_with_1002() {
 /// with no extension negotiated fails the connection with 1002.
 #[test]
 fn rsv_bits_without_extension_fail_with_1002() {
-    for (bit, rsv) in [(0x40u8, 0b100u8), (0x20, 0b010), (0x10, 0b001), (0x70, 0b111)] {
+    for (bit, rsv) in [
+        (0x40u8, 0b100u8),
+        (0x20, 0b010),
+        (0x10, 0b001),
+        (0x70, 0b111),
+    ] {
         let mut server = server_open(Config::new());
         let bytes = raw_frame(0x80 | bit | TEXT, b"Hello", Some([1, 2, 3, 4]));
         let events = feed(&mut server, &bytes);
-        assert_failed(&mut server, &events, ProtocolError::UnexpectedRsvBits(rsv), 1002);
+        assert_failed(
+            &mut server,
+            &events,
+            ProtocolError::UnexpectedRsvBits(rsv),
+            1002,
+        );
     }
 }
 
@@ -297,7 +383,10 @@ fn payload_of_125_bytes_with_7_bit_length_decodes() {
     let bytes = cframe(true, BINARY, &pattern(125));
     assert_eq!(bytes[1], 0x80 | 125, "7-bit length form");
     let mut server = server_open(Config::new());
-    assert_eq!(feed(&mut server, &bytes), vec![OwnedEvent::Binary(pattern(125))]);
+    assert_eq!(
+        feed(&mut server, &bytes),
+        vec![OwnedEvent::Binary(pattern(125))]
+    );
 }
 
 /// §5.2: a 7-bit length of 126 means a 16-bit length follows; 126 and 65535 bytes decode.
@@ -308,7 +397,11 @@ fn payloads_of_126_and_65535_bytes_with_16_bit_length_decode() {
         assert_eq!(bytes[1], 0x80 | 126, "16-bit length form");
         assert_eq!(bytes[2..4], (len as u16).to_be_bytes());
         let mut server = server_open(Config::new());
-        assert_eq!(feed(&mut server, &bytes), vec![OwnedEvent::Binary(pattern(len))], "len {len}");
+        assert_eq!(
+            feed(&mut server, &bytes),
+            vec![OwnedEvent::Binary(pattern(len))],
+            "len {len}"
+        );
     }
 }
 
@@ -319,7 +412,10 @@ fn payload_of_65536_bytes_with_64_bit_length_decodes() {
     assert_eq!(bytes[1], 0x80 | 127, "64-bit length form");
     assert_eq!(bytes[2..10], 65536u64.to_be_bytes());
     let mut server = server_open(Config::new());
-    assert_eq!(feed(&mut server, &bytes), vec![OwnedEvent::Binary(pattern(65536))]);
+    assert_eq!(
+        feed(&mut server, &bytes),
+        vec![OwnedEvent::Binary(pattern(65536))]
+    );
 }
 
 /// §5.2: the length is encoded in the minimal number of bytes; the server's output at every
@@ -329,7 +425,11 @@ fn server_output_uses_minimal_length_encoding() {
     for len in [0usize, 1, 125, 126, 127, 65535, 65536, 70000] {
         let mut server = server_open(Config::new());
         server.send_binary(&pattern(len)).unwrap();
-        assert_eq!(take_output(&mut server), sframe(true, BINARY, &pattern(len)), "len {len}");
+        assert_eq!(
+            take_output(&mut server),
+            sframe(true, BINARY, &pattern(len)),
+            "len {len}"
+        );
     }
 }
 
@@ -337,7 +437,12 @@ fn server_output_uses_minimal_length_encoding() {
 /// payload sent.
 #[test]
 fn client_output_uses_minimal_length_encoding() {
-    for (len, len7, header) in [(125usize, 125u8, 6usize), (126, 126, 8), (65535, 126, 8), (65536, 127, 14)] {
+    for (len, len7, header) in [
+        (125usize, 125u8, 6usize),
+        (126, 126, 8),
+        (65535, 126, 8),
+        (65536, 127, 14),
+    ] {
         let mut client = client_open(Config::new());
         client.send_binary(&pattern(len)).unwrap();
         let out = take_output(&mut client);
@@ -356,7 +461,11 @@ fn length_with_top_bit_set_fails_with_1002_without_allocating() {
     let mut server = server_open(Config::new());
     let header = [0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0x05, 1, 2, 3, 4];
     let events = feed(&mut server, &header);
-    assert!(server.memory().total() < 64 * 1024, "memory {:?}", server.memory());
+    assert!(
+        server.memory().total() < 64 * 1024,
+        "memory {:?}",
+        server.memory()
+    );
     assert_failed(&mut server, &events, ProtocolError::LengthTopBitSet, 1002);
 }
 
@@ -390,7 +499,11 @@ fn header_declaring_2_pow_40_bytes_fails_with_1009_immediately() {
     header.extend_from_slice(&(1u64 << 40).to_be_bytes());
     header.extend_from_slice(&[1, 2, 3, 4]);
     let events = feed(&mut server, &header);
-    assert!(server.memory().total() < 64 * 1024, "memory {:?}", server.memory());
+    assert!(
+        server.memory().total() < 64 * 1024,
+        "memory {:?}",
+        server.memory()
+    );
     assert_failed(&mut server, &events, ProtocolError::FrameTooLarge, 1009);
 }
 
@@ -400,14 +513,20 @@ fn header_declaring_2_pow_40_bytes_fails_with_1009_immediately() {
 #[test]
 fn empty_text_frame_is_an_empty_message() {
     let mut server = server_open(Config::new());
-    assert_eq!(feed(&mut server, &cframe(true, TEXT, b"")), vec![OwnedEvent::Text(String::new())]);
+    assert_eq!(
+        feed(&mut server, &cframe(true, TEXT, b"")),
+        vec![OwnedEvent::Text(String::new())]
+    );
 }
 
 /// §5.2/§5.6: a binary frame with an empty payload is an empty binary message.
 #[test]
 fn empty_binary_frame_is_an_empty_message() {
     let mut client = client_open(Config::new());
-    assert_eq!(feed(&mut client, &sframe(true, BINARY, b"")), vec![OwnedEvent::Binary(Vec::new())]);
+    assert_eq!(
+        feed(&mut client, &sframe(true, BINARY, b"")),
+        vec![OwnedEvent::Binary(Vec::new())]
+    );
 }
 
 /// §5.2: an empty message is sent as a header alone: `81 00` from a server, a masked
@@ -423,7 +542,10 @@ fn empty_messages_are_sent_as_zero_length_frames() {
     assert_eq!(out.len(), 6, "2 header bytes and the mask key");
     let frames = decode_frames(&out);
     assert_eq!(frames.len(), 1);
-    assert_eq!((frames[0].fin, frames[0].opcode, frames[0].masked), (true, BINARY, true));
+    assert_eq!(
+        (frames[0].fin, frames[0].opcode, frames[0].masked),
+        (true, BINARY, true)
+    );
     assert!(frames[0].payload.is_empty());
 }
 

@@ -38,11 +38,20 @@ fn server_echoes_close_and_shuts_down_first() {
         }
     );
     let c = closed(&events);
-    assert_eq!((c.code, c.cause), (CloseCode::NORMAL, CloseCause::ClosedByPeer));
-    assert!(!s.should_shutdown_write(), "output must be written before the half-close");
+    assert_eq!(
+        (c.code, c.cause),
+        (CloseCode::NORMAL, CloseCause::ClosedByPeer)
+    );
+    assert!(
+        !s.should_shutdown_write(),
+        "output must be written before the half-close"
+    );
     let out = take_output(&mut s);
     assert_eq!(close_frames(&out), vec![(Some(1000), b"bye".to_vec())]);
-    assert!(!decode_frames(&out)[0].masked, "§5.1: server frames are never masked");
+    assert!(
+        !decode_frames(&out)[0].masked,
+        "§5.1: server frames are never masked"
+    );
     assert!(s.should_shutdown_write());
     assert_eq!(s.state(), State::Closed);
 }
@@ -58,9 +67,15 @@ fn client_echoes_close_and_waits_for_the_server_to_close() {
     assert!(frames[0].masked, "§5.1: client frames are always masked");
     assert_eq!(close_frames(&out), vec![(Some(1001), b"going".to_vec())]);
     assert!(!c.should_shutdown_write());
-    assert!(c.close_expected(), "the client arms a timer for the server's TCP close");
+    assert!(
+        c.close_expected(),
+        "the client arms a timer for the server's TCP close"
+    );
     c.receive_eof();
-    assert!(c.poll_event().is_none(), "EOF after Closed produces nothing");
+    assert!(
+        c.poll_event().is_none(),
+        "EOF after Closed produces nothing"
+    );
     assert!(!c.close_expected());
 }
 
@@ -88,14 +103,19 @@ fn one_byte_close_payload_fails_with_1002() {
     let events = feed(&mut s, &cframe(true, CLOSE, &[0x03]));
     let c = closed(&events);
     assert_eq!(c.code, CloseCode::PROTOCOL_ERROR);
-    assert_eq!(c.cause, CloseCause::Failed(ProtocolError::CloseFrameTooShort));
+    assert_eq!(
+        c.cause,
+        CloseCause::Failed(ProtocolError::CloseFrameTooShort)
+    );
     assert_eq!(close_frames(&take_output(&mut s))[0].0, Some(1002));
 }
 
 /// §7.4: codes that may not appear in a close frame fail the connection with 1002.
 #[test]
 fn invalid_close_codes_fail_with_1002() {
-    for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
+    for code in [
+        0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+    ] {
         let mut s = server_open(Config::new());
         let events = feed(&mut s, &cframe(true, CLOSE, &close_payload(code, "")));
         let c = closed(&events);
@@ -104,7 +124,11 @@ fn invalid_close_codes_fail_with_1002() {
             CloseCause::Failed(ProtocolError::InvalidCloseCode(code)),
             "code {code}"
         );
-        assert_eq!(close_frames(&take_output(&mut s))[0].0, Some(1002), "code {code}");
+        assert_eq!(
+            close_frames(&take_output(&mut s))[0].0,
+            Some(1002),
+            "code {code}"
+        );
     }
 }
 
@@ -112,12 +136,18 @@ fn invalid_close_codes_fail_with_1002() {
 /// ranges are accepted and echoed.
 #[test]
 fn valid_close_codes_are_echoed() {
-    let codes = [1000u16, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999];
+    let codes = [
+        1000u16, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999,
+        4000, 4999,
+    ];
     for code in codes {
         let mut s = server_open(Config::new());
         let events = feed(&mut s, &cframe(true, CLOSE, &close_payload(code, "r")));
         assert!(closed(&events).is_clean(), "code {code}");
-        assert_eq!(close_frames(&take_output(&mut s)), vec![(Some(code), b"r".to_vec())]);
+        assert_eq!(
+            close_frames(&take_output(&mut s)),
+            vec![(Some(code), b"r".to_vec())]
+        );
     }
 }
 
@@ -128,7 +158,10 @@ fn invalid_close_reason_fails_with_1007() {
     payload.extend_from_slice(&[0xce, 0xba, 0xff]);
     let mut s = server_open(Config::new());
     let c = closed(&feed(&mut s, &cframe(true, CLOSE, &payload)));
-    assert_eq!(c.cause, CloseCause::Failed(ProtocolError::InvalidCloseReason));
+    assert_eq!(
+        c.cause,
+        CloseCause::Failed(ProtocolError::InvalidCloseReason)
+    );
     assert_eq!(close_frames(&take_output(&mut s))[0].0, Some(1007));
 }
 
@@ -146,7 +179,10 @@ fn nothing_is_sent_after_our_close() {
     assert_eq!(s.ping(b""), Err(SendError::Closing));
     assert_eq!(s.close(CloseCode::NORMAL, ""), Err(SendError::Closing));
     assert_eq!(s.output().len(), before, "failed commands queue nothing");
-    assert_eq!(close_frames(&take_output(&mut s)), vec![(Some(1001), b"restart".to_vec())]);
+    assert_eq!(
+        close_frames(&take_output(&mut s)),
+        vec![(Some(1001), b"restart".to_vec())]
+    );
 }
 
 /// §7.1.2: data that the peer sent before it saw our close is still delivered; the peer's
@@ -174,9 +210,16 @@ fn input_after_the_peers_close_is_discarded() {
     input.extend(cframe(true, TEXT, b"ignored"));
     input.extend(cframe(true, PING, b"ignored"));
     let events = feed(&mut s, &input);
-    assert_eq!(kinds(&events), vec!["close-received 1000", "closed 1000 ClosedByPeer"]);
+    assert_eq!(
+        kinds(&events),
+        vec!["close-received 1000", "closed 1000 ClosedByPeer"]
+    );
     assert_eq!(feed(&mut s, &cframe(true, TEXT, b"more")), vec![]);
-    assert_eq!(decode_frames(&take_output(&mut s)).len(), 1, "only the close reply");
+    assert_eq!(
+        decode_frames(&take_output(&mut s)).len(),
+        1,
+        "only the close reply"
+    );
 }
 
 /// §7.1.3: both sides may start closing at the same time; both end cleanly.
@@ -188,8 +231,14 @@ fn simultaneous_close_ends_cleanly_on_both_sides() {
     p.run();
     let c = closed(&p.client_events);
     let s = closed(&p.server_events);
-    assert_eq!((c.cause, c.code), (CloseCause::ClosedLocally, CloseCode::GOING_AWAY));
-    assert_eq!((s.cause, s.code), (CloseCause::ClosedLocally, CloseCode::NORMAL));
+    assert_eq!(
+        (c.cause, c.code),
+        (CloseCause::ClosedLocally, CloseCode::GOING_AWAY)
+    );
+    assert_eq!(
+        (s.cause, s.code),
+        (CloseCause::ClosedLocally, CloseCode::NORMAL)
+    );
     assert!(p.server.should_shutdown_write());
 }
 
@@ -201,9 +250,15 @@ fn eof_without_close_is_abnormal_1006() {
     s.receive_eof();
     let events = drain(&mut s);
     let c = closed(&events);
-    assert_eq!((c.code, c.cause), (CloseCode::ABNORMAL, CloseCause::Abnormal));
+    assert_eq!(
+        (c.code, c.cause),
+        (CloseCode::ABNORMAL, CloseCause::Abnormal)
+    );
     assert!(!c.is_clean());
-    assert!(s.output().is_empty(), "nothing is sent to a transport that is gone");
+    assert!(
+        s.output().is_empty(),
+        "nothing is sent to a transport that is gone"
+    );
 }
 
 /// §7.1.5: buffered input is still delivered before the abnormal end.
@@ -224,7 +279,10 @@ fn eof_while_waiting_for_the_close_reply_is_abnormal() {
     c.close(CloseCode::NORMAL, "").unwrap();
     c.receive_eof();
     let c = closed(&drain(&mut c));
-    assert_eq!((c.code, c.cause), (CloseCode::ABNORMAL, CloseCause::Abnormal));
+    assert_eq!(
+        (c.code, c.cause),
+        (CloseCode::ABNORMAL, CloseCause::Abnormal)
+    );
 }
 
 /// §7.1.7: failing the connection queues a close frame and asks both roles to close the
@@ -284,7 +342,10 @@ fn close_reply_can_be_sent_by_the_application() {
     let c = closed(&drain(&mut s));
     assert_eq!(c.cause, CloseCause::ClosedByPeer);
     let frames = decode_frames(&take_output(&mut s));
-    assert_eq!(frames.iter().map(|f| f.opcode).collect::<Vec<_>>(), vec![TEXT, CLOSE]);
+    assert_eq!(
+        frames.iter().map(|f| f.opcode).collect::<Vec<_>>(),
+        vec![TEXT, CLOSE]
+    );
 }
 
 /// §7: exactly one `Closed`, and nothing after it, whatever arrives later.
@@ -307,7 +368,10 @@ fn close_inside_a_fragmented_message_closes_cleanly() {
     let mut input = cframe(false, TEXT, b"part");
     input.extend(cframe(true, CLOSE, &close_payload(1000, "")));
     let events = feed(&mut s, &input);
-    assert_eq!(kinds(&events), vec!["close-received 1000", "closed 1000 ClosedByPeer"]);
+    assert_eq!(
+        kinds(&events),
+        vec!["close-received 1000", "closed 1000 ClosedByPeer"]
+    );
 }
 
 /// §7.1.4: a client closing first sees `close_expected` until the server's TCP close.

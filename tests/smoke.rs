@@ -23,7 +23,13 @@ fn server_unmasks_client_frames_split_anywhere() {
         let mut s = server_open(Config::new());
         let mut ev = feed(&mut s, &msg[..split]);
         ev.extend(feed(&mut s, &msg[split..]));
-        assert_eq!(ev, vec![OwnedEvent::Text("Hello, world! this is longer than eight bytes".into())], "split {split}");
+        assert_eq!(
+            ev,
+            vec![OwnedEvent::Text(
+                "Hello, world! this is longer than eight bytes".into()
+            )],
+            "split {split}"
+        );
     }
     let mut s = server_open(Config::new());
     assert_eq!(feed_bytewise(&mut s, &msg).len(), 1);

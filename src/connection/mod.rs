@@ -129,7 +129,11 @@ impl Connection {
     /// # Errors
     ///
     /// [`HandshakeError::InvalidRequest`] if the request cannot be sent as HTTP.
-    pub fn client(config: Config, request: &ClientRequest<'_>, seed: Seed) -> Result<Connection, HandshakeError> {
+    pub fn client(
+        config: Config,
+        request: &ClientRequest<'_>,
+        seed: Seed,
+    ) -> Result<Connection, HandshakeError> {
         let mut out = Outbound::new(
             Role::Client,
             &config,
@@ -183,7 +187,10 @@ impl Connection {
             Phase::ReadingRequest
             | Phase::AwaitingAnswer
             | Phase::ReadingResponse
-            | Phase::ReadingRejection => config.max_handshake_bytes.saturating_mul(2).saturating_add(1),
+            | Phase::ReadingRejection => config
+                .max_handshake_bytes
+                .saturating_mul(2)
+                .saturating_add(1),
             _ => config.max_buffered_input(),
         }
     }
@@ -301,7 +308,12 @@ impl Connection {
     ///
     /// [`SendError::NoPendingRequest`], [`SendError::InvalidStatus`] (outside 200-599),
     /// [`SendError::InvalidHeader`].
-    pub fn respond(&mut self, status: u16, headers: &[(&str, &str)], body: &[u8]) -> Result<(), SendError> {
+    pub fn respond(
+        &mut self,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), SendError> {
         self.inb.respond(&mut self.out, status, headers, body)
     }
 
@@ -333,7 +345,12 @@ impl Connection {
     ///
     /// As [`send_text`](Self::send_text), plus [`SendError::FragmentSequence`] for a `kind` that
     /// differs from the message's, and [`SendError::InvalidUtf8`].
-    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), SendError> {
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
         self.out.send_fragment(kind, data, fin)
     }
 
@@ -481,7 +498,11 @@ fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready) -> Event<'
         Ready::Assembled => Event::Message(msg.view()),
         Ready::StreamText { range, fin } => match validator.feed(slice(range)) {
             Ok(v) if !fin || v.at_boundary => Event::Fragment(Fragment::Text {
-                text: if v.joined.is_empty() { v.body } else { v.joined },
+                text: if v.joined.is_empty() {
+                    v.body
+                } else {
+                    v.joined
+                },
                 fin,
             }),
             _ => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),

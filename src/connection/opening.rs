@@ -37,7 +37,11 @@ impl Opening {
         Box::default()
     }
 
-    pub(crate) fn client(accept: AcceptKey, protocols: Vec<u8>, extensions: Vec<u8>) -> Box<Opening> {
+    pub(crate) fn client(
+        accept: AcceptKey,
+        protocols: Vec<u8>,
+        extensions: Vec<u8>,
+    ) -> Box<Opening> {
         Box::new(Opening {
             accept: Some(accept),
             offered_protocols: protocols,
@@ -71,11 +75,12 @@ impl Inbound {
     fn fail_handshake(&mut self, out: &mut Outbound, error: HandshakeError) -> Option<Ready> {
         if out.role().is_server() {
             let mut response = Vec::new();
-            server::write_error(&mut response, error);
+            server::write_error(&mut response, error, self.st.config.accept_legacy_versions);
             out.push_raw(&response);
         }
         out.link.step(Step::HandshakeFailed);
-        out.link.finish(CloseCode::ABNORMAL, CloseCause::Handshake(error));
+        out.link
+            .finish(CloseCode::ABNORMAL, CloseCause::Handshake(error));
         out.link.shutdown = true;
         self.st.discard = true;
         out.link.take_closed().map(Ready::Closed)
@@ -120,7 +125,11 @@ impl Inbound {
     }
 
     /// Server: the application accepts the upgrade (§4.2.2).
-    pub(crate) fn accept(&mut self, out: &mut Outbound, accept: &Accept<'_>) -> Result<(), SendError> {
+    pub(crate) fn accept(
+        &mut self,
+        out: &mut Outbound,
+        accept: &Accept<'_>,
+    ) -> Result<(), SendError> {
         self.check_answerable(out)?;
         let opening = self.opening.as_ref().ok_or(SendError::NoPendingRequest)?;
         if !opening.websocket {

@@ -39,11 +39,20 @@ pub(crate) enum Ready {
     /// A message assembled in the message buffer.
     Assembled,
     /// Streaming text: bytes to validate and deliver.
-    StreamText { range: Range<usize>, fin: bool },
-    StreamBinary { range: Range<usize>, fin: bool },
+    StreamText {
+        range: Range<usize>,
+        fin: bool,
+    },
+    StreamBinary {
+        range: Range<usize>,
+        fin: bool,
+    },
     Ping(Range<usize>),
     Pong(Range<usize>),
-    CloseReceived { code: CloseCode, reason: Range<usize> },
+    CloseReceived {
+        code: CloseCode,
+        reason: Range<usize>,
+    },
     Closed(Closed),
 }
 
@@ -239,7 +248,8 @@ impl RecvState {
             });
         }
         out.link.step(Step::Fail);
-        out.link.finish(error.close_code(), CloseCause::Failed(error));
+        out.link
+            .finish(error.close_code(), CloseCause::Failed(error));
         out.link.shutdown = true;
         self.discard = true;
         self.frame = None;
@@ -498,8 +508,11 @@ impl Inbound {
                 fin: header.fin,
                 left: header.payload_len,
             });
-            if let Some(m) = self.st.message.filter(|m| m.buffered && m.frames == 1) {
-                self.msg.start(m.kind);
+            if header.opcode != OpCode::Continuation && !header.opcode.is_control() {
+                // The first frame of a fragmented message: start assembling.
+                if let Some(m) = self.st.message.filter(|m| m.buffered) {
+                    self.msg.start(m.kind);
+                }
             }
             return Flow::Again;
         };
@@ -616,7 +629,9 @@ impl Inbound {
             };
             if incomplete {
                 if self.utf8.feed(chunk).is_err() {
-                    return Flow::Ready(Ready::Closed(self.st.fail(ProtocolError::InvalidUtf8, out)));
+                    return Flow::Ready(Ready::Closed(
+                        self.st.fail(ProtocolError::InvalidUtf8, out),
+                    ));
                 }
                 self.buf.consume(avail);
                 frame.left -= avail as u64;
@@ -677,7 +692,11 @@ fn on_close(st: &mut RecvState, close: CloseFrame<'_>, out: &mut Outbound) {
 
 /// The transport ended: the connection ends now with `cause` unless it already ended
 /// (§7.1.5: abnormal closure, code 1006).
-pub(crate) fn end_of_stream(st: &mut RecvState, out: &mut Outbound, cause: CloseCause) -> Option<Ready> {
+pub(crate) fn end_of_stream(
+    st: &mut RecvState,
+    out: &mut Outbound,
+    cause: CloseCause,
+) -> Option<Ready> {
     if out.link.step(Step::Eof) {
         out.link.finish(CloseCode::ABNORMAL, cause);
     }

@@ -12,6 +12,19 @@ use crate::frame::{apply_mask_copy, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MA
 use crate::role::Role;
 use crate::utf8::Utf8Validator;
 
+/// How many automatic pongs may wait unsent before a newer ping replaces the last one.
+pub(crate) const MAX_PENDING_PONGS: usize = 16;
+
+/// The run of automatic pongs at the end of the output.
+#[derive(Debug, Default, Clone, Copy)]
+struct PendingPongs {
+    count: usize,
+    /// Their total size.
+    bytes: usize,
+    /// The size of the last one.
+    last: usize,
+}
+
 /// Everything the output direction owns.
 #[derive(Debug)]
 pub(crate) struct Outbound {
@@ -26,9 +39,9 @@ pub(crate) struct Outbound {
     sending: Option<MessageKind>,
     /// Validates outgoing text fragments, which may split code points.
     utf8: Utf8Validator,
-    /// When non-zero, the last `pong_len` bytes of the output are an automatic pong that no
-    /// byte of has been written out yet, so a newer ping may replace it (§5.5.3).
-    pong_len: usize,
+    /// Automatic pongs at the very end of the output, none of whose bytes were written out
+    /// yet; past [`MAX_PENDING_PONGS`] a newer ping replaces the last of them (§5.5.3).
+    pongs: PendingPongs,
 }
 
 impl Outbound {
@@ -43,7 +56,7 @@ impl Outbound {
             retain: config.max_read_size,
             sending: None,
             utf8: Utf8Validator::new(),
-            pong_len: 0,
+            pongs: PendingPongs::default(),
         }
     }
 
@@ -54,9 +67,9 @@ impl Outbound {
     /// Marks `n` output bytes as written.
     pub(crate) fn consume(&mut self, n: usize) {
         self.buf.consume(n);
-        if self.buf.len() < self.pong_len {
-            // Part of the pong went out: it can no longer be replaced.
-            self.pong_len = 0;
+        if self.buf.len() < self.pongs.bytes {
+            // Part of a pending pong went out: none of them can be replaced any more.
+            self.pongs = PendingPongs::default();
         }
         if self.buf.is_empty() {
             self.buf.maybe_shrink(self.retain);
@@ -67,7 +80,7 @@ impl Outbound {
     pub(crate) fn push_raw(&mut self, bytes: &[u8]) {
         if self.buf.reserve(bytes.len(), usize::MAX).is_ok() {
             self.buf.push(bytes);
-            self.pong_len = 0;
+            self.pongs = PendingPongs::default();
         }
     }
 
@@ -129,7 +142,11 @@ impl Outbound {
     }
 
     /// Sends a whole message, split into frames of `fragment_size` if configured.
-    pub(crate) fn send_message(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), SendError> {
+    pub(crate) fn send_message(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+    ) -> Result<(), SendError> {
         self.check_data()?;
         if self.sending.is_some() {
             return Err(SendError::FragmentSequence);
@@ -137,7 +154,10 @@ impl Outbound {
         let opcode = kind.opcode();
         let size = self.fragment_size;
         if size == 0 || payload.len() <= size {
-            self.reserve(self.header_len(payload.len()) + payload.len(), self.max_backlog)?;
+            self.reserve(
+                self.header_len(payload.len()) + payload.len(),
+                self.max_backlog,
+            )?;
             self.write_frame(opcode, true, payload);
         } else {
             let frames = payload.len().div_ceil(size);
@@ -151,7 +171,7 @@ impl Outbound {
                 op = OpCode::Continuation;
             }
         }
-        self.pong_len = 0;
+        self.pongs = PendingPongs::default();
         Ok(())
     }
 
@@ -179,14 +199,17 @@ impl Outbound {
                 return Err(SendError::InvalidUtf8);
             }
         }
-        self.reserve(self.header_len(payload.len()) + payload.len(), self.max_backlog)?;
+        self.reserve(
+            self.header_len(payload.len()) + payload.len(),
+            self.max_backlog,
+        )?;
         self.write_frame(opcode, fin, payload);
         self.utf8 = utf8;
         if fin {
             self.utf8.reset();
         }
         self.sending = if fin { None } else { Some(kind) };
-        self.pong_len = 0;
+        self.pongs = PendingPongs::default();
         Ok(())
     }
 
@@ -196,9 +219,12 @@ impl Outbound {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(SendError::ControlTooLong);
         }
-        self.reserve(self.header_len(payload.len()) + payload.len(), self.max_backlog)?;
+        self.reserve(
+            self.header_len(payload.len()) + payload.len(),
+            self.max_backlog,
+        )?;
         self.write_frame(opcode, true, payload);
-        self.pong_len = 0;
+        self.pongs = PendingPongs::default();
         Ok(())
     }
 
@@ -225,12 +251,9 @@ impl Outbound {
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
         let n = frame.write_payload(&mut payload);
         let payload = payload.get(..n).unwrap_or_default();
-        if self
-            .reserve(self.header_len(n) + n, usize::MAX)
-            .is_ok()
-        {
+        if self.reserve(self.header_len(n) + n, usize::MAX).is_ok() {
             self.write_frame(OpCode::Close, true, payload);
-            self.pong_len = 0;
+            self.pongs = PendingPongs::default();
         }
     }
 
@@ -244,18 +267,25 @@ impl Outbound {
         }
     }
 
-    /// Answers a ping automatically, replacing a pong that is still entirely unsent.
+    /// Answers a ping automatically. Pongs are kept one per ping (peers such as the
+    /// Autobahn|Testsuite expect that), but once [`MAX_PENDING_PONGS`] are waiting unsent at the
+    /// end of the output, a newer one replaces the last: §5.5.3 allows answering only the most
+    /// recent ping, and a ping flood from a peer that never reads cannot grow memory.
     pub(crate) fn queue_pong(&mut self, payload: &[u8]) {
         if !self.link.may_send_data() {
             return;
         }
-        if self.pong_len > 0 && self.buf.len() >= self.pong_len {
-            self.buf.truncate_at(self.buf.end() - self.pong_len);
+        if self.pongs.count >= MAX_PENDING_PONGS && self.buf.len() >= self.pongs.bytes {
+            self.buf.truncate_at(self.buf.end() - self.pongs.last);
+            self.pongs.count -= 1;
+            self.pongs.bytes -= self.pongs.last;
         }
         let total = self.header_len(payload.len()) + payload.len();
         if self.reserve(total, usize::MAX).is_ok() {
             self.write_frame(OpCode::Pong, true, payload);
-            self.pong_len = total;
+            self.pongs.count += 1;
+            self.pongs.bytes += total;
+            self.pongs.last = total;
         }
     }
 
@@ -287,6 +317,19 @@ pub struct Sender<'a> {
 }
 
 impl Sender<'_> {
+    /// Bytes waiting to be written, as [`Connection::output`](crate::Connection::output): a
+    /// blocking driver can write them out while it still holds the event.
+    #[must_use]
+    pub fn output(&self) -> &[u8] {
+        self.out.buf.bytes()
+    }
+
+    /// Marks output as written, as
+    /// [`Connection::consume_output`](crate::Connection::consume_output).
+    pub fn consume_output(&mut self, n: usize) {
+        self.out.consume(n);
+    }
+
     /// Queues a text message. See [`Connection::send_text`](crate::Connection::send_text).
     ///
     /// # Errors
@@ -310,7 +353,12 @@ impl Sender<'_> {
     /// # Errors
     ///
     /// As [`Connection::send_fragment`](crate::Connection::send_fragment).
-    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), SendError> {
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
         self.out.send_fragment(kind, data, fin)
     }
 

@@ -261,7 +261,11 @@ mod tests {
     fn every_prefix_of_a_valid_header_is_partial() {
         let bytes = [0x82, 0xFF, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4];
         for n in 0..bytes.len() {
-            assert_eq!(FrameHeader::parse(&bytes[..n]), Ok(Status::Partial), "prefix {n}");
+            assert_eq!(
+                FrameHeader::parse(&bytes[..n]),
+                Ok(Status::Partial),
+                "prefix {n}"
+            );
         }
         let (h, len) = parse_ok(&bytes);
         assert_eq!(len, 14);

@@ -76,12 +76,11 @@ impl<'a> ClientRequest<'a> {
                 "" => None,
                 p => Some(p.strip_prefix(':').ok_or(bad)?),
             };
-            (
-                authority.get(..host.len() + 2).ok_or(bad)?,
-                port,
-            )
+            (authority.get(..host.len() + 2).ok_or(bad)?, port)
         } else {
             match authority.rsplit_once(':') {
+                // An IPv6 literal must be in brackets (RFC 3986 §3.2.2).
+                Some((h, _)) if h.contains(':') => return Err(bad),
                 Some((h, p)) => (h, Some(p)),
                 None => (authority, None),
             }
@@ -90,6 +89,7 @@ impl<'a> ClientRequest<'a> {
             Some(p) => Some(p.parse::<u16>().map_err(|_| bad)?),
             None => None,
         };
+        // §3: an empty path is "/"; a query alone is written after it ("/?q", see `write`).
         let path = if path.is_empty() { "/" } else { path };
         let req = ClientRequest {
             port,
@@ -158,6 +158,17 @@ impl<'a> ClientRequest<'a> {
         self.port
     }
 
+    /// The authority: the host, with the port unless it is the scheme's default. This is the
+    /// `Host` header of §4.1 and the `:authority` of RFC 8441.
+    #[must_use]
+    pub fn authority(&self) -> alloc::borrow::Cow<'a, str> {
+        let default_port = if self.secure { 443 } else { 80 };
+        match self.port.filter(|&p| p != default_port) {
+            Some(port) => alloc::format!("{}:{port}", self.host).into(),
+            None => self.host.into(),
+        }
+    }
+
     /// The port to connect to: the given one, else 80 (`ws`) or 443 (`wss`).
     #[must_use]
     pub const fn effective_port(&self) -> u16 {
@@ -174,7 +185,7 @@ impl<'a> ClientRequest<'a> {
         self.secure
     }
 
-    /// The path and query.
+    /// The path and query, as given (a query alone, `?q`, is sent as `/?q`).
     #[must_use]
     pub const fn path(&self) -> &'a str {
         self.path
@@ -208,10 +219,16 @@ impl<'a> ClientRequest<'a> {
     fn check(&self) -> Result<(), HandshakeError> {
         let bad = HandshakeError::InvalidRequest;
         let clean = |s: &str| !s.is_empty() && !s.bytes().any(|b| b <= b' ' || b == 0x7f);
-        if !clean(self.host) || !clean(self.path) || !self.path.starts_with('/') {
+        if !clean(self.host)
+            || !clean(self.path)
+            || !(self.path.starts_with('/') || self.path.starts_with('?'))
+        {
             return Err(bad);
         }
-        if self.origin.is_some_and(|o| !is_valid_header("Origin", o.as_bytes())) {
+        if self
+            .origin
+            .is_some_and(|o| !is_valid_header("Origin", o.as_bytes()))
+        {
             return Err(bad);
         }
         if self
@@ -245,28 +262,15 @@ impl<'a> ClientRequest<'a> {
     pub fn write(&self, key: &[u8], out: &mut Vec<u8>) -> Result<(), HandshakeError> {
         self.check()?;
         out.extend_from_slice(b"GET ");
+        if self.path.starts_with('?') {
+            out.push(b'/');
+        }
         out.extend_from_slice(self.path.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
-        out.extend_from_slice(self.host.as_bytes());
-        let default_port = if self.secure { 443 } else { 80 };
-        if let Some(port) = self.port.filter(|&p| p != default_port) {
-            out.push(b':');
-            let mut digits = [0u8; 5];
-            let mut n = port;
-            let mut i = digits.len();
-            loop {
-                i -= 1;
-                if let Some(d) = digits.get_mut(i) {
-                    *d = b'0' + (n % 10) as u8;
-                }
-                n /= 10;
-                if n == 0 || i == 0 {
-                    break;
-                }
-            }
-            out.extend_from_slice(digits.get(i..).unwrap_or_default());
-        }
-        out.extend_from_slice(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+        out.extend_from_slice(self.authority().as_bytes());
+        out.extend_from_slice(
+            b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ",
+        );
         out.extend_from_slice(key);
         out.extend_from_slice(b"\r\nSec-WebSocket-Version: 13\r\n");
         if let Some(origin) = self.origin {
@@ -370,11 +374,16 @@ mod tests {
 
     #[test]
     fn uri_table() {
-        let ok = |u| ClientRequest::from_uri(u).map(|r| (r.host(), r.port(), r.path(), r.is_secure()));
+        let ok =
+            |u| ClientRequest::from_uri(u).map(|r| (r.host(), r.port(), r.path(), r.is_secure()));
         assert_eq!(ok("ws://a"), Ok(("a", None, "/", false)));
         assert_eq!(ok("WSS://a:1/x?y"), Ok(("a", Some(1), "/x?y", true)));
-        assert_eq!(ok("ws://[::1]:9002/"), Ok(("[::1]", Some(9002), "/", false)));
-        assert!(ok("ws://a?q").is_err()); // the target must start with '/'
+        assert_eq!(
+            ok("ws://[::1]:9002/"),
+            Ok(("[::1]", Some(9002), "/", false))
+        );
+        assert_eq!(ok("ws://a?q"), Ok(("a", None, "?q", false))); // sent as "GET /?q"
+        assert!(ok("ws://::1/").is_err()); // IPv6 needs brackets
         assert!(ok("http://a/").is_err());
         assert!(ok("ws://a/#frag").is_err());
         assert!(ok("ws://u@a/").is_err());

@@ -23,6 +23,8 @@
 //! assert_eq!(response, [(":status", "200"), ("sec-websocket-protocol", "chat")]);
 //! ```
 
+use alloc::borrow::Cow;
+
 use crate::error::HandshakeError;
 use crate::handshake::client::{ClientRequest, Switched};
 use crate::handshake::{list_items, trim_ows, values};
@@ -46,7 +48,9 @@ where
 {
     let mut v = values(headers, name);
     match (v.next(), v.next()) {
-        (Some(value), None) => core::str::from_utf8(value).map_err(|_| HandshakeError::MalformedHttp),
+        (Some(value), None) => {
+            core::str::from_utf8(value).map_err(|_| HandshakeError::MalformedHttp)
+        }
         _ => Err(HandshakeError::MalformedHttp),
     }
 }
@@ -105,28 +109,44 @@ pub fn response_headers(subprotocol: Option<&str>) -> impl Iterator<Item = (&str
 }
 
 /// The request header list for an extended CONNECT built from a client request: the
-/// pseudo-headers, `sec-websocket-version: 13`, the origin, one `sec-websocket-protocol` per
-/// offered subprotocol, and the extra headers (names should be lowercase for HTTP/2).
-pub fn request_headers<'a>(request: &ClientRequest<'a>) -> impl Iterator<Item = (&'a str, &'a str)> {
+/// pseudo-headers (`:authority` with the port unless it is the default), `sec-websocket-version:
+/// 13`, the origin, one `sec-websocket-protocol` per offered subprotocol, and the extra headers
+/// (names should be lowercase for HTTP/2).
+pub fn request_headers<'a>(
+    request: &ClientRequest<'a>,
+) -> impl Iterator<Item = (&'a str, Cow<'a, str>)> {
     let scheme = if request.is_secure() { "https" } else { "http" };
+    let path = match request.path() {
+        p if p.starts_with('?') => Cow::Owned(alloc::format!("/{p}")),
+        p => Cow::Borrowed(p),
+    };
     [
-        (":method", "CONNECT"),
-        (":protocol", "websocket"),
-        (":scheme", scheme),
-        (":path", request.path()),
-        (":authority", request.host()),
-        ("sec-websocket-version", "13"),
+        (":method", Cow::Borrowed("CONNECT")),
+        (":protocol", Cow::Borrowed("websocket")),
+        (":scheme", Cow::Borrowed(scheme)),
+        (":path", path),
+        (":authority", request.authority()),
+        ("sec-websocket-version", Cow::Borrowed("13")),
     ]
     .into_iter()
-    .chain(request.origin().map(|o| ("origin", o)))
+    .chain(request.origin().map(|o| ("origin", Cow::Borrowed(o))))
     .chain(
         request
             .subprotocols()
             .iter()
-            .map(|p| ("sec-websocket-protocol", *p)),
+            .map(|p| ("sec-websocket-protocol", Cow::Borrowed(*p))),
     )
-    .chain(request.extensions().map(|e| ("sec-websocket-extensions", e)))
-    .chain(request.headers().iter().copied())
+    .chain(
+        request
+            .extensions()
+            .map(|e| ("sec-websocket-extensions", Cow::Borrowed(e))),
+    )
+    .chain(
+        request
+            .headers()
+            .iter()
+            .map(|(n, v)| (*n, Cow::Borrowed(*v))),
+    )
 }
 
 /// Checks the server's answer to an extended CONNECT: a 2xx status and, if present, one

@@ -85,7 +85,9 @@ pub fn upgrade_response<B>(
     if let Some(p) = subprotocol {
         response = response.header(::http::header::SEC_WEBSOCKET_PROTOCOL, p);
     }
-    response.body(()).map_err(|_| HandshakeError::InvalidRequest)
+    response
+        .body(())
+        .map_err(|_| HandshakeError::InvalidRequest)
 }
 
 /// Builds the client's upgrade request as an `http::Request` (for an HTTP client stack), with
@@ -94,7 +96,10 @@ pub fn upgrade_response<B>(
 /// # Errors
 ///
 /// [`HandshakeError::InvalidRequest`] if a part is not valid HTTP.
-pub fn client_request(request: &ClientRequest<'_>, key: &str) -> Result<::http::Request<()>, HandshakeError> {
+pub fn client_request(
+    request: &ClientRequest<'_>,
+    key: &str,
+) -> Result<::http::Request<()>, HandshakeError> {
     let scheme = if request.is_secure() { "wss" } else { "ws" };
     let uri = match request.port() {
         Some(port) => alloc::format!("{scheme}://{}:{port}{}", request.host(), request.path()),

@@ -71,15 +71,25 @@ pub fn accept_key(key: &[u8]) -> AcceptKey {
     AcceptKey(out)
 }
 
+/// Base64 that tolerates non-zero trailing bits: the example key of §4.1 itself,
+/// `AQIDBAUGBwgJCgsMDQ4PEC==`, is not canonical base64 (RFC 4648 §3.5), and clients copy it.
+const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
+
 /// Whether `key` is a valid `Sec-WebSocket-Key`: base64 of exactly 16 bytes (§4.2.1).
+///
+/// ```
+/// use wsmachine::handshake::is_valid_key;
+/// assert!(is_valid_key(b"dGhlIHNhbXBsZSBub25jZQ==")); // §1.3
+/// assert!(is_valid_key(b"AQIDBAUGBwgJCgsMDQ4PEC==")); // §4.1, with non-zero trailing bits
+/// assert!(!is_valid_key(b"c2hvcnQ="));
+/// ```
 #[must_use]
 pub fn is_valid_key(key: &[u8]) -> bool {
     let mut decoded = [0u8; 18];
-    key.len() == 24
-        && matches!(
-            base64::engine::general_purpose::STANDARD.decode_slice(key, &mut decoded),
-            Ok(16)
-        )
+    key.len() == 24 && matches!(LENIENT_BASE64.decode_slice(key, &mut decoded), Ok(16))
 }
 
 /// Trims optional whitespace (spaces and tabs) from both ends.
@@ -94,7 +104,10 @@ pub(crate) fn trim_ows(s: &[u8]) -> &[u8] {
 
 /// The non-empty elements of a comma-separated header value, trimmed (RFC 7230 §7).
 pub fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value.split(|&b| b == b',').map(trim_ows).filter(|s| !s.is_empty())
+    value
+        .split(|&b| b == b',')
+        .map(trim_ows)
+        .filter(|s| !s.is_empty())
 }
 
 /// Whether a comma-separated header value contains `token`, compared case-insensitively.

@@ -19,7 +19,9 @@
 use alloc::vec::Vec;
 
 use crate::error::{HandshakeError, SendError};
-use crate::handshake::{accept_key, has_token, is_valid_header, is_valid_key, trim_ows, values, AcceptKey};
+use crate::handshake::{
+    accept_key, has_token, is_valid_header, is_valid_key, trim_ows, values, AcceptKey,
+};
 
 /// A valid WebSocket upgrade request, as far as the server needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,7 +132,9 @@ pub fn write_accept(
             return Err(SendError::InvalidHeader);
         }
     }
-    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
+    out.extend_from_slice(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
+    );
     put_header(out, "Sec-WebSocket-Accept", accept.as_bytes());
     if let Some(p) = subprotocol {
         put_header(out, "Sec-WebSocket-Protocol", p.as_bytes());
@@ -206,13 +210,14 @@ pub fn write_response(
     Ok(())
 }
 
-/// Writes the error response for a failed handshake: 400, 426 with
-/// `Sec-WebSocket-Version: 13` (§4.4), or 431; the body is the reason.
-pub(crate) fn write_error(out: &mut Vec<u8>, error: HandshakeError) {
+/// Writes the error response for a failed handshake: 400, 426 listing the versions the
+/// server accepts (§4.4: `13`, or `13, 8` with `legacy`), or 431; the body is the reason.
+pub(crate) fn write_error(out: &mut Vec<u8>, error: HandshakeError, legacy: bool) {
     let status = error.http_status().unwrap_or(400);
+    let versions = if legacy { "13, 8" } else { "13" };
     let headers: &[(&str, &str)] = if status == 426 {
         &[
-            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Version", versions),
             ("Content-Type", "text/plain"),
         ]
     } else {
@@ -237,7 +242,10 @@ fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
 }
 
 /// Whether `offered` (the values of `Sec-WebSocket-Protocol` headers) lists `protocol`.
-pub(crate) fn offers_protocol<'a>(mut offered: impl Iterator<Item = &'a str>, protocol: &str) -> bool {
+pub(crate) fn offers_protocol<'a>(
+    mut offered: impl Iterator<Item = &'a str>,
+    protocol: &str,
+) -> bool {
     offered.any(|p| p == protocol)
 }
 
@@ -250,7 +258,10 @@ mod tests {
         let mut b = [0; 20];
         assert_eq!(format_usize(0, &mut b), b"0");
         assert_eq!(format_usize(1234, &mut b), b"1234");
-        assert_eq!(format_usize(usize::MAX, &mut b), usize::MAX.to_string().as_bytes());
+        assert_eq!(
+            format_usize(usize::MAX, &mut b),
+            usize::MAX.to_string().as_bytes()
+        );
     }
 
     #[test]
@@ -261,7 +272,10 @@ mod tests {
             out,
             b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope"
         );
-        assert_eq!(write_response(&mut out, 101, &[], b""), Err(SendError::InvalidStatus(101)));
+        assert_eq!(
+            write_response(&mut out, 101, &[], b""),
+            Err(SendError::InvalidStatus(101))
+        );
         assert_eq!(
             write_response(&mut out, 200, &[("X", "a\r\nSet-Cookie: x")], b""),
             Err(SendError::InvalidHeader)

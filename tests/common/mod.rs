@@ -145,7 +145,10 @@ pub fn feed(conn: &mut Connection, bytes: &[u8]) -> Vec<OwnedEvent> {
         let n = conn.receive(rest);
         rest = &rest[n..];
         let more = drain(conn);
-        assert!(n > 0 || !more.is_empty(), "receive made no progress and no events");
+        assert!(
+            n > 0 || !more.is_empty(),
+            "receive made no progress and no events"
+        );
         events.extend(more);
     }
     events.extend(drain(conn));
@@ -238,7 +241,10 @@ impl Pair {
         };
         pair.run();
         assert!(matches!(pair.server_events.as_slice(), [OwnedEvent::Request(r)] if r.websocket));
-        assert!(matches!(pair.client_events.as_slice(), [OwnedEvent::Accepted(_)]));
+        assert!(matches!(
+            pair.client_events.as_slice(),
+            [OwnedEvent::Accepted(_)]
+        ));
         pair.client_events.clear();
         pair.server_events.clear();
         pair
@@ -301,7 +307,9 @@ pub fn kinds(events: &[OwnedEvent]) -> Vec<String> {
             OwnedEvent::Rejected(r) => format!("rejected {}", r.status),
             OwnedEvent::Text(t) => format!("text {}", t.len()),
             OwnedEvent::Binary(b) => format!("binary {}", b.len()),
-            OwnedEvent::Fragment { kind, data, fin } => format!("fragment {kind:?} {} {fin}", data.len()),
+            OwnedEvent::Fragment { kind, data, fin } => {
+                format!("fragment {kind:?} {} {fin}", data.len())
+            }
             OwnedEvent::Ping(_) => "ping".into(),
             OwnedEvent::Pong(_) => "pong".into(),
             OwnedEvent::CloseReceived { code, .. } => format!("close-received {}", code.0),
@@ -321,6 +329,9 @@ pub fn closed(events: &[OwnedEvent]) -> wsmachine::Closed {
         })
         .collect();
     assert_eq!(closed.len(), 1, "exactly one Closed in {events:?}");
-    assert!(matches!(events.last(), Some(OwnedEvent::Closed(_))), "Closed is last");
+    assert!(
+        matches!(events.last(), Some(OwnedEvent::Closed(_))),
+        "Closed is last"
+    );
     closed[0]
 }
