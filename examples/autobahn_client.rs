@@ -15,7 +15,6 @@ use wsmachine::OwnedEvent;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/std_client.rs"]
-#[allow(dead_code)]
 mod std_client;
 #[path = "support/std_io.rs"]
 mod std_io;

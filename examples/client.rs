@@ -13,15 +13,12 @@
 #[path = "support/client_checks.rs"]
 mod client_checks;
 #[path = "support/echo.rs"]
-#[allow(dead_code)]
 mod echo;
 #[path = "support/std_checks.rs"]
 mod std_checks;
 #[path = "support/std_client.rs"]
-#[allow(dead_code)]
 mod std_client;
 #[path = "support/std_io.rs"]
-#[allow(dead_code)]
 mod std_io;
 
 fn main() {

@@ -1,0 +1,301 @@
+//! The example adapters over real loopback sockets: the std and tokio echo servers with the std
+//! and tokio clients, many clients at once, a client that vanishes mid-message, a peer that
+//! never reads, and the chat demo with two clients.
+
+#[path = "../examples/support/chat.rs"]
+mod chat;
+#[path = "../examples/support/client_checks.rs"]
+mod client_checks;
+#[path = "../examples/support/echo.rs"]
+mod echo;
+#[path = "../examples/support/std_checks.rs"]
+mod std_checks;
+#[path = "../examples/support/std_client.rs"]
+mod std_client;
+#[path = "../examples/support/std_io.rs"]
+mod std_io;
+#[path = "../examples/support/tokio_client.rs"]
+mod tokio_client;
+#[path = "../examples/support/tokio_io.rs"]
+mod tokio_io;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use wsmachine::{CloseCause, CloseCode, Config, OwnedEvent};
+
+/// Starts the blocking echo server on an ephemeral port; each connection's outcome is sent
+/// on the returned channel.
+fn std_server() -> (String, mpsc::Receiver<Option<wsmachine::Closed>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let tx = tx.clone();
+            let stream = stream.unwrap();
+            std::thread::spawn(move || {
+                let _ = tx.send(std_io::echo_connection(stream).unwrap_or(None));
+            });
+        }
+    });
+    (url, rx)
+}
+
+/// Starts the tokio echo server on an ephemeral port, on its own runtime thread.
+fn tokio_server() -> String {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(format!("ws://{}/", listener.local_addr().unwrap()))
+                .unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                tokio::spawn(tokio_io::echo_connection(stream));
+            }
+        });
+    });
+    rx.recv().unwrap()
+}
+
+fn run_tokio<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn std_client_against_std_server() {
+    let (url, outcomes) = std_server();
+    std_checks::run(&url).unwrap();
+    let closed = outcomes
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (closed.code, closed.cause),
+        (CloseCode::NORMAL, CloseCause::ClosedByPeer)
+    );
+}
+
+#[test]
+fn tokio_client_against_tokio_server() {
+    let url = tokio_server();
+    run_tokio(tokio_client::run(&url)).unwrap();
+}
+
+#[test]
+fn clients_and_servers_mix() {
+    let tokio_url = tokio_server();
+    std_checks::run(&tokio_url).unwrap();
+    let (std_url, _) = std_server();
+    run_tokio(tokio_client::run(&std_url)).unwrap();
+}
+
+#[test]
+fn many_concurrent_clients() {
+    let url = tokio_server();
+    let (std_url, _) = std_server();
+    let clients: Vec<_> = (0..16)
+        .map(|i| {
+            let url = if i % 2 == 0 {
+                url.clone()
+            } else {
+                std_url.clone()
+            };
+            std::thread::spawn(move || std_checks::run(&url))
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap().unwrap();
+    }
+}
+
+/// A raw TCP peer: sends the §1.2 upgrade request and reads the 101 response.
+fn raw_upgrade(url: &str) -> TcpStream {
+    let addr = url.trim_start_matches("ws://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    stream
+}
+
+/// A masked client frame header for `len` bytes of binary payload with a zero mask.
+fn binary_header(len: u64) -> Vec<u8> {
+    let mut h = vec![0x82, 0x80 | 127];
+    h.extend_from_slice(&len.to_be_bytes());
+    h.extend_from_slice(&[0; 4]);
+    h
+}
+
+#[test]
+fn client_vanishing_mid_message_ends_abnormally() {
+    let (url, outcomes) = std_server();
+    let mut stream = raw_upgrade(&url);
+    stream.write_all(&binary_header(100_000)).unwrap();
+    stream.write_all(&[7; 1000]).unwrap();
+    drop(stream);
+    let closed = outcomes
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (closed.code, closed.cause),
+        (CloseCode::ABNORMAL, CloseCause::Abnormal)
+    );
+}
+
+#[test]
+fn bare_connect_and_close_does_not_disturb_the_server() {
+    let (url, outcomes) = std_server();
+    let addr = url.trim_start_matches("ws://").trim_end_matches('/');
+    drop(TcpStream::connect(addr).unwrap());
+    let closed = outcomes
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .unwrap();
+    assert_eq!(closed.code, CloseCode::ABNORMAL);
+    std_checks::run(&url).unwrap();
+}
+
+/// A peer that keeps sending and never reads: the tokio server stops reading once its output
+/// passes the high-water mark, so its buffers stay flat however much the peer sends.
+#[test]
+fn peer_that_never_reads_cannot_grow_server_memory() {
+    let (tx, rx) = mpsc::channel();
+    let (peak_tx, peak_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        run_tokio(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut conn = wsmachine::Connection::server(echo::echo_config());
+            let mut transport = tokio_io::TokioTransport::new(stream, echo::HIGH_WATER);
+            let mut peak = wsmachine::Memory::default();
+            let mut peak_output = 0;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+            while tokio::time::Instant::now() < deadline && !transport.is_done(&conn) {
+                echo::echo_events(&mut conn);
+                let m = conn.memory();
+                peak.input = peak.input.max(m.input);
+                peak.output = peak.output.max(m.output);
+                peak_output = peak_output.max(conn.output().len());
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(200), transport.drive(&mut conn))
+                        .await;
+            }
+            peak_tx.send((peak, peak_output)).unwrap();
+        });
+    });
+    let addr = rx.recv().unwrap();
+    let mut stream = raw_upgrade(&format!("ws://{addr}/"));
+    stream
+        .set_write_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let message = {
+        let mut m = binary_header(64 * 1024);
+        m.extend_from_slice(&[1; 64 * 1024]);
+        m
+    };
+    let mut sent = 0usize;
+    // Write until the server stops reading and the kernel buffers fill (the write times out).
+    while sent < (256 << 20) && stream.write_all(&message).is_ok() {
+        sent += message.len();
+    }
+    assert!(sent < (256 << 20), "the server never pushed back");
+    let (peak, peak_output) = peak_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(
+        peak_output <= echo::HIGH_WATER + 2 * 64 * 1024 + 1024,
+        "output backlog reached {peak_output} bytes"
+    );
+    assert!(
+        peak.input <= 512 * 1024,
+        "input buffer reached {} bytes",
+        peak.input
+    );
+    assert!(peak.output <= 2 * echo::HIGH_WATER + 256 * 1024, "{peak:?}");
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+fn chat_event(client: &mut std_client::StdClient) -> String {
+    loop {
+        match client.next_event(Duration::from_secs(10)).unwrap() {
+            OwnedEvent::Text(t) => return t,
+            OwnedEvent::Ping(_) | OwnedEvent::Pong(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn chat_serves_the_page_and_relays_between_two_clients() {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        run_tokio(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().to_string()).unwrap();
+            chat::serve(listener).await.unwrap();
+        });
+    });
+    let addr = rx.recv().unwrap();
+
+    let page = http_get(&addr, "/");
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(page.contains("new WebSocket(") && page.contains("/chat"));
+    assert!(http_get(&addr, "/nope").starts_with("HTTP/1.1 404"));
+
+    let url = format!("ws://{addr}/chat");
+    let timeout = Duration::from_secs(10);
+    let mut alice = std_client::StdClient::connect(&url, Config::new(), timeout).unwrap();
+    let mut bob = std_client::StdClient::connect(&url, Config::new(), timeout).unwrap();
+    // Each subscription is made when the server accepts the upgrade, before the 101 is
+    // written, so both clients are subscribed by now.
+    alice.conn.send_text("hello from alice").unwrap();
+    assert_eq!(chat_event(&mut alice), "hello from alice");
+    assert_eq!(chat_event(&mut bob), "hello from alice");
+    bob.conn.send_text("hi alice, bob here").unwrap();
+    assert_eq!(chat_event(&mut bob), "hi alice, bob here");
+    assert_eq!(chat_event(&mut alice), "hi alice, bob here");
+    alice.conn.close(CloseCode::NORMAL, "").unwrap();
+    loop {
+        match alice.next_event(timeout).unwrap() {
+            OwnedEvent::Closed(c) => {
+                assert!(c.is_clean());
+                break;
+            }
+            _ => continue,
+        }
+    }
+    alice.finish().unwrap();
+    // Bob is still connected and still served.
+    bob.conn.send_text("still here").unwrap();
+    assert_eq!(chat_event(&mut bob), "still here");
+}
