@@ -101,13 +101,14 @@ impl ByteBuf {
     /// `limit` live bytes. Returns by how much absolute positions moved down (live bytes are
     /// moved to the front when that makes room).
     pub(crate) fn reserve(&mut self, extra: usize, limit: usize) -> Result<usize, Full> {
-        if self.data.len() - self.end >= extra {
-            return Ok(0);
-        }
         let live = self.len();
         let needed = live.checked_add(extra).ok_or(Full)?;
+        // The limit applies to live bytes, whatever capacity earlier growth left behind.
         if needed > limit {
             return Err(Full);
+        }
+        if self.data.len() - self.end >= extra {
+            return Ok(0);
         }
         let shift = self.start;
         if self.data.len() >= needed {

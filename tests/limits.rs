@@ -238,3 +238,42 @@ fn buffers_shrink_after_a_large_message() {
         p.client.memory()
     );
 }
+
+/// Regression (found by the `output_within_backlog` property): automatic replies grew the
+/// output buffer's capacity, and the backlog check then only looked at spare capacity, so
+/// sends went on succeeding past the limit.
+#[test]
+fn backlog_limit_holds_after_auto_replies_grew_the_buffer() {
+    let mut s = server_open(Config::new().with_max_output_backlog(1024));
+    while s.send_binary(&[7]).is_ok() {}
+    for i in 0..10u8 {
+        let _ = feed(&mut s, &cframe(true, PING, &[i]));
+        assert_eq!(s.send_binary(&[7]), Err(SendError::OutputFull));
+    }
+    assert!(
+        s.output().len() <= 1024 + 16 * 131,
+        "output {}",
+        s.output().len()
+    );
+}
+
+/// Regression (found by the `message_buffer_within_max_message_size` property): assembling a
+/// fragmented message doubled the buffer past `max_message_size`.
+#[test]
+fn message_buffer_never_exceeds_max_message_size() {
+    let config = Config::new()
+        .with_max_frame_size(4096)
+        .with_max_message_size(8192);
+    let mut s = server_open(config);
+    let mut input = cframe(false, BINARY, &[1; 3000]);
+    input.extend(cframe(false, CONT, &[2; 3001]));
+    input.extend(cframe(true, CONT, &[3; 2000]));
+    let mut peak = 0;
+    let mut events = Vec::new();
+    for chunk in input.chunks(500) {
+        events.extend(feed(&mut s, chunk));
+        peak = peak.max(s.memory().message);
+    }
+    assert_eq!(kinds(&events), vec!["binary 8001"]);
+    assert!(peak <= 8192, "message buffer reached {peak}");
+}

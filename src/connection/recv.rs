@@ -170,14 +170,35 @@ impl MessageBuf {
         };
     }
 
-    fn append(&mut self, chunk: &[u8], utf8: &mut Utf8Validator) -> Result<(), Utf8Error> {
+    /// Appends a piece of the message; text is validated on the way. Growth doubles, but
+    /// never beyond `limit` (the message size limit), so the buffer stays within it.
+    fn append(
+        &mut self,
+        chunk: &[u8],
+        utf8: &mut Utf8Validator,
+        limit: usize,
+    ) -> Result<(), Utf8Error> {
+        let (len, cap) = match self {
+            MessageBuf::Text(s) => (s.len(), s.capacity()),
+            MessageBuf::Bytes(b) => (b.len(), b.capacity()),
+        };
+        let needed = len + chunk.len();
+        let extra = if needed > cap {
+            cap.saturating_mul(2).max(needed).min(limit.max(needed)) - len
+        } else {
+            0
+        };
         match self {
             MessageBuf::Text(s) => {
+                s.reserve_exact(extra);
                 let v = utf8.feed(chunk)?;
                 s.push_str(v.joined);
                 s.push_str(v.body);
             }
-            MessageBuf::Bytes(b) => b.extend_from_slice(chunk),
+            MessageBuf::Bytes(b) => {
+                b.reserve_exact(extra);
+                b.extend_from_slice(chunk);
+            }
         }
         Ok(())
     }
@@ -589,7 +610,11 @@ impl Inbound {
         let n = (avail as u64).min(frame.left) as usize;
         if n > 0 {
             let chunk = self.buf.bytes().get(..n).unwrap_or_default();
-            if self.msg.append(chunk, &mut self.utf8).is_err() {
+            if self
+                .msg
+                .append(chunk, &mut self.utf8, self.st.config.max_message_size)
+                .is_err()
+            {
                 return Flow::Ready(Ready::Closed(self.st.fail(ProtocolError::InvalidUtf8, out)));
             }
             self.buf.consume(n);

@@ -1,0 +1,69 @@
+//! Replays every committed fuzz corpus file (`fuzz/corpus/<target>/`) through the same
+//! harness bodies the cargo-fuzz targets run, so a plain `cargo test` exercises them on the
+//! stable toolchain.
+
+#[path = "../fuzz/harness.rs"]
+mod harness;
+
+use std::path::Path;
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut files = 0;
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            let result = std::panic::catch_unwind(|| run(&data));
+            assert!(result.is_ok(), "{target}: {} fails", path.display());
+            files += 1;
+        }
+    }
+    // Empty input and a few fixed ones always run, even without a corpus.
+    run(&[]);
+    run(&[0; 64]);
+    run(&[0xff; 64]);
+    println!("{target}: {files} corpus files");
+}
+
+#[test]
+fn frame_header_corpus() {
+    replay("frame_header", harness::frame_header);
+}
+
+#[test]
+fn server_stream_corpus() {
+    replay("server_stream", harness::server_stream);
+}
+
+#[test]
+fn client_stream_corpus() {
+    replay("client_stream", harness::client_stream);
+}
+
+#[test]
+fn handshake_request_corpus() {
+    replay("handshake_request", harness::handshake_request);
+}
+
+#[test]
+fn handshake_response_corpus() {
+    replay("handshake_response", harness::handshake_response);
+}
+
+#[test]
+fn pair_ops_corpus() {
+    replay("pair_ops", harness::pair_ops);
+}
+
+#[test]
+fn utf8_corpus() {
+    replay("utf8", harness::utf8);
+}
+
+#[test]
+fn mask_corpus() {
+    replay("mask", harness::mask);
+}
