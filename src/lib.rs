@@ -105,6 +105,7 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 mod role;
+mod stats;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
@@ -117,6 +118,7 @@ pub use event::{
     OwnedResponse, Request, Response,
 };
 pub use role::Role;
+pub use stats::{DirectionStats, Stats};
 
 /// The examples in README.md, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -20,6 +20,7 @@ use crate::event::{CloseCause, Event, Fragment, Message, MessageKind, Request, R
 use crate::handshake::client::ClientRequest;
 use crate::handshake::{accept_key, Head, Span};
 use crate::role::Role;
+use crate::stats::Stats;
 use crate::utf8;
 use opening::Opening;
 use recv::{end_of_stream, Inbound, Ready};
@@ -450,6 +451,16 @@ impl Connection {
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.inb.st.config
+    }
+
+    /// Counters of bytes, frames, messages, pings and pongs in each direction, and the
+    /// largest message. Always kept; a handful of integer additions per frame.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        Stats {
+            received: self.inb.st.stats,
+            sent: self.out.stats,
+        }
     }
 
     /// Heap bytes held by the buffers.

@@ -23,6 +23,7 @@ use crate::error::ProtocolError;
 use crate::event::{CloseCause, Closed, Message, MessageKind};
 use crate::frame::{apply_mask, apply_mask_copy, FrameHeader, OpCode, Status};
 use crate::role::Role;
+use crate::stats::DirectionStats;
 use crate::utf8::{self, Utf8Error, Utf8Validator};
 
 /// Something ready to be turned into an [`Event`](crate::Event). Ranges are absolute
@@ -248,6 +249,7 @@ pub(crate) struct RecvState {
     pub(crate) drop_opening: bool,
     read_size: usize,
     offered: usize,
+    pub(crate) stats: DirectionStats,
 }
 
 /// Outcome of one decoding step.
@@ -357,6 +359,7 @@ impl Inbound {
                 drop_opening: false,
                 read_size: config.min_read_size.max(1),
                 offered: 0,
+                stats: DirectionStats::default(),
             },
             opening,
             protocol: None,
@@ -392,6 +395,7 @@ impl Inbound {
         let Some(data) = data.get(..n) else {
             return 0;
         };
+        self.st.stats.bytes += n as u64;
         if !self.st.scan.on {
             self.buf.push(data);
             return n;
@@ -464,6 +468,7 @@ impl Inbound {
         if self.st.discard {
             return;
         }
+        self.st.stats.bytes += n as u64;
         self.buf.commit(n);
         if self.st.scan.on {
             self.st.scan.unscanned += n;
@@ -524,6 +529,7 @@ impl Inbound {
                 return Flow::Ready(Ready::Closed(self.st.fail(e, out)));
             }
             self.buf.consume(len);
+            self.st.stats.frames += 1;
             self.st.frame = Some(FrameState {
                 opcode: header.opcode,
                 fin: header.fin,
@@ -559,12 +565,16 @@ impl Inbound {
         let payload = self.buf.data().get(range.clone()).unwrap_or_default();
         Flow::Ready(match frame.opcode {
             OpCode::Ping => {
+                self.st.stats.pings += 1;
                 if self.st.config.auto_pong {
                     out.queue_pong(payload);
                 }
                 Ready::Ping(range)
             }
-            OpCode::Pong => Ready::Pong(range),
+            OpCode::Pong => {
+                self.st.stats.pongs += 1;
+                Ready::Pong(range)
+            }
             _ => match CloseFrame::parse(payload) {
                 Err(e) => Ready::Closed(self.st.fail(e, out)),
                 Ok(close) => {
@@ -592,6 +602,7 @@ impl Inbound {
                 self.st.consume = frame.left as usize;
                 self.st.frame = None;
                 self.st.message = None;
+                self.st.stats.message(frame.left);
                 return Flow::Ready(match message.kind {
                     MessageKind::Text => Ready::Text(range),
                     MessageKind::Binary => Ready::Binary(range),
@@ -633,6 +644,7 @@ impl Inbound {
         }
         self.st.message = None;
         self.st.clear_message = true;
+        self.st.stats.message(message.len);
         Flow::Ready(Ready::Assembled)
     }
 
@@ -680,6 +692,7 @@ impl Inbound {
         self.st.frame = if done { None } else { Some(frame) };
         if fin {
             self.st.message = None;
+            self.st.stats.message(message.len);
         }
         if n == 0 && !fin {
             return if done { Flow::Again } else { Flow::More };

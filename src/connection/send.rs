@@ -10,6 +10,7 @@ use crate::error::SendError;
 use crate::event::{CloseCause, MessageKind};
 use crate::frame::{apply_mask_copy, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::role::Role;
+use crate::stats::DirectionStats;
 use crate::utf8::Utf8Validator;
 
 /// How many automatic pongs may wait unsent before a newer ping replaces the last one.
@@ -42,6 +43,9 @@ pub(crate) struct Outbound {
     /// Automatic pongs at the very end of the output, none of whose bytes were written out
     /// yet; past [`MAX_PENDING_PONGS`] a newer ping replaces the last of them (§5.5.3).
     pongs: PendingPongs,
+    /// Payload bytes of the outgoing fragmented message so far.
+    sending_len: u64,
+    pub(crate) stats: DirectionStats,
 }
 
 impl Outbound {
@@ -57,6 +61,8 @@ impl Outbound {
             sending: None,
             utf8: Utf8Validator::new(),
             pongs: PendingPongs::default(),
+            sending_len: 0,
+            stats: DirectionStats::default(),
         }
     }
 
@@ -66,6 +72,7 @@ impl Outbound {
 
     /// Marks `n` output bytes as written.
     pub(crate) fn consume(&mut self, n: usize) {
+        self.stats.bytes += n.min(self.buf.len()) as u64;
         self.buf.consume(n);
         if self.buf.len() < self.pongs.bytes {
             // Part of a pending pong went out: none of them can be replaced any more.
@@ -99,6 +106,12 @@ impl Outbound {
     /// Writes one frame; the caller reserved `header + payload` bytes.
     #[inline]
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.stats.frames += 1;
+        match opcode {
+            OpCode::Ping => self.stats.pings += 1,
+            OpCode::Pong => self.stats.pongs += 1,
+            _ => {}
+        }
         let mask = self.rng.as_mut().map(MaskRng::mask);
         let header = FrameHeader {
             fin,
@@ -171,6 +184,7 @@ impl Outbound {
                 op = OpCode::Continuation;
             }
         }
+        self.stats.message(payload.len() as u64);
         self.pongs = PendingPongs::default();
         Ok(())
     }
@@ -205,8 +219,11 @@ impl Outbound {
         )?;
         self.write_frame(opcode, fin, payload);
         self.utf8 = utf8;
+        self.sending_len += payload.len() as u64;
         if fin {
             self.utf8.reset();
+            self.stats.message(self.sending_len);
+            self.sending_len = 0;
         }
         self.sending = if fin { None } else { Some(kind) };
         self.pongs = PendingPongs::default();
@@ -279,6 +296,9 @@ impl Outbound {
             self.buf.truncate_at(self.buf.end() - self.pongs.last);
             self.pongs.count -= 1;
             self.pongs.bytes -= self.pongs.last;
+            // The replaced pong was counted when it was queued.
+            self.stats.frames -= 1;
+            self.stats.pongs -= 1;
         }
         let total = self.header_len(payload.len()) + payload.len();
         if self.reserve(total, usize::MAX).is_ok() {

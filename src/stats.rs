@@ -1,0 +1,51 @@
+//! Connection statistics: cheap counters, always on.
+
+/// Counters for one direction of a connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DirectionStats {
+    /// Bytes: received from the transport, or written out to it (handshake included).
+    pub bytes: u64,
+    /// Frames, control frames included.
+    pub frames: u64,
+    /// Complete data messages.
+    pub messages: u64,
+    /// Ping frames.
+    pub pings: u64,
+    /// Pong frames.
+    pub pongs: u64,
+    /// The payload size of the largest data message.
+    pub largest_message: u64,
+}
+
+impl DirectionStats {
+    #[inline]
+    pub(crate) fn message(&mut self, len: u64) {
+        self.messages += 1;
+        if len > self.largest_message {
+            self.largest_message = len;
+        }
+    }
+}
+
+/// What a connection has received and sent so far; see
+/// [`Connection::stats`](crate::Connection::stats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// From the peer.
+    pub received: DirectionStats,
+    /// To the peer (frames and messages when queued, bytes when written out).
+    pub sent: DirectionStats,
+}
+
+impl core::fmt::Display for Stats {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let (r, s) = (&self.received, &self.sent);
+        write!(
+            f,
+            "received {} B, {} frames, {} messages (largest {} B), {} pings, {} pongs; \
+             sent {} B, {} frames, {} messages (largest {} B), {} pings, {} pongs",
+            r.bytes, r.frames, r.messages, r.largest_message, r.pings, r.pongs,
+            s.bytes, s.frames, s.messages, s.largest_message, s.pings, s.pongs
+        )
+    }
+}
