@@ -1,0 +1,2 @@
+//! Placeholder: replaced by the hyper upgrade example.
+fn main() {}
