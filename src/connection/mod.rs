@@ -487,6 +487,40 @@ impl Connection {
 
 static EMPTY_HEAD: Head = Head::EMPTY;
 
+/// Validates the text at `range` of the input buffer, whose bytes before `range.start` are
+/// consumed (the frame header at least).
+///
+/// `core::str::from_utf8` checks ASCII a word at a time only from an 8-byte aligned address,
+/// and a payload behind a 2- or 6-byte header rarely is. For short texts (where the SIMD
+/// validator hands over to `core` anyway) the consumed bytes just before the payload are
+/// overwritten with spaces up to the previous aligned address and validated along with it:
+/// ASCII cannot change the validity of what follows, and the spaces are sliced off again.
+fn validate_in_place(
+    buf: &mut crate::buffer::ByteBuf,
+    range: core::ops::Range<usize>,
+) -> Result<&str, utf8::Utf8Error> {
+    let len = range.end.saturating_sub(range.start);
+    let misalign = (buf.data().as_ptr() as usize).wrapping_add(range.start) % 8;
+    let pad = if (len < 64 || cfg!(not(feature = "simd"))) && misalign <= range.start {
+        misalign
+    } else {
+        0
+    };
+    if let Some(spaces) = buf.data_mut().get_mut(range.start - pad..range.start) {
+        // At most 7 bytes: a plain loop beats a call to memset.
+        for b in spaces {
+            *b = b' ';
+        }
+    }
+    let bytes = buf.data().get(range.start - pad..range.end).unwrap_or_default();
+    let text = if pad > 0 {
+        core::str::from_utf8(bytes).map_err(|_| utf8::Utf8Error)?
+    } else {
+        utf8::validate(bytes)?
+    };
+    Ok(text.get(pad..).unwrap_or_default())
+}
+
 /// Turns a ready item into an event borrowing the input side. Failures found here (text that
 /// is not UTF-8) update only the state, never the buffers the event would borrow.
 fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready) -> Event<'a> {
@@ -498,13 +532,16 @@ fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready) -> Event<'
         opening,
         ..
     } = inb;
+    if let Ready::Text(r) = ready {
+        return match validate_in_place(buf, r) {
+            Ok(text) => Event::Message(Message::Text(text)),
+            Err(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
+        };
+    }
     let data = buf.data();
     let slice = |r: core::ops::Range<usize>| data.get(r).unwrap_or_default();
     match ready {
-        Ready::Text(r) => match utf8::validate(slice(r)) {
-            Ok(text) => Event::Message(Message::Text(text)),
-            Err(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
-        },
+        Ready::Text(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
         Ready::Binary(r) => Event::Message(Message::Binary(slice(r))),
         Ready::Assembled => Event::Message(msg.view()),
         Ready::StreamText { range, fin } => match validator.feed(slice(range)) {

@@ -70,12 +70,26 @@ pub(crate) struct Scanner {
     unscanned: usize,
     /// Payload bytes of the current frame still to come.
     left: u64,
+    /// The payload length of the current frame.
+    len: u64,
     key: Option<[u8; 4]>,
     /// Payload offset of the next byte, for the mask phase.
     offset: usize,
 }
 
+/// Frames from this size on end a `receive` call early and bound reads (see `receive`).
+const LARGE_FRAME: u64 = 64 * 1024;
+
 impl Scanner {
+    /// Follows a header that was just parsed.
+    #[inline]
+    fn start(&mut self, header: &FrameHeader) {
+        self.left = header.payload_len;
+        self.len = header.payload_len;
+        self.key = header.mask;
+        self.offset = 0;
+    }
+
     /// Scans the last `unscanned` bytes of `data[..end]` in place.
     fn scan(&mut self, data: &mut [u8], end: usize) {
         if !self.on {
@@ -96,9 +110,7 @@ impl Scanner {
                 match FrameHeader::parse(data.get(pos..end).unwrap_or_default()) {
                     Ok(Status::Complete((header, len))) => {
                         pos += len;
-                        self.left = header.payload_len;
-                        self.key = header.mask;
-                        self.offset = 0;
+                        self.start(&header);
                     }
                     Ok(Status::Partial) => break,
                     Err(_) => {
@@ -263,6 +275,8 @@ enum Flow {
 
 impl RecvState {
     /// Fails the connection (§7.1.7): queue the close frame, drop further input, report once.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn fail(&mut self, error: ProtocolError, out: &mut Outbound) -> Closed {
         if out.link.phase == Phase::Open {
             out.write_close(CloseFrame {
@@ -395,9 +409,9 @@ impl Inbound {
         let Some(data) = data.get(..n) else {
             return 0;
         };
-        self.st.stats.bytes += n as u64;
         if !self.st.scan.on {
             self.buf.push(data);
+            self.st.stats.bytes += n as u64;
             return n;
         }
         let mut rest = data;
@@ -424,9 +438,31 @@ impl Inbound {
                 scan.left -= k as u64;
                 scan.offset = (scan.offset + k) & 3;
                 rest = tail;
+                if scan.left == 0 && scan.len >= LARGE_FRAME && !rest.is_empty() {
+                    // A large frame just ended: stop here, so that the next frame starts in a
+                    // buffer the application has emptied, not behind a megabyte that would
+                    // have to be moved to make room.
+                    break;
+                }
+            } else if let (0, Ok(Status::Complete((header, len)))) =
+                (scan.unscanned, FrameHeader::parse(rest))
+            {
+                // The common case: a whole header at hand.
+                let (head, tail) = rest.split_at(len);
+                match (rest.first_chunk::<16>(), self.buf.spare_mut().first_chunk_mut::<16>()) {
+                    // A fixed-size copy (two moves, no call); bytes past the header are
+                    // overwritten by the payload or lie beyond the end.
+                    (Some(src), Some(dst)) => {
+                        *dst = *src;
+                        self.buf.commit(len);
+                    }
+                    _ => self.buf.push(head),
+                }
+                scan.start(&header);
+                rest = tail;
             } else {
-                // Header bytes: copy just enough of them to complete the header, so that the
-                // payload after it is copied with unmasking.
+                // A header split across calls: copy just enough of it to complete it, so that
+                // the payload after it is copied with unmasking.
                 let end = self.buf.end();
                 let have = scan.unscanned.min(end);
                 let first = self.buf.data().get(end - have..end).unwrap_or_default();
@@ -440,21 +476,37 @@ impl Inbound {
                 rest = tail;
             }
         }
-        n
+        let taken = n - rest.len();
+        self.st.stats.bytes += taken as u64;
+        taken
     }
 
     /// The free space a read should fill.
     pub(crate) fn read_buf(&mut self, limit: usize) -> &mut [u8] {
-        let want = self.st.read_size;
+        let mut want = self.st.read_size;
         if self.st.discard {
             self.buf.clear();
         }
+        let scan = &self.st.scan;
+        // Inside a large frame, read no further than its end, for the reason `receive` stops
+        // there; the bytes after it land in a buffer the application has emptied.
+        let bound = (scan.on && scan.unscanned == 0 && scan.len >= LARGE_FRAME && scan.left > 0)
+            .then(|| usize::try_from(scan.left).unwrap_or(usize::MAX));
+        if let Some(left) = bound {
+            want = want.min(left);
+        }
         if self.buf.reserve(want, limit).is_err() {
             let room = limit.saturating_sub(self.buf.len());
+            want = room;
             let _ = self.buf.reserve(room, limit);
         }
         let spare = self.buf.spare_mut();
+        let spare = match bound {
+            Some(left) if spare.len() > left => spare.get_mut(..left).unwrap_or_default(),
+            _ => spare,
+        };
         self.st.offered = spare.len();
+        let _ = want;
         spare
     }
 
@@ -478,7 +530,22 @@ impl Inbound {
     }
 
     /// Applies what the previous event owed: consumed input, a delivered message.
+    #[inline]
     pub(crate) fn settle(&mut self) {
+        if self.st.consume > 0 && !(self.st.discard | self.st.drop_opening | self.st.clear_message) {
+            // The common case after a message: drop its bytes.
+            self.buf.consume(self.st.consume);
+            self.st.consume = 0;
+            if self.buf.is_empty() {
+                self.buf.maybe_shrink(self.st.config.max_read_size);
+            }
+            return;
+        }
+        self.settle_slow();
+    }
+
+    #[inline(never)]
+    fn settle_slow(&mut self) {
         if self.st.discard {
             self.buf.clear();
             self.st.scan.on = false;
@@ -530,6 +597,24 @@ impl Inbound {
             }
             self.buf.consume(len);
             self.st.stats.frames += 1;
+            let payload = header.payload_len;
+            if header.fin
+                && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+                && self.st.config.delivery == Delivery::Assembled
+                && self.buf.len() as u64 >= payload
+            {
+                // The common case, decided at once: a whole one-frame message in the buffer.
+                let start = self.buf.start();
+                let range = start..start + payload as usize;
+                self.st.consume = payload as usize;
+                self.st.message = None;
+                self.st.stats.message(payload);
+                return Flow::Ready(if header.opcode == OpCode::Text {
+                    Ready::Text(range)
+                } else {
+                    Ready::Binary(range)
+                });
+            }
             self.st.frame = Some(FrameState {
                 opcode: header.opcode,
                 fin: header.fin,
@@ -552,6 +637,7 @@ impl Inbound {
         }
     }
 
+    #[inline(never)]
     fn control(&mut self, frame: FrameState, out: &mut Outbound) -> Flow {
         // Control payloads are at most 125 bytes: wait for the whole frame.
         let len = frame.left as usize;
@@ -590,6 +676,7 @@ impl Inbound {
         })
     }
 
+    #[inline(never)]
     fn assemble(&mut self, mut frame: FrameState, out: &mut Outbound) -> Flow {
         let Some(mut message) = self.st.message else {
             return Flow::More;
@@ -648,6 +735,7 @@ impl Inbound {
         Flow::Ready(Ready::Assembled)
     }
 
+    #[inline(never)]
     fn stream(&mut self, mut frame: FrameState, out: &mut Outbound) -> Flow {
         let Some(message) = self.st.message else {
             return Flow::More;

@@ -9,9 +9,10 @@
 /// Returns the key rotated so that its first byte applies to payload position `offset`.
 #[inline]
 fn rotated(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut k = key;
-    k.rotate_left(offset % 4);
-    k
+    // Byte `offset % 4` of the key moves to the front: a rotation of the little-endian word.
+    u32::from_le_bytes(key)
+        .rotate_right(8 * (offset % 4) as u32)
+        .to_le_bytes()
 }
 
 #[inline]
@@ -42,8 +43,9 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
         *w = (u64::from_ne_bytes(*w) ^ k64).to_ne_bytes();
     }
     // Words cover a multiple of 4 bytes, so the tail starts at key phase 0 again.
-    for (b, m) in tail.iter_mut().zip(k.iter().cycle()) {
-        *b ^= m;
+    let k32 = u32::from_le_bytes(k);
+    for (i, b) in tail.iter_mut().enumerate() {
+        *b ^= (k32 >> (8 * (i & 3))) as u8;
     }
 }
 
@@ -63,8 +65,10 @@ pub fn apply_mask_copy(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) 
     for (d, s) in dw.iter_mut().zip(sw) {
         *d = (u64::from_ne_bytes(*s) ^ k64).to_ne_bytes();
     }
-    for ((d, s), m) in dt.iter_mut().zip(st).zip(k.iter().cycle()) {
-        *d = s ^ m;
+    // The tail (under 8 bytes) starts at key phase 0: take the key bytes from the word.
+    let k32 = u32::from_le_bytes(k);
+    for (i, (d, s)) in dt.iter_mut().zip(st).enumerate() {
+        *d = s ^ (k32 >> (8 * (i & 3))) as u8;
     }
 }
 
