@@ -3,7 +3,11 @@
 //!
 //! ```sh
 //! cargo run --release --example echo_server_tokio -- 127.0.0.1:9003
+//! cargo run --release --example echo_server_tokio -- 127.0.0.1:9003 --stats
 //! ```
+//!
+//! With `--stats` it prints one line per connection when it ends: the peer, the close code and
+//! cause, and `Connection::stats()` (bytes, frames, messages, pings, pongs each way).
 
 use tokio::net::TcpListener;
 
@@ -14,16 +18,17 @@ mod tokio_io;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9003".to_string());
+    let args = echo::Args::parse();
+    let addr = args.get(0, "127.0.0.1:9003");
     let listener = TcpListener::bind(&addr).await?;
     println!("listening on ws://{}", listener.local_addr()?);
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
+        let stats = args.stats;
         tokio::spawn(async move {
-            if let Err(e) = tokio_io::echo_connection(stream).await {
-                eprintln!("connection error: {e}");
+            let (closed, counters) = tokio_io::echo_connection_stats(stream).await;
+            if stats {
+                println!("{}", echo::stats_line(peer, closed.as_ref(), &counters));
             }
         });
     }

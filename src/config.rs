@@ -27,6 +27,10 @@ pub enum Delivery {
 /// | `max_fragments` | 4,096 frames per message | close 1008 |
 /// | `max_output_backlog` | 16 MiB + 64 KiB | `SendError::OutputFull`, nothing queued |
 ///
+/// With permessage-deflate (feature `deflate`), `max_message_size` bounds the decompressed
+/// size, checked while inflating: a small frame that inflates past it fails with 1009 as soon
+/// as the limit is crossed.
+///
 /// ```
 /// use wsmachine::{Config, Delivery};
 /// const CONFIG: Config = Config::new()
@@ -68,6 +72,10 @@ pub struct Config {
     pub min_read_size: usize,
     /// The largest free space `read_buf` offers; it grows towards this while reads fill it.
     pub max_read_size: usize,
+    /// permessage-deflate (RFC 7692): offered by a client, accepted by a server, when set.
+    /// Off by default. Limits apply to the decompressed size.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::extensions::deflate::DeflateConfig>,
 }
 
 impl Config {
@@ -88,7 +96,20 @@ impl Config {
             accept_legacy_versions: false,
             min_read_size: 512,
             max_read_size: 64 * 1024,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
+    }
+
+    /// Enables permessage-deflate with `deflate` as the policy (feature `deflate`).
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub const fn with_deflate(
+        mut self,
+        deflate: crate::extensions::deflate::DeflateConfig,
+    ) -> Config {
+        self.deflate = Some(deflate);
+        self
     }
 
     /// Sets [`max_handshake_bytes`](Self::max_handshake_bytes).

@@ -47,6 +47,8 @@ pub enum ProtocolError {
     MessageTooLarge,
     /// A message split into more frames than the configured maximum.
     TooManyFragments,
+    /// A compressed message that does not inflate (RFC 7692 §8).
+    InflateFailed,
 }
 
 impl ProtocolError {
@@ -66,9 +68,9 @@ impl ProtocolError {
             | ProtocolError::NonMinimalLength
             | ProtocolError::InvalidCloseCode(_)
             | ProtocolError::CloseFrameTooShort => CloseCode::PROTOCOL_ERROR,
-            ProtocolError::InvalidCloseReason | ProtocolError::InvalidUtf8 => {
-                CloseCode::INVALID_PAYLOAD
-            }
+            ProtocolError::InvalidCloseReason
+            | ProtocolError::InvalidUtf8
+            | ProtocolError::InflateFailed => CloseCode::INVALID_PAYLOAD,
             ProtocolError::FrameTooLarge | ProtocolError::MessageTooLarge => CloseCode::TOO_BIG,
             ProtocolError::TooManyFragments => CloseCode::POLICY,
         }
@@ -95,6 +97,7 @@ impl ProtocolError {
             ProtocolError::FrameTooLarge => "frame too large",
             ProtocolError::MessageTooLarge => "message too large",
             ProtocolError::TooManyFragments => "too many fragments",
+            ProtocolError::InflateFailed => "invalid compressed data",
         }
     }
 }

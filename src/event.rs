@@ -257,7 +257,7 @@ impl<'a> Request<'a> {
     }
 }
 
-fn header_extensions<'a>(
+pub(crate) fn header_extensions<'a>(
     headers: HeaderIter<'a>,
 ) -> impl Iterator<Item = Result<extensions::Extension<'a>, extensions::ExtensionSyntaxError>> + 'a
 {

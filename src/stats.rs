@@ -44,8 +44,18 @@ impl core::fmt::Display for Stats {
             f,
             "received {} B, {} frames, {} messages (largest {} B), {} pings, {} pongs; \
              sent {} B, {} frames, {} messages (largest {} B), {} pings, {} pongs",
-            r.bytes, r.frames, r.messages, r.largest_message, r.pings, r.pongs,
-            s.bytes, s.frames, s.messages, s.largest_message, s.pings, s.pongs
+            r.bytes,
+            r.frames,
+            r.messages,
+            r.largest_message,
+            r.pings,
+            r.pongs,
+            s.bytes,
+            s.frames,
+            s.messages,
+            s.largest_message,
+            s.pings,
+            s.pongs
         )
     }
 }

@@ -7,7 +7,10 @@ use wsmachine::{CloseCode, Config, Delivery, MessageKind};
 
 #[test]
 fn counters_match_the_traffic() {
-    let mut p = Pair::new(Config::new(), Config::new().with_delivery(Delivery::Streaming));
+    let mut p = Pair::new(
+        Config::new(),
+        Config::new().with_delivery(Delivery::Streaming),
+    );
     p.client.send_text("hello").unwrap();
     p.client.send_binary(&[0; 1000]).unwrap();
     p.client
@@ -23,7 +26,10 @@ fn counters_match_the_traffic() {
     let s = p.server.stats();
     assert_eq!((c.sent.messages, c.sent.frames, c.sent.pings), (3, 5, 1));
     assert_eq!(c.sent.largest_message, 1000);
-    assert_eq!((s.received.messages, s.received.frames, s.received.pings), (3, 5, 1));
+    assert_eq!(
+        (s.received.messages, s.received.frames, s.received.pings),
+        (3, 5, 1)
+    );
     assert_eq!(s.received.largest_message, 1000);
     assert_eq!((s.sent.pongs, c.received.pongs), (1, 1));
     assert_eq!((s.sent.messages, c.received.messages), (1, 1));

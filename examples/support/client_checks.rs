@@ -6,6 +6,15 @@ use std::time::Duration;
 
 use wsmachine::{CloseCause, CloseCode, OwnedEvent};
 
+/// The example clients' configuration: defaults, and with the `deflate` feature an offer of
+/// permessage-deflate.
+pub fn client_config() -> wsmachine::Config {
+    let config = wsmachine::Config::new();
+    #[cfg(feature = "deflate")]
+    let config = config.with_deflate(wsmachine::extensions::deflate::DeflateConfig::new());
+    config
+}
+
 /// How long any step may wait for an answer.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 

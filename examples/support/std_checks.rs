@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use wsmachine::{CloseCode, Config, OwnedEvent};
+use wsmachine::{CloseCode, OwnedEvent};
 
 use super::client_checks::*;
 use super::std_client::{describe, StdClient};
@@ -35,7 +35,7 @@ fn wait(
 
 /// Runs the whole conversation against the echo server at `url`; returns a report line.
 pub fn run(url: &str) -> Result<String, String> {
-    let mut client = StdClient::connect(url, Config::new(), STEP_TIMEOUT)?;
+    let mut client = StdClient::connect(url, client_config(), STEP_TIMEOUT)?;
     client.conn.send_text("hello").map_err(|e| e.to_string())?;
     wait(&mut client, "the text echo", |e| is_text(e, "hello"))?;
     let payload = big_payload();

@@ -134,9 +134,18 @@ pub fn echo_loop(
 /// Serves one echo connection to the end; returns how it closed.
 #[allow(dead_code)]
 pub fn echo_connection(stream: TcpStream) -> io::Result<Option<wsmachine::Closed>> {
+    echo_connection_stats(stream).0
+}
+
+/// Serves one echo connection to the end; returns how it closed and the connection's
+/// statistics (kept even when the transport failed).
+pub fn echo_connection_stats(
+    stream: TcpStream,
+) -> (io::Result<Option<wsmachine::Closed>>, wsmachine::Stats) {
     let mut conn = Connection::server(super::echo::echo_config());
     let mut transport = StdTransport::new(stream);
     // A peer that connects and then says nothing is dropped after a while.
     transport.idle_timeout = Some(Duration::from_secs(60));
-    echo_loop(&mut conn, &mut transport)
+    let result = echo_loop(&mut conn, &mut transport);
+    (result, conn.stats())
 }

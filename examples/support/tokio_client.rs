@@ -103,7 +103,7 @@ impl TokioClient {
 
 /// The example client's conversation, on tokio.
 pub async fn run(url: &str) -> Result<String, String> {
-    let mut client = TokioClient::connect(url, Config::new(), STEP_TIMEOUT).await?;
+    let mut client = TokioClient::connect(url, client_config(), STEP_TIMEOUT).await?;
     client.conn.send_text("hello").map_err(|e| e.to_string())?;
     client
         .wait("the text echo", |e| is_text(e, "hello"))

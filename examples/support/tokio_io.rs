@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
-use wsmachine::Connection;
+use wsmachine::{Connection, Stats};
 
 /// How long to wait for the peer once a close is expected.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -112,18 +112,29 @@ impl TokioTransport {
 /// Serves one echo connection on tokio to the end.
 #[allow(dead_code)]
 pub async fn echo_connection(stream: TcpStream) -> io::Result<Option<wsmachine::Closed>> {
-    let mut conn = Connection::server(super::echo::echo_config());
+    Ok(echo_connection_stats(stream).await.0)
+}
+
+/// Serves one echo connection on tokio to the end; returns how it closed (if it did) and the
+/// connection's statistics.
+pub async fn echo_connection_stats(stream: TcpStream) -> (Option<wsmachine::Closed>, Stats) {
+    echo_open(Connection::server(super::echo::echo_config()), stream).await
+}
+
+/// Echoes on `conn` (a new server, or one already upgraded elsewhere) over `stream` until the
+/// connection is over.
+pub async fn echo_open(
+    mut conn: Connection,
+    stream: TcpStream,
+) -> (Option<wsmachine::Closed>, Stats) {
     let mut transport = TokioTransport::new(stream, super::echo::HIGH_WATER);
     let mut closed = None;
     loop {
         if let Some(c) = super::echo::echo_events(&mut conn) {
             closed = Some(c);
         }
-        if transport.is_done(&conn) {
-            return Ok(closed);
-        }
-        if transport.drive(&mut conn).await.is_err() {
-            return Ok(closed);
+        if transport.is_done(&conn) || transport.drive(&mut conn).await.is_err() {
+            return (closed, conn.stats());
         }
     }
 }

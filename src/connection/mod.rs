@@ -1,5 +1,6 @@
 //! The [`Connection`]: one WebSocket endpoint as a state machine.
 
+mod compress;
 mod opening;
 mod recv;
 mod send;
@@ -34,10 +35,12 @@ use state::Phase;
 /// let accept = Accept::new().with_subprotocol("chat").with_headers(&[("X-Server", "demo")]);
 /// # let _ = accept;
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Accept<'a> {
     pub(crate) subprotocol: Option<&'a str>,
     pub(crate) headers: &'a [(&'a str, &'a str)],
+    /// Negotiate permessage-deflate when configured and offered.
+    pub(crate) compression: bool,
 }
 
 impl<'a> Accept<'a> {
@@ -47,7 +50,15 @@ impl<'a> Accept<'a> {
         Accept {
             subprotocol: None,
             headers: &[],
+            compression: true,
         }
+    }
+
+    /// Declines permessage-deflate for this connection even when configured and offered.
+    #[must_use]
+    pub const fn without_compression(mut self) -> Accept<'a> {
+        self.compression = false;
+        self
     }
 
     /// Chooses one of the subprotocols the client offered (§4.2.2).
@@ -65,6 +76,12 @@ impl<'a> Accept<'a> {
     }
 }
 
+impl Default for Accept<'_> {
+    fn default() -> Self {
+        Accept::new()
+    }
+}
+
 /// Heap bytes a connection holds, per buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Memory {
@@ -74,13 +91,16 @@ pub struct Memory {
     pub message: usize,
     /// The output buffer.
     pub output: usize,
+    /// permessage-deflate state (an estimate: zlib's documented sizes for the compressor and
+    /// decompressor, plus their buffers).
+    pub compression: usize,
 }
 
 impl Memory {
     /// The sum of all buffers.
     #[must_use]
     pub const fn total(&self) -> usize {
-        self.input + self.message + self.output
+        self.input + self.message + self.output + self.compression
     }
 }
 
@@ -145,6 +165,21 @@ impl Connection {
         out.fill_random(&mut nonce);
         let mut key = [0u8; 24];
         let _ = base64::engine::general_purpose::STANDARD.encode_slice(nonce, &mut key);
+        // permessage-deflate: offer it first, before any extensions of the application's.
+        #[cfg(feature = "deflate")]
+        let offer;
+        #[cfg(feature = "deflate")]
+        let request = &match config.deflate {
+            Some(policy) => {
+                let own = crate::extensions::deflate::client_offer(&policy);
+                offer = match request.extensions() {
+                    Some(more) => alloc::format!("{own}, {more}"),
+                    None => own,
+                };
+                request.with_extensions(&offer)
+            }
+            None => *request,
+        };
         let mut head = Vec::new();
         request.write(&key, &mut head)?;
         out.push_raw(&head);
@@ -447,6 +482,28 @@ impl Connection {
         self.inb.protocol.as_deref()
     }
 
+    /// The permessage-deflate parameters agreed in the handshake (feature `deflate`).
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn deflate(&self) -> Option<crate::extensions::deflate::DeflateParams> {
+        self.inb.compression.params()
+    }
+
+    /// Queues a message that is not compressed even when permessage-deflate is in use (data
+    /// that is already compressed, or secrets that must not share a compression context with
+    /// attacker-chosen text, RFC 7692 §11). Otherwise as [`send_text`](Self::send_text).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text), plus [`SendError::InvalidUtf8`] for text that is not
+    /// UTF-8.
+    pub fn send_uncompressed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
+        if kind == MessageKind::Text && utf8::validate(data).is_err() {
+            return Err(SendError::InvalidUtf8);
+        }
+        self.out.send_whole(kind, data, false)
+    }
+
     /// The configuration.
     #[must_use]
     pub fn config(&self) -> &Config {
@@ -470,6 +527,7 @@ impl Connection {
             input: self.inb.buf.capacity(),
             message: self.inb.msg.capacity(),
             output: self.out.buf.capacity(),
+            compression: self.inb.compression.memory() + self.out.compression.memory(),
         }
     }
 
@@ -512,7 +570,10 @@ fn validate_in_place(
             *b = b' ';
         }
     }
-    let bytes = buf.data().get(range.start - pad..range.end).unwrap_or_default();
+    let bytes = buf
+        .data()
+        .get(range.start - pad..range.end)
+        .unwrap_or_default();
     let text = if pad > 0 {
         core::str::from_utf8(bytes).map_err(|_| utf8::Utf8Error)?
     } else {
@@ -530,6 +591,7 @@ fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready) -> Event<'
         msg,
         st,
         opening,
+        compression,
         ..
     } = inb;
     if let Ready::Text(r) = ready {
@@ -544,7 +606,11 @@ fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready) -> Event<'
         Ready::Text(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
         Ready::Binary(r) => Event::Message(Message::Binary(slice(r))),
         Ready::Assembled => Event::Message(msg.view()),
-        Ready::StreamText { range, fin } => match validator.feed(slice(range)) {
+        Ready::StreamText { range, fin, piece } => match validator.feed(if piece {
+            compression.piece(range)
+        } else {
+            slice(range)
+        }) {
             Ok(v) if !fin || v.at_boundary => Event::Fragment(Fragment::Text {
                 text: if v.joined.is_empty() {
                     v.body
@@ -555,8 +621,12 @@ fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready) -> Event<'
             }),
             _ => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
         },
-        Ready::StreamBinary { range, fin } => Event::Fragment(Fragment::Binary {
-            bytes: slice(range),
+        Ready::StreamBinary { range, fin, piece } => Event::Fragment(Fragment::Binary {
+            bytes: if piece {
+                compression.piece(range)
+            } else {
+                slice(range)
+            },
             fin,
         }),
         Ready::Ping(r) => Event::Ping(slice(r)),

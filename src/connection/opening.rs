@@ -51,6 +51,29 @@ impl Opening {
     }
 }
 
+/// Client: the permessage-deflate parameters of a `101` response, if the server accepted it.
+#[cfg(feature = "deflate")]
+fn client_deflate(
+    policy: &crate::extensions::deflate::DeflateConfig,
+    head: &Head,
+    data: &[u8],
+) -> Result<Option<crate::extensions::deflate::DeflateParams>, HandshakeError> {
+    use crate::extensions::deflate::{client_accept, NAME};
+    let mut accepted = None;
+    for ext in crate::event::header_extensions(head.headers(data)) {
+        let ext = ext.map_err(|_| HandshakeError::UnexpectedExtension)?;
+        if ext.name().eq_ignore_ascii_case(NAME) {
+            // One permessage-deflate element at most, valid for what we offered (§7.1).
+            if accepted.is_some() {
+                return Err(HandshakeError::UnexpectedExtension);
+            }
+            accepted =
+                Some(client_accept(policy, &ext).map_err(|_| HandshakeError::UnexpectedExtension)?);
+        }
+    }
+    Ok(accepted)
+}
+
 impl Inbound {
     /// Looks for a complete head in the new input; fails when it outgrows the limit.
     fn find_head(&mut self) -> Result<Option<usize>, HandshakeError> {
@@ -142,20 +165,42 @@ impl Inbound {
             .flatten()
             .ok_or(SendError::NotWebSocketRequest)?;
         if let Some(chosen) = accept.subprotocol {
-            let offered = values(headers, "sec-websocket-protocol")
+            let offered = values(headers.clone(), "sec-websocket-protocol")
                 .flat_map(crate::handshake::list_items)
                 .filter_map(|p| core::str::from_utf8(p).ok());
             if !server::offers_protocol(offered, chosen) {
                 return Err(SendError::SubprotocolNotOffered);
             }
         }
+        // permessage-deflate: accept the first acceptable offer, per the configured policy.
+        #[cfg(feature = "deflate")]
+        let deflate = match (self.st.config.deflate, accept.compression) {
+            (Some(policy), true) => crate::extensions::deflate::server_accept(
+                &policy,
+                crate::event::header_extensions(headers.clone()).filter_map(Result::ok),
+            )
+            .map(|(params, response)| (policy, params, response)),
+            _ => None,
+        };
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut extra: Vec<(&str, &str)> = accept.headers.to_vec();
+        #[cfg(feature = "deflate")]
+        if let Some((_, _, value)) = &deflate {
+            extra.push(("Sec-WebSocket-Extensions", value));
+        }
         let mut response = Vec::new();
         server::write_accept(
             &mut response,
             &upgrade.accept_key(),
             accept.subprotocol,
-            accept.headers,
+            &extra,
         )?;
+        #[cfg(feature = "deflate")]
+        if let Some((policy, params, _)) = deflate {
+            self.compression.negotiate(params);
+            self.st.deflate = true;
+            out.compression.negotiate(params, &policy);
+        }
         let head_len = opening.head.len;
         out.push_raw(&response);
         out.link.step(Step::Accept);
@@ -230,6 +275,18 @@ impl Inbound {
         match switched {
             Err(e) => self.fail_handshake(out, e),
             Ok(switched) => {
+                #[cfg(feature = "deflate")]
+                if let Some(policy) = self.st.config.deflate {
+                    match client_deflate(&policy, &head, data) {
+                        Ok(Some(params)) => {
+                            self.compression.negotiate(params);
+                            self.st.deflate = true;
+                            out.compression.negotiate(params, &policy);
+                        }
+                        Ok(None) => {}
+                        Err(e) => return self.fail_handshake(out, e),
+                    }
+                }
                 self.protocol = switched.subprotocol.map(Box::from);
                 opening.head = head;
                 out.link.step(Step::Switched);

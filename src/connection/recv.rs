@@ -16,6 +16,7 @@ use core::ops::Range;
 use crate::buffer::ByteBuf;
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::{Config, Delivery};
+use crate::connection::compress::RecvCompression;
 use crate::connection::opening::Opening;
 use crate::connection::send::Outbound;
 use crate::connection::state::{Phase, Step};
@@ -39,14 +40,17 @@ pub(crate) enum Ready {
     Binary(Range<usize>),
     /// A message assembled in the message buffer.
     Assembled,
-    /// Streaming text: bytes to validate and deliver.
+    /// Streaming text: bytes to validate and deliver, from the input buffer or (`piece`)
+    /// from the buffer compressed messages are inflated into.
     StreamText {
         range: Range<usize>,
         fin: bool,
+        piece: bool,
     },
     StreamBinary {
         range: Range<usize>,
         fin: bool,
+        piece: bool,
     },
     Ping(Range<usize>),
     Pong(Range<usize>),
@@ -158,6 +162,8 @@ pub(crate) struct MessageState {
     len: u64,
     /// Being assembled in the message buffer (else: a single frame read in place).
     buffered: bool,
+    /// Compressed with permessage-deflate (RSV1 on its first frame).
+    compressed: bool,
 }
 
 /// The buffer messages are assembled in; a `String` for text, so that validated pieces are
@@ -262,6 +268,8 @@ pub(crate) struct RecvState {
     read_size: usize,
     offered: usize,
     pub(crate) stats: DirectionStats,
+    /// permessage-deflate was negotiated: RSV1 marks compressed messages.
+    pub(crate) deflate: bool,
 }
 
 /// Outcome of one decoding step.
@@ -298,9 +306,12 @@ impl RecvState {
     }
 
     fn check_header(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
-        if h.rsv != 0 {
-            return Err(ProtocolError::UnexpectedRsvBits(h.rsv));
-        }
+        // RSV1 marks the first frame of a compressed message, and only that (RFC 7692 §6).
+        let compressed = match h.rsv {
+            0 => false,
+            0b100 if self.deflate && matches!(h.opcode, OpCode::Text | OpCode::Binary) => true,
+            bits => return Err(ProtocolError::UnexpectedRsvBits(bits)),
+        };
         match (self.role, h.mask.is_some()) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedClientFrame),
             (Role::Client, true) => return Err(ProtocolError::MaskedServerFrame),
@@ -329,7 +340,8 @@ impl RecvState {
                 },
                 frames: 1,
                 len: h.payload_len,
-                buffered: assembled && !h.fin,
+                buffered: assembled && (!h.fin || compressed),
+                compressed,
             },
         };
         if next.frames > self.config.max_fragments {
@@ -353,6 +365,8 @@ pub(crate) struct Inbound {
     pub(crate) opening: Option<Box<Opening>>,
     /// The subprotocol agreed in the handshake.
     pub(crate) protocol: Option<Box<str>>,
+    /// permessage-deflate, when negotiated.
+    pub(crate) compression: RecvCompression,
 }
 
 impl Inbound {
@@ -374,9 +388,11 @@ impl Inbound {
                 read_size: config.min_read_size.max(1),
                 offered: 0,
                 stats: DirectionStats::default(),
+                deflate: false,
             },
             opening,
             protocol: None,
+            compression: RecvCompression::default(),
         }
     }
 
@@ -449,7 +465,10 @@ impl Inbound {
             {
                 // The common case: a whole header at hand.
                 let (head, tail) = rest.split_at(len);
-                match (rest.first_chunk::<16>(), self.buf.spare_mut().first_chunk_mut::<16>()) {
+                match (
+                    rest.first_chunk::<16>(),
+                    self.buf.spare_mut().first_chunk_mut::<16>(),
+                ) {
                     // A fixed-size copy (two moves, no call); bytes past the header are
                     // overwritten by the payload or lie beyond the end.
                     (Some(src), Some(dst)) => {
@@ -532,7 +551,8 @@ impl Inbound {
     /// Applies what the previous event owed: consumed input, a delivered message.
     #[inline]
     pub(crate) fn settle(&mut self) {
-        if self.st.consume > 0 && !(self.st.discard | self.st.drop_opening | self.st.clear_message) {
+        if self.st.consume > 0 && !(self.st.discard | self.st.drop_opening | self.st.clear_message)
+        {
             // The common case after a message: drop its bytes.
             self.buf.consume(self.st.consume);
             self.st.consume = 0;
@@ -599,6 +619,7 @@ impl Inbound {
             self.st.stats.frames += 1;
             let payload = header.payload_len;
             if header.fin
+                && header.rsv == 0
                 && matches!(header.opcode, OpCode::Text | OpCode::Binary)
                 && self.st.config.delivery == Delivery::Assembled
                 && self.buf.len() as u64 >= payload
@@ -681,6 +702,9 @@ impl Inbound {
         let Some(mut message) = self.st.message else {
             return Flow::More;
         };
+        if message.compressed {
+            return self.assemble_compressed(frame, message, out);
+        }
         let avail = self.buf.len();
         if !message.buffered {
             if avail as u64 >= frame.left {
@@ -740,6 +764,9 @@ impl Inbound {
         let Some(message) = self.st.message else {
             return Flow::More;
         };
+        if message.compressed {
+            return self.stream_compressed(frame, message, out);
+        }
         let avail = (self.buf.len() as u64).min(frame.left) as usize;
         let start = self.buf.start();
         let mut n = avail;
@@ -788,9 +815,179 @@ impl Inbound {
         self.st.consume = n;
         let range = start..start + n;
         Flow::Ready(match message.kind {
-            MessageKind::Text => Ready::StreamText { range, fin },
-            MessageKind::Binary => Ready::StreamBinary { range, fin },
+            MessageKind::Text => Ready::StreamText {
+                range,
+                fin,
+                piece: false,
+            },
+            MessageKind::Binary => Ready::StreamBinary {
+                range,
+                fin,
+                piece: false,
+            },
         })
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl Inbound {
+    /// A compressed message, assembled: inflate each piece as it arrives, checking the
+    /// decompressed size against the limit while inflating (a bomb stops at the limit) and
+    /// validating text on the way.
+    #[inline(never)]
+    fn assemble_compressed(
+        &mut self,
+        mut frame: FrameState,
+        message: MessageState,
+        out: &mut Outbound,
+    ) -> Flow {
+        use crate::extensions::deflate::InflateError;
+        let n = (self.buf.len() as u64).min(frame.left) as usize;
+        let last = frame.fin && n as u64 == frame.left;
+        if n > 0 || last {
+            let limit = self.st.config.max_message_size;
+            let Inbound {
+                buf,
+                msg,
+                utf8,
+                compression,
+                st,
+                ..
+            } = self;
+            let Some(inflater) = compression.inflater() else {
+                return Flow::Ready(Ready::Closed(st.fail(ProtocolError::InflateFailed, out)));
+            };
+            let input = buf.bytes().get(..n).unwrap_or_default();
+            let mut scratch = [0u8; 8192];
+            let result = inflater.inflate(input, last, limit as u64, &mut scratch, &mut |chunk| {
+                msg.append(chunk, utf8, limit)
+            });
+            let error = match result {
+                Ok(()) => None,
+                Err(Ok(InflateError::Corrupt)) => Some(ProtocolError::InflateFailed),
+                Err(Ok(InflateError::TooBig)) => Some(ProtocolError::MessageTooLarge),
+                Err(Err(_)) => Some(ProtocolError::InvalidUtf8),
+            };
+            if let Some(e) = error {
+                return Flow::Ready(Ready::Closed(st.fail(e, out)));
+            }
+            buf.consume(n);
+            frame.left -= n as u64;
+        }
+        if frame.left > 0 {
+            self.st.frame = Some(frame);
+            return Flow::More;
+        }
+        self.st.frame = None;
+        if !frame.fin {
+            return Flow::Again;
+        }
+        if message.kind == MessageKind::Text && self.utf8.finish().is_err() {
+            return Flow::Ready(Ready::Closed(self.st.fail(ProtocolError::InvalidUtf8, out)));
+        }
+        self.st.message = None;
+        self.st.clear_message = true;
+        self.st
+            .stats
+            .message(self.msg.view().as_bytes().len() as u64);
+        Flow::Ready(Ready::Assembled)
+    }
+
+    /// A compressed message, streamed: inflate into a bounded piece buffer and deliver the
+    /// pieces one event at a time, so memory stays bounded whatever the ratio.
+    #[inline(never)]
+    fn stream_compressed(
+        &mut self,
+        mut frame: FrameState,
+        message: MessageState,
+        out: &mut Outbound,
+    ) -> Flow {
+        let (pending, complete) = self.compression.pending();
+        if !pending.is_empty() || complete {
+            let len = pending.len();
+            let mut n = len;
+            if message.kind == MessageKind::Text {
+                let needed = self.utf8.bytes_needed();
+                let incomplete = if needed > 0 {
+                    len < needed
+                } else {
+                    len > 0 && utf8::incomplete_suffix_len(pending) == len
+                };
+                if incomplete {
+                    if complete || self.utf8.feed(pending).is_err() {
+                        return Flow::Ready(Ready::Closed(
+                            self.st.fail(ProtocolError::InvalidUtf8, out),
+                        ));
+                    }
+                    self.compression.take_pending(len);
+                    return Flow::Again;
+                } else if needed > 0 {
+                    n = needed;
+                }
+            }
+            let start = self.compression.pending_start();
+            let fin = complete && n == len;
+            self.compression.take_pending(n);
+            if fin {
+                self.st.frame = None;
+                self.st.message = None;
+                self.st.stats.message(message.len);
+            }
+            if n == 0 && !fin {
+                return Flow::Again;
+            }
+            let range = start..start + n;
+            return Flow::Ready(match message.kind {
+                MessageKind::Text => Ready::StreamText {
+                    range,
+                    fin,
+                    piece: true,
+                },
+                MessageKind::Binary => Ready::StreamBinary {
+                    range,
+                    fin,
+                    piece: true,
+                },
+            });
+        }
+        if frame.left == 0 && !frame.fin {
+            self.st.frame = None;
+            return Flow::Again;
+        }
+        let avail = (self.buf.len() as u64).min(frame.left) as usize;
+        let last = frame.fin && avail as u64 == frame.left;
+        let input = self.buf.bytes().get(..avail).unwrap_or_default();
+        let used = match self.compression.inflate_piece(input, last) {
+            Ok(used) => used,
+            Err(_) => {
+                return Flow::Ready(Ready::Closed(
+                    self.st.fail(ProtocolError::InflateFailed, out),
+                ))
+            }
+        };
+        self.buf.consume(used);
+        frame.left -= used as u64;
+        self.st.frame = Some(frame);
+        let (pending, complete) = self.compression.pending();
+        if !pending.is_empty() || complete || used > 0 {
+            return Flow::Again;
+        }
+        Flow::More
+    }
+}
+
+#[cfg(not(feature = "deflate"))]
+impl Inbound {
+    fn assemble_compressed(&mut self, _: FrameState, _: MessageState, out: &mut Outbound) -> Flow {
+        Flow::Ready(Ready::Closed(
+            self.st.fail(ProtocolError::UnexpectedRsvBits(0b100), out),
+        ))
+    }
+
+    fn stream_compressed(&mut self, _: FrameState, _: MessageState, out: &mut Outbound) -> Flow {
+        Flow::Ready(Ready::Closed(
+            self.st.fail(ProtocolError::UnexpectedRsvBits(0b100), out),
+        ))
     }
 }
 

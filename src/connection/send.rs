@@ -4,6 +4,7 @@
 use crate::buffer::ByteBuf;
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::Config;
+use crate::connection::compress::SendCompression;
 use crate::connection::state::{Link, Phase, Step};
 use crate::entropy::MaskRng;
 use crate::error::SendError;
@@ -46,6 +47,8 @@ pub(crate) struct Outbound {
     /// Payload bytes of the outgoing fragmented message so far.
     sending_len: u64,
     pub(crate) stats: DirectionStats,
+    /// permessage-deflate, when negotiated.
+    pub(crate) compression: SendCompression,
 }
 
 impl Outbound {
@@ -63,6 +66,7 @@ impl Outbound {
             pongs: PendingPongs::default(),
             sending_len: 0,
             stats: DirectionStats::default(),
+            compression: SendCompression::default(),
         }
     }
 
@@ -106,6 +110,12 @@ impl Outbound {
     /// Writes one frame; the caller reserved `header + payload` bytes.
     #[inline]
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.write_frame_rsv(opcode, fin, 0, payload);
+    }
+
+    /// Writes one frame with RSV bits (RSV1 marks a compressed message, RFC 7692 §6).
+    #[inline]
+    fn write_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         self.stats.frames += 1;
         match opcode {
             OpCode::Ping => self.stats.pings += 1,
@@ -115,7 +125,7 @@ impl Outbound {
         let mask = self.rng.as_mut().map(MaskRng::mask);
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask,
             payload_len: payload.len() as u64,
@@ -160,33 +170,68 @@ impl Outbound {
         kind: MessageKind,
         payload: &[u8],
     ) -> Result<(), SendError> {
+        let compress = self.compression.wants(payload.len());
+        self.send_whole(kind, payload, compress)
+    }
+
+    /// Sends a whole message, compressed or not.
+    pub(crate) fn send_whole(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        compress: bool,
+    ) -> Result<(), SendError> {
         self.check_data()?;
         if self.sending.is_some() {
             return Err(SendError::FragmentSequence);
         }
-        let opcode = kind.opcode();
-        let size = self.fragment_size;
-        if size == 0 || payload.len() <= size {
-            self.reserve(
-                self.header_len(payload.len()) + payload.len(),
-                self.max_backlog,
-            )?;
-            self.write_frame(opcode, true, payload);
-        } else {
-            let frames = payload.len().div_ceil(size);
-            let headers = (frames - 1) * self.header_len(size)
-                + self.header_len(payload.len() - (frames - 1) * size);
-            self.reserve(headers + payload.len(), self.max_backlog)?;
-            let mut chunks = payload.chunks(size).peekable();
-            let mut op = opcode;
-            while let Some(chunk) = chunks.next() {
-                self.write_frame(op, chunks.peek().is_none(), chunk);
-                op = OpCode::Continuation;
+        if compress && self.compression.is_negotiated() {
+            // Refuse before compressing: the compressor's context must not advance for a
+            // message that is not sent. zlib's worst case is a few bytes per 16 KiB block.
+            let bound = payload.len() + payload.len() / 256 + 64;
+            if self.frames_len(bound) > self.max_backlog.saturating_sub(self.buf.len()) {
+                return Err(SendError::OutputFull);
             }
+            let Some(compressed) = self.compression.take_compressed(payload, true) else {
+                return Err(SendError::Closed);
+            };
+            let _ = self.reserve(self.frames_len(compressed.len()), usize::MAX);
+            self.write_frames(kind.opcode(), 0b100, &compressed);
+            self.compression.give_back(compressed, self.retain);
+        } else {
+            self.reserve(self.frames_len(payload.len()), self.max_backlog)?;
+            self.write_frames(kind.opcode(), 0, payload);
         }
         self.stats.message(payload.len() as u64);
         self.pongs = PendingPongs::default();
         Ok(())
+    }
+
+    /// The encoded size of a message of `len` payload bytes, split by `fragment_size`.
+    fn frames_len(&self, len: usize) -> usize {
+        let size = self.fragment_size;
+        if size == 0 || len <= size {
+            self.header_len(len) + len
+        } else {
+            let frames = len.div_ceil(size);
+            (frames - 1) * self.header_len(size) + self.header_len(len - (frames - 1) * size) + len
+        }
+    }
+
+    /// Writes a message as one frame, or frames of `fragment_size`; `rsv` on the first only.
+    fn write_frames(&mut self, opcode: OpCode, rsv: u8, payload: &[u8]) {
+        let size = self.fragment_size;
+        if size == 0 || payload.len() <= size {
+            self.write_frame_rsv(opcode, true, rsv, payload);
+            return;
+        }
+        let mut chunks = payload.chunks(size).peekable();
+        let (mut op, mut bits) = (opcode, rsv);
+        while let Some(chunk) = chunks.next() {
+            self.write_frame_rsv(op, chunks.peek().is_none(), bits, chunk);
+            op = OpCode::Continuation;
+            bits = 0;
+        }
     }
 
     /// Sends one fragment of a message (§5.4).
@@ -213,11 +258,35 @@ impl Outbound {
                 return Err(SendError::InvalidUtf8);
             }
         }
-        self.reserve(
-            self.header_len(payload.len()) + payload.len(),
-            self.max_backlog,
-        )?;
-        self.write_frame(opcode, fin, payload);
+        let compressed = if opcode == OpCode::Continuation {
+            self.compression.fragmented()
+        } else {
+            self.compression.is_negotiated()
+        };
+        if compressed {
+            let bound = payload.len() + payload.len() / 256 + 64;
+            if self.header_len(bound) + bound > self.max_backlog.saturating_sub(self.buf.len()) {
+                return Err(SendError::OutputFull);
+            }
+            let Some(data) = self.compression.take_compressed(payload, fin) else {
+                return Err(SendError::Closed);
+            };
+            let _ = self.reserve(self.header_len(data.len()) + data.len(), usize::MAX);
+            let rsv = if opcode == OpCode::Continuation {
+                0
+            } else {
+                0b100
+            };
+            self.write_frame_rsv(opcode, fin, rsv, &data);
+            self.compression.give_back(data, self.retain);
+        } else {
+            self.reserve(
+                self.header_len(payload.len()) + payload.len(),
+                self.max_backlog,
+            )?;
+            self.write_frame(opcode, fin, payload);
+        }
+        self.compression.set_fragmented(compressed && !fin);
         self.utf8 = utf8;
         self.sending_len += payload.len() as u64;
         if fin {

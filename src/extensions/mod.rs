@@ -20,6 +20,9 @@
 //! assert_eq!(exts[1].params().next().unwrap().value.as_deref(), Some("1"));
 //! ```
 
+#[cfg(feature = "deflate")]
+pub mod deflate;
+
 use alloc::borrow::Cow;
 use alloc::string::String;
 use core::fmt;

@@ -1,0 +1,131 @@
+//! A hyper 1.x server whose `/ws` route upgrades to a WebSocket run by wsmachine: hyper parses
+//! HTTP, `wsmachine::handshake::http::upgrade_response` checks the request and builds the
+//! `101`, and `Connection::upgraded_server` runs the frames on the upgraded I/O. Uses
+//! `async_io.rs`, `tokio_io.rs` and `echo.rs` as `super::` modules.
+
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use wsmachine::handshake::http::upgrade_response;
+use wsmachine::handshake::list_items;
+use wsmachine::{Closed, Connection, Stats};
+
+use super::async_io::{echo_async, AsyncTransport};
+use super::echo::{echo_config, HIGH_WATER};
+
+/// The page `GET /` gets.
+pub const PAGE: &str = "wsmachine behind hyper: the WebSocket echo endpoint is /ws\n";
+
+/// Accepts connections forever, each served by hyper's HTTP/1.1 connection with upgrades.
+pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            if let Err(e) = serve_connection(TokioIo::new(stream)).await {
+                eprintln!("http connection error: {e}");
+            }
+        });
+    }
+}
+
+/// Serves one HTTP/1.1 connection on any I/O hyper can use.
+pub async fn serve_connection<I>(io: I) -> hyper::Result<()>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    http1::Builder::new()
+        .serve_connection(io, service_fn(route))
+        .with_upgrades()
+        .await
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(match req.uri().path() {
+        "/" => text(StatusCode::OK, PAGE),
+        "/ws" => upgrade(req),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    })
+}
+
+/// Answers an upgrade request with the `101` (or the error status), and hands the upgraded
+/// connection to a task once hyper has written the `101`.
+fn upgrade(mut req: Request<Incoming>) -> Response<Full<Bytes>> {
+    // Like the echo servers: accept the first subprotocol the client offers.
+    let subprotocol = req
+        .headers()
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .flat_map(|v| list_items(v.as_bytes()))
+        .next()
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .map(str::to_owned);
+    let response = match upgrade_response(&req, subprotocol.as_deref()) {
+        Ok(response) => response,
+        Err(e) => {
+            let status = e.http_status().unwrap_or(400);
+            let mut response = text(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                format!("{}\n", e.reason()),
+            );
+            if status == 426 {
+                // §4.4: tell the client which version we speak.
+                response
+                    .headers_mut()
+                    .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+            }
+            return response;
+        }
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                run(upgraded).await;
+            }
+            Err(e) => eprintln!("upgrade failed: {e}"),
+        }
+    });
+    response.map(|()| Full::new(Bytes::new()))
+}
+
+/// Echoes on an upgraded connection until it is over.
+pub async fn run(upgraded: hyper::upgrade::Upgraded) -> (Option<Closed>, Stats) {
+    match upgraded.downcast::<TokioIo<TcpStream>>() {
+        // Our own TcpStream back: drive it with the readiness driver. Bytes hyper read past
+        // the request head (frames a client sent right behind it) are in `read_buf`.
+        Ok(parts) => {
+            let conn = Connection::upgraded_server(echo_config(), &parts.read_buf);
+            super::tokio_io::echo_open(conn, parts.io.into_inner()).await
+        }
+        // Any other I/O (TLS, a test transport): `Upgraded` replays those bytes itself on its
+        // first reads, so there is no leftover to pass.
+        Err(upgraded) => {
+            let conn = Connection::upgraded_server(echo_config(), &[]);
+            echo_async(
+                conn,
+                AsyncTransport::new(TokioIo::new(upgraded), HIGH_WATER),
+            )
+            .await
+        }
+    }
+}

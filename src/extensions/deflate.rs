@@ -1,0 +1,678 @@
+//! permessage-deflate (RFC 7692): negotiation, and compression with a bounded decompressor.
+//!
+//! Compression uses `flate2` with its pure-Rust `zlib-rs` backend, which honours window bits
+//! (the default miniz backend ignores them). Raw deflate; each message ends with a sync flush
+//! whose trailing `00 00 ff ff` is removed on send and restored on receipt (§7.2.1, §7.2.2).
+//!
+//! # Memory per connection
+//!
+//! The compressor is created on the first compressed send, the decompressor on the first
+//! compressed message received, so a connection that never uses compression pays nothing.
+//! zlib's own figures (zlib-rs follows them): compression takes about
+//! `2^(window_bits + 2) + 2^(mem_level + 9)` bytes (about 256 KiB at 15 bits, 131 KiB at 14,
+//! 67 KiB at 9 with the default memory level 8), decompression about `2^window_bits + 7 KiB`
+//! (39 KiB at 15, 7.5 KiB at 9). Without context takeover the state is still kept between
+//! messages (reset, not freed) so that a steady stream of messages allocates nothing.
+//! `Connection::memory` reports the figure measured for a connection.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+
+use crate::extensions::Extension;
+
+/// The extension token.
+pub const NAME: &str = "permessage-deflate";
+
+/// The bytes a sync flush ends with, removed from every compressed message (§7.2.1).
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// What to offer (client) and what to accept (server) for permessage-deflate.
+///
+/// "Local" is this endpoint's compressor, "peer" the other side's. For a client, local
+/// parameters are the `client_*` ones of RFC 7692 and peer parameters the `server_*` ones; for
+/// a server the other way round.
+///
+/// ```
+/// use wsmachine::extensions::deflate::DeflateConfig;
+/// use wsmachine::Config;
+/// // Small windows and no context takeover: about 70 KiB while compressing, little at rest.
+/// let config = Config::new().with_deflate(
+///     DeflateConfig::new()
+///         .with_max_window_bits(10)
+///         .with_peer_max_window_bits(10)
+///         .with_no_context_takeover(true)
+///         .with_peer_no_context_takeover(true),
+/// );
+/// # let _ = config;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeflateConfig {
+    /// Largest LZ77 window this endpoint compresses with, 9 to 15 bits (zlib cannot compress
+    /// raw deflate with 8). Default 15 (32 KiB).
+    pub max_window_bits: u8,
+    /// Largest window to ask the peer to compress with, 8 to 15 bits; it bounds the
+    /// decompressor's memory when the peer agrees. Default 15.
+    pub peer_max_window_bits: u8,
+    /// Reset the compression context after every message. Default off.
+    pub no_context_takeover: bool,
+    /// Ask the peer to reset its context after every message. Default off.
+    pub peer_no_context_takeover: bool,
+    /// Compression level, 0 (store) to 9 (best). Default 6.
+    pub level: u32,
+    /// Messages shorter than this are sent uncompressed. Default 32 bytes.
+    pub threshold: usize,
+}
+
+impl DeflateConfig {
+    /// The defaults listed on each field.
+    #[must_use]
+    pub const fn new() -> DeflateConfig {
+        DeflateConfig {
+            max_window_bits: 15,
+            peer_max_window_bits: 15,
+            no_context_takeover: false,
+            peer_no_context_takeover: false,
+            level: 6,
+            threshold: 32,
+        }
+    }
+
+    /// Sets [`max_window_bits`](Self::max_window_bits) (clamped to 9..=15).
+    #[must_use]
+    pub const fn with_max_window_bits(mut self, bits: u8) -> DeflateConfig {
+        self.max_window_bits = clamp_bits(bits, 9);
+        self
+    }
+
+    /// Sets [`peer_max_window_bits`](Self::peer_max_window_bits) (clamped to 8..=15).
+    #[must_use]
+    pub const fn with_peer_max_window_bits(mut self, bits: u8) -> DeflateConfig {
+        self.peer_max_window_bits = clamp_bits(bits, 8);
+        self
+    }
+
+    /// Sets [`no_context_takeover`](Self::no_context_takeover).
+    #[must_use]
+    pub const fn with_no_context_takeover(mut self, on: bool) -> DeflateConfig {
+        self.no_context_takeover = on;
+        self
+    }
+
+    /// Sets [`peer_no_context_takeover`](Self::peer_no_context_takeover).
+    #[must_use]
+    pub const fn with_peer_no_context_takeover(mut self, on: bool) -> DeflateConfig {
+        self.peer_no_context_takeover = on;
+        self
+    }
+
+    /// Sets [`level`](Self::level) (at most 9).
+    #[must_use]
+    pub const fn with_level(mut self, level: u32) -> DeflateConfig {
+        self.level = if level > 9 { 9 } else { level };
+        self
+    }
+
+    /// Sets [`threshold`](Self::threshold).
+    #[must_use]
+    pub const fn with_threshold(mut self, bytes: usize) -> DeflateConfig {
+        self.threshold = bytes;
+        self
+    }
+}
+
+impl Default for DeflateConfig {
+    fn default() -> DeflateConfig {
+        DeflateConfig::new()
+    }
+}
+
+const fn clamp_bits(bits: u8, min: u8) -> u8 {
+    if bits < min {
+        min
+    } else if bits > 15 {
+        15
+    } else {
+        bits
+    }
+}
+
+/// The parameters both sides agreed on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeflateParams {
+    /// The window this endpoint compresses with.
+    pub window_bits: u8,
+    /// The largest window the peer compresses with.
+    pub peer_window_bits: u8,
+    /// This endpoint resets its compression context after every message.
+    pub no_context_takeover: bool,
+    /// The peer resets its context after every message.
+    pub peer_no_context_takeover: bool,
+}
+
+/// The parameters of one offer or response element, checked for the RFC 7692 grammar:
+/// known names only, no duplicates, window bits 8 to 15 (§7.1).
+#[derive(Default, Debug)]
+struct Parsed {
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    /// `Some(None)`: present without a value.
+    server_max_window_bits: Option<Option<u8>>,
+    client_max_window_bits: Option<Option<u8>>,
+}
+
+fn parse_bits(value: Option<&str>) -> Result<Option<u8>, ()> {
+    match value {
+        None => Ok(None),
+        // §7.1.2.1: 1*DIGIT, no leading zeros, 8..15.
+        Some(v) if !v.starts_with('0') && v.len() <= 2 => match v.parse::<u8>() {
+            Ok(bits @ 8..=15) => Ok(Some(bits)),
+            _ => Err(()),
+        },
+        Some(_) => Err(()),
+    }
+}
+
+fn parse(ext: &Extension<'_>) -> Result<Parsed, ()> {
+    let mut p = Parsed::default();
+    for param in ext.params() {
+        let value = param.value.as_deref();
+        match param.name {
+            "server_no_context_takeover" if !p.server_no_context_takeover && value.is_none() => {
+                p.server_no_context_takeover = true;
+            }
+            "client_no_context_takeover" if !p.client_no_context_takeover && value.is_none() => {
+                p.client_no_context_takeover = true;
+            }
+            "server_max_window_bits" if p.server_max_window_bits.is_none() => {
+                p.server_max_window_bits = Some(parse_bits(value)?);
+            }
+            "client_max_window_bits" if p.client_max_window_bits.is_none() => {
+                p.client_max_window_bits = Some(parse_bits(value)?);
+            }
+            _ => return Err(()),
+        }
+    }
+    Ok(p)
+}
+
+/// The client's offer (§7.1): the configured parameters, then, when they ask something of
+/// the server, a plain offer to fall back on.
+pub(crate) fn client_offer(config: &DeflateConfig) -> String {
+    let mut offer = String::from(NAME);
+    // Always announce support for a limited client window: the server may then pick one.
+    if config.max_window_bits < 15 {
+        let _ = write!(offer, "; client_max_window_bits={}", config.max_window_bits);
+    } else {
+        offer.push_str("; client_max_window_bits");
+    }
+    let mut asks = false;
+    if config.peer_max_window_bits < 15 {
+        let _ = write!(
+            offer,
+            "; server_max_window_bits={}",
+            config.peer_max_window_bits
+        );
+        asks = true;
+    }
+    if config.no_context_takeover {
+        offer.push_str("; client_no_context_takeover");
+    }
+    if config.peer_no_context_takeover {
+        offer.push_str("; server_no_context_takeover");
+        asks = true;
+    }
+    if asks {
+        let _ = write!(offer, ", {NAME}; client_max_window_bits");
+    }
+    offer
+}
+
+/// Server side (§7.1): accepts the first acceptable offer; returns the agreed parameters and
+/// the response element. Offers with unknown or repeated parameters or invalid values are
+/// declined, as are offers asking for an 8-bit server window (zlib cannot compress with it).
+pub(crate) fn server_accept<'a>(
+    config: &DeflateConfig,
+    offers: impl Iterator<Item = Extension<'a>>,
+) -> Option<(DeflateParams, String)> {
+    for offer in offers.filter(|e| e.name().eq_ignore_ascii_case(NAME)) {
+        let Ok(p) = parse(&offer) else { continue };
+        let requested = p.server_max_window_bits.flatten();
+        if p.server_max_window_bits == Some(None) {
+            // §7.1.2.1: in an offer, server_max_window_bits needs a value.
+            continue;
+        }
+        let window = config.max_window_bits.min(requested.unwrap_or(15));
+        if window < 9 {
+            continue;
+        }
+        let no_context_takeover = config.no_context_takeover || p.server_no_context_takeover;
+        let peer_no_context_takeover =
+            config.peer_no_context_takeover || p.client_no_context_takeover;
+        let peer_window = match p.client_max_window_bits {
+            Some(offered) => config.peer_max_window_bits.min(offered.unwrap_or(15)),
+            // The client cannot limit its window: accept its full window.
+            None => 15,
+        };
+        let mut response = String::from(NAME);
+        if no_context_takeover {
+            response.push_str("; server_no_context_takeover");
+        }
+        if requested.is_some() || window < 15 {
+            let _ = write!(response, "; server_max_window_bits={window}");
+        }
+        if peer_no_context_takeover {
+            response.push_str("; client_no_context_takeover");
+        }
+        if peer_window < 15 {
+            let _ = write!(response, "; client_max_window_bits={peer_window}");
+        }
+        let params = DeflateParams {
+            window_bits: window,
+            peer_window_bits: peer_window,
+            no_context_takeover,
+            peer_no_context_takeover,
+        };
+        return Some((params, response));
+    }
+    None
+}
+
+/// Client side (§7.1): checks the server's response element against what we offered.
+pub(crate) fn client_accept(
+    config: &DeflateConfig,
+    response: &Extension<'_>,
+) -> Result<DeflateParams, ()> {
+    let p = parse(response)?;
+    // With a fallback offer in the request the response may answer either offer, so any
+    // valid value is accepted here; both are within what we can decode and use.
+    let peer_window = match p.server_max_window_bits {
+        Some(Some(bits)) => bits,
+        // A response carries a value (§7.1.2.1).
+        Some(None) => return Err(()),
+        None => 15,
+    };
+    let window = match p.client_max_window_bits {
+        // The server limits our window: use at most that (zlib cannot go below 9 bits).
+        Some(Some(bits)) if bits >= 9 => bits.min(config.max_window_bits),
+        Some(_) => return Err(()),
+        None => config.max_window_bits,
+    };
+    Ok(DeflateParams {
+        window_bits: window,
+        peer_window_bits: peer_window,
+        no_context_takeover: config.no_context_takeover || p.client_no_context_takeover,
+        peer_no_context_takeover: p.server_no_context_takeover,
+    })
+}
+
+/// Compressed data could not be decompressed, or inflated past the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InflateError {
+    Corrupt,
+    TooBig,
+}
+
+/// The compressor of one connection.
+pub(crate) struct Deflater {
+    compress: Box<Compress>,
+    no_context_takeover: bool,
+}
+
+impl core::fmt::Debug for Deflater {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Deflater(..)")
+    }
+}
+
+impl Deflater {
+    pub(crate) fn new(params: &DeflateParams, level: u32) -> Deflater {
+        Deflater {
+            compress: Box::new(Compress::new_with_window_bits(
+                Compression::new(level),
+                false,
+                params.window_bits.clamp(9, 15),
+            )),
+            no_context_takeover: params.no_context_takeover,
+        }
+    }
+
+    /// Compresses `input`, a message or a piece of one, appending to `out`. With `fin` the
+    /// message ends: the trailing `00 00 ff ff` is removed and, without context takeover,
+    /// the context reset. Returns `Err` only if zlib reports an internal error.
+    pub(crate) fn compress(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        fin: bool,
+    ) -> Result<(), ()> {
+        let start_in = self.compress.total_in();
+        let start_out = out.len();
+        loop {
+            let consumed = (self.compress.total_in() - start_in) as usize;
+            let rest = input.get(consumed..).unwrap_or_default();
+            // Room for incompressible input plus block overhead.
+            out.reserve(rest.len() + rest.len() / 64 + 64);
+            let before = out.len();
+            self.compress
+                .compress_vec(rest, out, FlushCompress::Sync)
+                .map_err(|_| ())?;
+            let done = (self.compress.total_in() - start_in) as usize == input.len();
+            // The flush is complete when zlib stopped with room left in the output.
+            if done && out.len() < out.capacity() {
+                break;
+            }
+            if out.len() == before && done {
+                break;
+            }
+        }
+        if fin {
+            if out.len() >= start_out + TAIL.len() && out.ends_with(&TAIL) {
+                out.truncate(out.len() - TAIL.len());
+            }
+            if out.len() == start_out {
+                // zlib flushes nothing when nothing is pending; the tail the receiver adds
+                // must then follow an empty stored block's header bits (§7.2.3.6).
+                out.push(0x00);
+            }
+            if self.no_context_takeover {
+                self.compress.reset();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The decompressor of one connection.
+pub(crate) struct Inflater {
+    decompress: Box<Decompress>,
+    peer_no_context_takeover: bool,
+    /// Bytes produced for the current message.
+    produced: u64,
+    /// The current message's deflate stream ended with a final block.
+    ended: bool,
+}
+
+impl core::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Inflater(..)")
+    }
+}
+
+impl Inflater {
+    pub(crate) fn new(params: &DeflateParams) -> Inflater {
+        Inflater {
+            // A window of 8 bits decodes with a 9-bit inflater (zlib refuses 8 for raw
+            // inflate); a larger window always decodes a smaller one.
+            decompress: Box::new(Decompress::new_with_window_bits(
+                false,
+                params.peer_window_bits.clamp(9, 15),
+            )),
+            peer_no_context_takeover: params.peer_no_context_takeover,
+            produced: 0,
+            ended: false,
+        }
+    }
+
+    /// Inflates `input` (the next compressed bytes of the current message; with `fin`, the
+    /// last ones) into `scratch`, handing every filled piece to `sink`. Fails with
+    /// `TooBig` as soon as the message's decompressed size passes `limit`, without
+    /// inflating the rest, and with `Corrupt` for data that is not deflate.
+    pub(crate) fn inflate<E>(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        limit: u64,
+        scratch: &mut [u8],
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), Result<InflateError, E>> {
+        self.feed(input, limit, scratch, sink)?;
+        if fin {
+            if !self.ended {
+                self.feed(&TAIL, limit, scratch, sink)?;
+            }
+            self.produced = 0;
+            self.ended = false;
+            if self.peer_no_context_takeover {
+                self.decompress.reset(false);
+            }
+        }
+        Ok(())
+    }
+
+    /// One bounded step for streaming delivery: inflates from `input` into `out`; with `fin`
+    /// (`input` is the rest of the message) the restored tail follows once the input is
+    /// drained. Returns the input bytes used, the bytes produced, and whether the message is
+    /// complete. Call again (with the input not used, possibly none) until it is.
+    pub(crate) fn step(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        out: &mut [u8],
+    ) -> Result<(usize, usize, bool), InflateError> {
+        let mut used = 0;
+        let mut produced = 0;
+        if self.ended {
+            if !input.is_empty() {
+                return Err(InflateError::Corrupt);
+            }
+        } else {
+            let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
+            let status = self
+                .decompress
+                .decompress(input, out, FlushDecompress::Sync)
+                .map_err(|_| InflateError::Corrupt)?;
+            used = (self.decompress.total_in() - in0) as usize;
+            produced = (self.decompress.total_out() - out0) as usize;
+            if status == flate2::Status::StreamEnd {
+                self.decompress.reset(false);
+                self.ended = true;
+                if used < input.len() {
+                    return Err(InflateError::Corrupt);
+                }
+            } else if used == 0 && produced == 0 && !input.is_empty() {
+                return Err(InflateError::Corrupt);
+            }
+        }
+        let drained = used == input.len() && produced < out.len();
+        if !(fin && drained) {
+            return Ok((used, produced, false));
+        }
+        if !self.ended {
+            // The restored tail is an empty stored block: it releases nothing new, but zlib
+            // wants some room to take it.
+            let room = out.get_mut(produced..).unwrap_or_default();
+            if room.len() < 64 {
+                return Ok((used, produced, false));
+            }
+            let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
+            self.decompress
+                .decompress(&TAIL, room, FlushDecompress::Sync)
+                .map_err(|_| InflateError::Corrupt)?;
+            if ((self.decompress.total_in() - in0) as usize) < TAIL.len() {
+                return Err(InflateError::Corrupt);
+            }
+            produced += (self.decompress.total_out() - out0) as usize;
+        }
+        self.finish_message(true);
+        Ok((used, produced, true))
+    }
+
+    /// Ends the current message when `fin`: resets per-message state. Returns `fin`.
+    fn finish_message(&mut self, fin: bool) -> bool {
+        if fin {
+            self.produced = 0;
+            self.ended = false;
+            if self.peer_no_context_takeover {
+                self.decompress.reset(false);
+            }
+        }
+        fin
+    }
+
+    fn feed<E>(
+        &mut self,
+        input: &[u8],
+        limit: u64,
+        scratch: &mut [u8],
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), Result<InflateError, E>> {
+        if self.ended {
+            // Nothing may follow a final block within the message.
+            return if input.is_empty() {
+                Ok(())
+            } else {
+                Err(Ok(InflateError::Corrupt))
+            };
+        }
+        let mut pos = 0;
+        loop {
+            let rest = input.get(pos..).unwrap_or_default();
+            let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
+            let status = self
+                .decompress
+                .decompress(rest, scratch, FlushDecompress::Sync)
+                .map_err(|_| Ok(InflateError::Corrupt))?;
+            let used = (self.decompress.total_in() - in0) as usize;
+            let produced = (self.decompress.total_out() - out0) as usize;
+            pos += used;
+            self.produced += produced as u64;
+            if self.produced > limit {
+                return Err(Ok(InflateError::TooBig));
+            }
+            if produced > 0 {
+                sink(scratch.get(..produced).unwrap_or_default()).map_err(Err)?;
+            }
+            if status == flate2::Status::StreamEnd {
+                // A final block ends the stream; the next message starts a fresh one.
+                self.decompress.reset(false);
+                self.ended = true;
+                return if pos >= input.len() {
+                    Ok(())
+                } else {
+                    Err(Ok(InflateError::Corrupt))
+                };
+            }
+            if pos >= input.len() && produced < scratch.len() {
+                return Ok(());
+            }
+            if used == 0 && produced == 0 {
+                // No progress: done if the input is used up, else the data is not deflate.
+                return if rest.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Ok(InflateError::Corrupt))
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ext(value: &str) -> Extension<'_> {
+        crate::extensions::parse(value).next().unwrap().unwrap()
+    }
+
+    #[test]
+    fn round_trip_with_and_without_context_takeover() {
+        for no_ct in [false, true] {
+            let params = DeflateParams {
+                window_bits: 15,
+                peer_window_bits: 15,
+                no_context_takeover: no_ct,
+                peer_no_context_takeover: no_ct,
+            };
+            let mut d = Deflater::new(&params, 6);
+            let mut i = Inflater::new(&params);
+            for msg in [&b"hello hello hello"[..], b"", b"hello again, hello again"] {
+                let mut compressed = Vec::new();
+                d.compress(msg, &mut compressed, true).unwrap();
+                assert!(!compressed.ends_with(&TAIL));
+                let mut out = Vec::new();
+                let mut scratch = [0u8; 7];
+                i.inflate::<()>(&compressed, true, 1 << 20, &mut scratch, &mut |c| {
+                    out.extend_from_slice(c);
+                    Ok(())
+                })
+                .unwrap();
+                assert_eq!(out, msg);
+            }
+        }
+    }
+
+    #[test]
+    fn server_negotiation_table() {
+        let c = DeflateConfig::new();
+        let accept = |offer: &str| {
+            server_accept(&c, crate::extensions::parse(offer).filter_map(Result::ok))
+                .map(|(_, r)| r)
+        };
+        assert_eq!(
+            accept("permessage-deflate").as_deref(),
+            Some("permessage-deflate")
+        );
+        assert_eq!(
+            accept("permessage-deflate; server_max_window_bits=10").as_deref(),
+            Some("permessage-deflate; server_max_window_bits=10")
+        );
+        assert_eq!(
+            accept("permessage-deflate; client_no_context_takeover; server_no_context_takeover")
+                .as_deref(),
+            Some("permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+        );
+        // Duplicates, unknown parameters, bad values: declined; the next offer is taken.
+        assert_eq!(
+            accept("permessage-deflate; server_max_window_bits=10; server_max_window_bits=11"),
+            None
+        );
+        assert_eq!(accept("permessage-deflate; foo"), None);
+        assert_eq!(
+            accept("permessage-deflate; client_max_window_bits=16"),
+            None
+        );
+        assert_eq!(accept("permessage-deflate; server_max_window_bits"), None);
+        assert_eq!(
+            accept("permessage-deflate; server_max_window_bits=08"),
+            None
+        );
+        assert_eq!(accept("permessage-deflate; server_max_window_bits=8"), None);
+        assert_eq!(
+            accept("permessage-deflate; server_max_window_bits=8, permessage-deflate").as_deref(),
+            Some("permessage-deflate")
+        );
+        assert_eq!(
+            accept("x-other, permessage-deflate; client_max_window_bits").as_deref(),
+            Some("permessage-deflate")
+        );
+    }
+
+    #[test]
+    fn client_checks_the_response() {
+        let c = DeflateConfig::new();
+        assert!(client_accept(&c, &ext("permessage-deflate")).is_ok());
+        let p = client_accept(
+            &c,
+            &ext("permessage-deflate; client_max_window_bits=10; server_no_context_takeover"),
+        )
+        .unwrap();
+        assert_eq!((p.window_bits, p.peer_no_context_takeover), (10, true));
+        assert!(client_accept(&c, &ext("permessage-deflate; client_max_window_bits")).is_err());
+        assert!(client_accept(&c, &ext("permessage-deflate; client_max_window_bits=8")).is_err());
+        assert!(client_accept(&c, &ext("permessage-deflate; x=1")).is_err());
+        assert!(client_accept(&c, &ext("permessage-deflate; server_max_window_bits=7")).is_err());
+        let small = DeflateConfig::new().with_peer_max_window_bits(10);
+        assert_eq!(
+            client_accept(&small, &ext("permessage-deflate; server_max_window_bits=9"))
+                .unwrap()
+                .peer_window_bits,
+            9
+        );
+    }
+}
