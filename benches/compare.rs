@@ -1,2 +1,1688 @@
-//! Placeholder: replaced by the comparison benchmark.
-fn main() {}
+//! wsmachine side by side with tungstenite, fastwebsockets and tokio-websockets, plus memcpy,
+//! XOR and simdutf8 baselines, all in one criterion run, followed by a markdown summary table.
+//!
+//! ```sh
+//! cargo bench --bench compare                                # full run, about 3-4 minutes
+//! cargo bench --bench compare -- --quick                     # criterion's quick mode
+//! WSMACHINE_BENCH_QUICK=1 cargo bench --bench compare        # shorter warm-up and measurement
+//! cargo bench --bench compare -- decode_text                 # one group (the table shows only it)
+//! ```
+//!
+//! Only ratios taken from the same run mean anything: the numbers move with the machine's load.
+//!
+//! # What every implementation does
+//!
+//! All inputs are built once, before any timing: the payloads and, for the decode workloads, one
+//! buffer of masked client frames (a fresh masking key per frame). Every decoder reads that same
+//! buffer at most 64 KiB at a time, as a socket read would:
+//!
+//! - wsmachine: `Connection::receive(chunk)` with 64 KiB chunks (the copy into its buffer and
+//!   the unmasking happen there), draining `poll_event()` after each chunk;
+//! - tungstenite: `WebSocket::from_raw_socket(stream, Role::Server, ..)` and `read()` over a
+//!   `Read + Write` in-memory stream;
+//! - fastwebsockets: `WebSocket::after_handshake` + `FragmentCollector::read_frame` over an
+//!   `AsyncRead + AsyncWrite` in-memory stream, on a tokio current-thread runtime;
+//! - tokio-websockets: `ServerBuilder::serve(stream)` + `StreamExt::next`, same stream and runtime.
+//!
+//! Each complete message goes through `std::hint::black_box`, and text is validated as UTF-8 by
+//! every decoder (wsmachine, fastwebsockets and tokio-websockets with simdutf8, tungstenite with
+//! `core::str::from_utf8`: that is each library's default). Limits are raised to 16 MiB
+//! everywhere. Each decode iteration starts from a new connection and stream built by
+//! `iter_batched` outside the timing (and dropped outside it); buffers therefore grow inside the
+//! timing, for every implementation alike.
+//!
+//! Encoders write masked client frames into an in-memory sink (each write is copied into a
+//! reused `Vec`, as a socket write copies into the kernel). The connection lives across
+//! iterations, as a socket writer's would; wsmachine hands its `output()` to the sink whenever
+//! 64 KiB are queued and at the end of the iteration (tungstenite buffers 128 KiB by default,
+//! tokio-websockets 8 KiB, fastwebsockets writes each frame). fastwebsockets masks in place, so
+//! each payload is first copied into a reused scratch buffer (`Payload::BorrowedMut`), its
+//! cheapest way to send a shared payload.
+//!
+//! Defaults kept on purpose: tungstenite's 128 KiB read buffer, whose free space it zero-fills
+//! (up to 128 KiB) before every read: a likely reason for its echo time, where every message
+//! takes a read. Masking keys: wsmachine draws them from ChaCha12, tungstenite and
+//! fastwebsockets from `rand::random` (ChaCha12), tokio-websockets (feature `fastrand`, as in
+//! Cargo.toml) from fastrand's wyrand, which is cheaper and not a CSPRNG.
+//!
+//! Checks outside the timing, once per implementation: every decoder yields exactly the
+//! expected messages (count, kind and bytes), every encoder's output decodes (as masked client
+//! frames, through a wsmachine server) to the expected messages, every handshake answers 101
+//! with the right `Sec-WebSocket-Accept`, every echo returns every message.
+
+use std::cell::RefCell;
+use std::env;
+use std::fs;
+use std::hint::black_box;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use fastwebsockets::{FragmentCollector, Frame, OpCode, Payload};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::runtime::Runtime;
+use tokio_websockets::{ClientBuilder, Limits, ServerBuilder, WebSocketStream};
+use tungstenite::protocol::{Role as TungRole, WebSocketConfig};
+use tungstenite::{Bytes, Utf8Bytes};
+use wsmachine::{Accept, Config, Connection, Event, Message, Seed};
+
+/// Small messages per iteration, and their size.
+const SMALL_COUNT: usize = 100_000;
+const SMALL_LEN: usize = 16;
+/// Large binary messages per iteration, and their size.
+const BIG_COUNT: usize = 8;
+const BIG_LEN: usize = 1 << 20;
+/// Multi-byte UTF-8 text messages per iteration, and their size.
+const UTF8_COUNT: usize = 16;
+const UTF8_LEN: usize = 64 << 10;
+/// The most bytes one read of the in-memory transport returns (a typical socket read).
+const READ_CHUNK: usize = 64 << 10;
+/// wsmachine's encoder writes its output out once this much is queued.
+const WRITE_BATCH: usize = 64 << 10;
+/// Frame and message limits for every implementation.
+const LIMIT: usize = 16 << 20;
+
+const PEERS: [&str; 3] = ["tungstenite", "fastwebsockets", "tokio-websockets"];
+const WSMACHINE: &str = "wsmachine";
+const MEMCPY: &str = "baseline_memcpy";
+const XOR: &str = "baseline_xor";
+const SIMDUTF8: &str = "baseline_simdutf8";
+
+/// The opening request of Chrome (its header order), for the handshake workload.
+const CHROME_REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\
+Host: example.com:8080\r\n\
+Connection: Upgrade\r\n\
+Pragma: no-cache\r\n\
+Cache-Control: no-cache\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+Chrome/126.0.0.0 Safari/537.36\r\n\
+Upgrade: websocket\r\n\
+Origin: http://example.com:8080\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Accept-Encoding: gzip, deflate, br, zstd\r\n\
+Accept-Language: en-US,en;q=0.9\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+\r\n";
+/// The `Sec-WebSocket-Accept` for the key above (RFC 6455 §1.3).
+const CHROME_ACCEPT: &[u8] = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+// ----- inputs -----------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Binary,
+}
+
+/// A deterministic xorshift generator for payloads and masking keys.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn key(&mut self) -> [u8; 4] {
+        (self.next() as u32).to_ne_bytes()
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut v = Vec::with_capacity(len + 8);
+        while v.len() < len {
+            v.extend_from_slice(&self.next().to_ne_bytes());
+        }
+        v.truncate(len);
+        v
+    }
+}
+
+fn leak(v: Vec<u8>) -> &'static [u8] {
+    Box::leak(v.into_boxed_slice())
+}
+
+/// One workload's messages, and the same messages as masked client frames.
+struct Workload {
+    kind: Kind,
+    payloads: Vec<&'static [u8]>,
+    /// The payloads as `str` (text workloads only).
+    texts: Vec<&'static str>,
+    /// Masking keys for the XOR baseline, one per message.
+    keys: Vec<[u8; 4]>,
+    /// The frames a client would send, masked with a different key each.
+    wire: &'static [u8],
+}
+
+impl Workload {
+    fn new(kind: Kind, payloads: Vec<Vec<u8>>, rng: &mut Rng) -> Workload {
+        let payloads: Vec<&'static [u8]> = payloads.into_iter().map(leak).collect();
+        let texts = match kind {
+            Kind::Text => payloads
+                .iter()
+                .map(|p| std::str::from_utf8(p).expect("text payloads are UTF-8"))
+                .collect(),
+            Kind::Binary => Vec::new(),
+        };
+        let keys: Vec<[u8; 4]> = payloads.iter().map(|_| rng.key()).collect();
+        let mut wire = Vec::new();
+        for (p, k) in payloads.iter().zip(&keys) {
+            push_client_frame(&mut wire, kind, p, *k);
+        }
+        Workload {
+            kind,
+            payloads,
+            texts,
+            keys,
+            wire: leak(wire),
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.payloads.len()
+    }
+
+    fn payload_bytes(&self) -> u64 {
+        self.payloads.iter().map(|p| p.len() as u64).sum()
+    }
+
+    fn max_len(&self) -> usize {
+        self.payloads.iter().map(|p| p.len()).max().unwrap_or(0)
+    }
+}
+
+/// Appends a final, masked client frame (RFC 6455 §5.2), masking byte by byte: independent of
+/// every implementation measured.
+fn push_client_frame(out: &mut Vec<u8>, kind: Kind, payload: &[u8], key: [u8; 4]) {
+    out.push(match kind {
+        Kind::Text => 0x81,
+        Kind::Binary => 0x82,
+    });
+    let len = payload.len();
+    if len < 126 {
+        out.push(0x80 | len as u8);
+    } else if let Ok(len) = u16::try_from(len) {
+        out.push(0x80 | 126);
+        out.extend_from_slice(&len.to_be_bytes());
+    } else {
+        out.push(0x80 | 127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().zip(key.iter().cycle()).map(|(b, k)| b ^ k));
+}
+
+/// 16-byte ASCII texts, all different: "message #0000042".
+fn small_texts() -> Vec<Vec<u8>> {
+    (0..SMALL_COUNT)
+        .map(|i| {
+            let s = format!("message #{i:07}");
+            assert_eq!(s.len(), SMALL_LEN);
+            s.into_bytes()
+        })
+        .collect()
+}
+
+/// Exactly `len` bytes of Greek, CJK and emoji (2-, 3- and 4-byte sequences), starting at a
+/// different place of the mix for each `start`; padded with ASCII dots to the exact length.
+fn utf8_text(len: usize, start: usize) -> Vec<u8> {
+    const MIX: &str = "Καλημέρα κόσμε, γειά σου! 日本語のテキストと漢字。中文字符测试，你好世界。\
+                       😀🚀🎉🌍✨🦀 Ελληνικά αλφάβητα; 한국어 텍스트 ";
+    let chars: Vec<char> = MIX.chars().collect();
+    let mut s = String::with_capacity(len);
+    for i in start.. {
+        let c = chars[i % chars.len()];
+        if s.len() + c.len_utf8() > len {
+            break;
+        }
+        s.push(c);
+    }
+    while s.len() < len {
+        s.push('.');
+    }
+    s.into_bytes()
+}
+
+struct Inputs {
+    small: Workload,
+    big: Workload,
+    utf8: Workload,
+}
+
+impl Inputs {
+    fn build() -> Inputs {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let small = Workload::new(Kind::Text, small_texts(), &mut rng);
+        let big_payloads = (0..BIG_COUNT).map(|_| rng.bytes(BIG_LEN)).collect();
+        let big = Workload::new(Kind::Binary, big_payloads, &mut rng);
+        let utf8_payloads = (0..UTF8_COUNT)
+            .map(|i| utf8_text(UTF8_LEN, i * 7))
+            .collect();
+        let utf8 = Workload::new(Kind::Text, utf8_payloads, &mut rng);
+        Inputs { small, big, utf8 }
+    }
+}
+
+// ----- in-memory transports ---------------------------------------------------------------
+
+/// A transport over pre-built bytes: reads return at most `READ_CHUNK` bytes (then end of
+/// stream); writes are copied into `out`, which is cleared before each write unless `keep`.
+struct Mem {
+    input: &'static [u8],
+    pos: usize,
+    out: Vec<u8>,
+    keep: bool,
+}
+
+impl Mem {
+    /// Reads `input`; discards what is written (after copying it).
+    fn reader(input: &'static [u8]) -> Mem {
+        Mem {
+            input,
+            pos: 0,
+            out: Vec::new(),
+            keep: false,
+        }
+    }
+
+    /// Nothing to read; what is written is copied into a reused buffer (or kept whole).
+    fn writer(keep: bool) -> Mem {
+        Mem {
+            input: &[],
+            pos: 0,
+            out: Vec::new(),
+            keep,
+        }
+    }
+
+    /// Reads `input`; everything written is kept in `out`, which starts empty (its capacity is
+    /// reused).
+    fn with_out(input: &'static [u8], mut out: Vec<u8>) -> Mem {
+        out.clear();
+        Mem {
+            input,
+            pos: 0,
+            out,
+            keep: true,
+        }
+    }
+
+    fn take(&mut self, max: usize) -> &'static [u8] {
+        let input = self.input;
+        let rest = &input[self.pos..];
+        let n = rest.len().min(max).min(READ_CHUNK);
+        self.pos += n;
+        &rest[..n]
+    }
+
+    fn put(&mut self, data: &[u8]) {
+        if !self.keep {
+            self.out.clear();
+        }
+        self.out.extend_from_slice(data);
+    }
+}
+
+impl Read for Mem {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let data = self.take(buf.len());
+        buf[..data.len()].copy_from_slice(data);
+        Ok(data.len())
+    }
+}
+
+impl Write for Mem {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.put(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsyncRead for Mem {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let data = this.take(buf.remaining());
+        buf.put_slice(data);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Mem {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().put(data);
+        Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// One direction of an in-memory pipe (for the echo workload).
+#[derive(Default)]
+struct Chan {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Chan {
+    fn push(&mut self, data: &[u8]) {
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// Copies at most `READ_CHUNK` bytes into `out`. The echo runs in one thread, step by step,
+    /// so reading an empty pipe would block forever: that is a bug, not a wait.
+    fn pull(&mut self, out: &mut [u8]) -> usize {
+        let pending = self.pending();
+        assert!(!pending.is_empty(), "read from an empty in-memory pipe");
+        let n = pending.len().min(out.len()).min(READ_CHUNK);
+        out[..n].copy_from_slice(&pending[..n]);
+        self.pos += n;
+        n
+    }
+}
+
+/// One end of an in-memory duplex pipe.
+struct PipeEnd {
+    rx: Rc<RefCell<Chan>>,
+    tx: Rc<RefCell<Chan>>,
+}
+
+fn pipe() -> (PipeEnd, PipeEnd) {
+    let a = Rc::new(RefCell::new(Chan::default()));
+    let b = Rc::new(RefCell::new(Chan::default()));
+    (
+        PipeEnd {
+            rx: Rc::clone(&a),
+            tx: Rc::clone(&b),
+        },
+        PipeEnd { rx: b, tx: a },
+    )
+}
+
+impl Read for PipeEnd {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(self.rx.borrow_mut().pull(buf))
+    }
+}
+
+impl Write for PipeEnd {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.tx.borrow_mut().push(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsyncRead for PipeEnd {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut rx = self.rx.borrow_mut();
+        let pending = rx.pending();
+        assert!(!pending.is_empty(), "read from an empty in-memory pipe");
+        let n = pending.len().min(buf.remaining()).min(READ_CHUNK);
+        buf.put_slice(&pending[..n]);
+        rx.pos += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for PipeEnd {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.tx.borrow_mut().push(data);
+        Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+// ----- what a decoder reports -------------------------------------------------------------
+
+/// Counts what a decoder delivered; the same few additions for every implementation.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    messages: usize,
+    texts: usize,
+    bytes: usize,
+}
+
+impl Tally {
+    fn assert_matches(&self, name: &str, w: &Workload) {
+        let texts = if w.kind == Kind::Text { w.count() } else { 0 };
+        let expected = (w.count(), texts, w.payload_bytes() as usize);
+        assert_eq!(
+            (self.messages, self.texts, self.bytes),
+            expected,
+            "{name}: tally"
+        );
+    }
+
+    #[inline(always)]
+    fn add(&mut self, text: bool, payload: &[u8]) {
+        self.messages += 1;
+        self.texts += usize::from(text);
+        self.bytes += payload.len();
+    }
+}
+
+/// Compares every delivered message with the expected one (outside the timing).
+struct Checker<'a> {
+    name: String,
+    w: &'a Workload,
+    next: usize,
+}
+
+impl<'a> Checker<'a> {
+    fn new(name: &str, w: &'a Workload) -> Checker<'a> {
+        Checker {
+            name: name.to_owned(),
+            w,
+            next: 0,
+        }
+    }
+
+    fn check(&mut self, text: bool, payload: &[u8]) {
+        let i = self.next;
+        assert!(i < self.w.count(), "{}: too many messages", self.name);
+        assert_eq!(
+            text,
+            self.w.kind == Kind::Text,
+            "{}: kind of #{i}",
+            self.name
+        );
+        assert_eq!(
+            payload.len(),
+            self.w.payloads[i].len(),
+            "{}: #{i}",
+            self.name
+        );
+        assert!(
+            payload == self.w.payloads[i],
+            "{}: bytes of #{i}",
+            self.name
+        );
+        self.next += 1;
+    }
+
+    fn finish(self) {
+        assert_eq!(self.next, self.w.count(), "{}: message count", self.name);
+        println!("checked {}: {} messages", self.name, self.next);
+    }
+}
+
+// ----- decoders ---------------------------------------------------------------------------
+
+fn ws_config() -> Config {
+    Config::new()
+        .with_max_frame_size(LIMIT)
+        .with_max_message_size(LIMIT)
+}
+
+fn tung_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(LIMIT))
+        .max_frame_size(Some(LIMIT))
+}
+
+fn tws_limits() -> Limits {
+    Limits::default().max_payload_len(Some(LIMIT))
+}
+
+fn ws_server() -> Connection {
+    Connection::upgraded_server(ws_config(), &[])
+}
+
+fn tung_server(wire: &'static [u8]) -> tungstenite::WebSocket<Mem> {
+    tungstenite::WebSocket::from_raw_socket(
+        Mem::reader(wire),
+        TungRole::Server,
+        Some(tung_config()),
+    )
+}
+
+fn fws_server(wire: &'static [u8]) -> FragmentCollector<Mem> {
+    let mut ws =
+        fastwebsockets::WebSocket::after_handshake(Mem::reader(wire), fastwebsockets::Role::Server);
+    ws.set_max_message_size(LIMIT);
+    FragmentCollector::new(ws)
+}
+
+fn tws_server(wire: &'static [u8]) -> WebSocketStream<Mem> {
+    ServerBuilder::new()
+        .limits(tws_limits())
+        .serve(Mem::reader(wire))
+}
+
+/// Feeds `wire` 64 KiB at a time, draining events after each chunk.
+fn decode_wsmachine(conn: &mut Connection, wire: &[u8], on: &mut impl FnMut(bool, &[u8])) {
+    for chunk in wire.chunks(READ_CHUNK) {
+        let mut rest = chunk;
+        loop {
+            let n = conn.receive(rest);
+            rest = &rest[n..];
+            while let Some(event) = conn.poll_event() {
+                match black_box(event) {
+                    Event::Message(Message::Text(t)) => on(true, t.as_bytes()),
+                    Event::Message(Message::Binary(b)) => on(false, b),
+                    other => panic!("wsmachine: unexpected {other:?}"),
+                }
+            }
+            if rest.is_empty() {
+                break;
+            }
+            assert!(
+                n > 0,
+                "wsmachine took nothing after its events were drained"
+            );
+        }
+    }
+}
+
+fn decode_tungstenite(
+    ws: &mut tungstenite::WebSocket<Mem>,
+    count: usize,
+    on: &mut impl FnMut(bool, &[u8]),
+) {
+    for _ in 0..count {
+        match black_box(ws.read().expect("tungstenite read")) {
+            tungstenite::Message::Text(t) => on(true, t.as_bytes()),
+            tungstenite::Message::Binary(b) => on(false, &b),
+            other => panic!("tungstenite: unexpected {other:?}"),
+        }
+    }
+}
+
+async fn decode_fastwebsockets(
+    ws: &mut FragmentCollector<Mem>,
+    count: usize,
+    on: &mut impl FnMut(bool, &[u8]),
+) {
+    for _ in 0..count {
+        let frame = black_box(ws.read_frame().await.expect("fastwebsockets read"));
+        match frame.opcode {
+            OpCode::Text => on(true, &frame.payload),
+            OpCode::Binary => on(false, &frame.payload),
+            other => panic!("fastwebsockets: unexpected {other:?}"),
+        }
+    }
+}
+
+async fn decode_tokio_websockets(
+    ws: &mut WebSocketStream<Mem>,
+    count: usize,
+    on: &mut impl FnMut(bool, &[u8]),
+) {
+    for _ in 0..count {
+        let message = ws
+            .next()
+            .await
+            .expect("a message")
+            .expect("tokio-websockets read");
+        let message = black_box(message);
+        if let Some(text) = message.as_text() {
+            on(true, text.as_bytes());
+        } else if message.is_binary() {
+            on(false, message.as_payload());
+        } else {
+            panic!("tokio-websockets: unexpected {message:?}");
+        }
+    }
+}
+
+// ----- encoders ---------------------------------------------------------------------------
+
+fn ws_client() -> Connection {
+    Connection::upgraded_client(ws_config(), Seed::new([7; 32]), &[])
+}
+
+fn tung_client(keep: bool) -> tungstenite::WebSocket<Mem> {
+    tungstenite::WebSocket::from_raw_socket(
+        Mem::writer(keep),
+        TungRole::Client,
+        Some(tung_config()),
+    )
+}
+
+fn fws_client(keep: bool) -> fastwebsockets::WebSocket<Mem> {
+    let mut ws =
+        fastwebsockets::WebSocket::after_handshake(Mem::writer(keep), fastwebsockets::Role::Client);
+    ws.set_max_message_size(LIMIT);
+    ws
+}
+
+fn tws_client(keep: bool) -> WebSocketStream<Mem> {
+    ClientBuilder::new()
+        .limits(tws_limits())
+        .take_over(Mem::writer(keep))
+}
+
+fn write_out(conn: &mut Connection, sink: &mut Mem) {
+    let out = conn.output();
+    let n = out.len();
+    sink.put(out);
+    conn.consume_output(n);
+}
+
+fn encode_wsmachine(conn: &mut Connection, sink: &mut Mem, w: &Workload) {
+    match w.kind {
+        Kind::Text => {
+            for t in &w.texts {
+                conn.send_text(t).expect("wsmachine send");
+                if conn.output().len() >= WRITE_BATCH {
+                    write_out(conn, sink);
+                }
+            }
+        }
+        Kind::Binary => {
+            for b in &w.payloads {
+                conn.send_binary(b).expect("wsmachine send");
+                if conn.output().len() >= WRITE_BATCH {
+                    write_out(conn, sink);
+                }
+            }
+        }
+    }
+    write_out(conn, sink);
+}
+
+fn encode_tungstenite(ws: &mut tungstenite::WebSocket<Mem>, w: &Workload) {
+    match w.kind {
+        Kind::Text => {
+            for t in &w.texts {
+                let message = tungstenite::Message::Text(Utf8Bytes::from_static(t));
+                ws.write(message).expect("tungstenite write");
+            }
+        }
+        Kind::Binary => {
+            for b in &w.payloads {
+                let message = tungstenite::Message::Binary(Bytes::from_static(b));
+                ws.write(message).expect("tungstenite write");
+            }
+        }
+    }
+    ws.flush().expect("tungstenite flush");
+}
+
+async fn encode_fastwebsockets(
+    ws: &mut fastwebsockets::WebSocket<Mem>,
+    scratch: &mut [u8],
+    w: &Workload,
+) {
+    for p in &w.payloads {
+        let buf = &mut scratch[..p.len()];
+        buf.copy_from_slice(p);
+        let payload = Payload::BorrowedMut(buf);
+        let frame = match w.kind {
+            Kind::Text => Frame::text(payload),
+            Kind::Binary => Frame::binary(payload),
+        };
+        ws.write_frame(frame).await.expect("fastwebsockets write");
+    }
+    ws.flush().await.expect("fastwebsockets flush");
+}
+
+async fn encode_tokio_websockets(ws: &mut WebSocketStream<Mem>, w: &Workload) {
+    match w.kind {
+        Kind::Text => {
+            for t in &w.texts {
+                let message = tokio_websockets::Message::text(*t);
+                ws.feed(message).await.expect("tokio-websockets feed");
+            }
+        }
+        Kind::Binary => {
+            for b in &w.payloads {
+                let message = tokio_websockets::Message::binary(*b);
+                ws.feed(message).await.expect("tokio-websockets feed");
+            }
+        }
+    }
+    ws.flush().await.expect("tokio-websockets flush");
+}
+
+// ----- handshakes -------------------------------------------------------------------------
+
+/// Parses the request and queues the 101 through a server `Connection`, then writes the
+/// response into `out`. Creating and dropping the connection is included.
+fn handshake_wsmachine(request: &[u8], out: &mut Vec<u8>) {
+    let mut conn = Connection::server(Config::new());
+    let n = conn.receive(request);
+    assert_eq!(n, request.len());
+    match conn.poll_event() {
+        Some(Event::Request(r)) if r.is_websocket() => {}
+        other => panic!("wsmachine: unexpected {other:?}"),
+    }
+    conn.accept(Accept::new()).expect("wsmachine accept");
+    out.clear();
+    out.extend_from_slice(conn.output());
+    let n = conn.output().len();
+    conn.consume_output(n);
+}
+
+/// `tungstenite::accept` over a stream holding the request; returns what it wrote. Includes
+/// creating (and dropping) the `WebSocket`, whose 128 KiB read buffer is allocated eagerly.
+fn handshake_tungstenite(request: &'static [u8], out: Vec<u8>) -> Vec<u8> {
+    let Ok(ws) = tungstenite::accept(Mem::with_out(request, out)) else {
+        panic!("tungstenite handshake failed");
+    };
+    ws.into_inner().out
+}
+
+/// fastwebsockets has no HTTP/1 parser of its own (it sits behind hyper): httparse, an
+/// `http::Request` built from it (as hyper would), `upgrade::upgrade`, and the response head
+/// written out by hand.
+fn handshake_fastwebsockets(request: &[u8], out: &mut Vec<u8>) {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let Ok(httparse::Status::Complete(_)) = parsed.parse(request) else {
+        panic!("httparse failed");
+    };
+    let mut builder = http::Request::builder()
+        .method(parsed.method.unwrap_or_default())
+        .uri(parsed.path.unwrap_or_default())
+        .version(http::Version::HTTP_11);
+    for h in parsed.headers.iter() {
+        builder = builder.header(h.name, h.value);
+    }
+    let mut request = builder.body(()).expect("http::Request");
+    assert!(fastwebsockets::upgrade::is_upgrade_request(&request));
+    let (response, upgrade) =
+        fastwebsockets::upgrade::upgrade(&mut request).expect("fastwebsockets upgrade");
+    black_box(upgrade);
+    out.clear();
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    for (name, value) in response.headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `ServerBuilder::accept` over a stream holding the request; returns what it wrote. Includes
+/// creating (and dropping) the `WebSocketStream`.
+async fn handshake_tokio_websockets(request: &'static [u8], out: Vec<u8>) -> Vec<u8> {
+    let (req, ws) = ServerBuilder::new()
+        .accept(Mem::with_out(request, out))
+        .await
+        .expect("tokio-websockets handshake");
+    black_box(req);
+    ws.into_inner().out
+}
+
+fn check_101(name: &str, out: &[u8]) {
+    let text = String::from_utf8_lossy(out);
+    assert!(out.starts_with(b"HTTP/1.1 101"), "{name}: {text}");
+    assert!(
+        out.windows(CHROME_ACCEPT.len()).any(|w| w == CHROME_ACCEPT),
+        "{name}: {text}"
+    );
+    assert!(out.ends_with(b"\r\n\r\n"), "{name}: {text}");
+    println!("checked {name}: 101 response, {} bytes", out.len());
+}
+
+// ----- echo -------------------------------------------------------------------------------
+
+/// A wsmachine client and server joined by two in-memory pipes: each side's `output()` is
+/// copied into its pipe and the other side `receive`s from it, as through sockets.
+struct WsEcho {
+    client: Connection,
+    server: Connection,
+    c2s: Chan,
+    s2c: Chan,
+}
+
+impl WsEcho {
+    fn new() -> WsEcho {
+        WsEcho {
+            client: ws_client(),
+            server: ws_server(),
+            c2s: Chan::default(),
+            s2c: Chan::default(),
+        }
+    }
+}
+
+fn transfer(from: &mut Connection, pipe: &mut Chan, to: &mut Connection) {
+    let out = from.output();
+    let n = out.len();
+    pipe.push(out);
+    from.consume_output(n);
+    while !pipe.pending().is_empty() {
+        let data = pipe.pending();
+        let taken = to.receive(&data[..data.len().min(READ_CHUNK)]);
+        assert!(taken > 0, "wsmachine took nothing");
+        pipe.pos += taken;
+    }
+}
+
+/// One message at a time: the client sends, the server echoes (replying while it holds the
+/// event), the client receives.
+fn echo_wsmachine(e: &mut WsEcho, texts: &[&str], on: &mut impl FnMut(bool, &[u8])) {
+    for t in texts {
+        e.client.send_text(t).expect("wsmachine send");
+        transfer(&mut e.client, &mut e.c2s, &mut e.server);
+        while let Some((event, mut sender)) = e.server.poll_event_with_sender() {
+            match event {
+                Event::Message(Message::Text(m)) => sender.send_text(m).expect("echo"),
+                other => panic!("wsmachine server: unexpected {other:?}"),
+            }
+        }
+        transfer(&mut e.server, &mut e.s2c, &mut e.client);
+        while let Some(event) = e.client.poll_event() {
+            match black_box(event) {
+                Event::Message(Message::Text(m)) => on(true, m.as_bytes()),
+                other => panic!("wsmachine client: unexpected {other:?}"),
+            }
+        }
+    }
+}
+
+struct TungEcho {
+    client: tungstenite::WebSocket<PipeEnd>,
+    server: tungstenite::WebSocket<PipeEnd>,
+}
+
+impl TungEcho {
+    fn new() -> TungEcho {
+        let (c, s) = pipe();
+        let config = Some(tung_config());
+        TungEcho {
+            client: tungstenite::WebSocket::from_raw_socket(c, TungRole::Client, config),
+            server: tungstenite::WebSocket::from_raw_socket(s, TungRole::Server, config),
+        }
+    }
+}
+
+fn echo_tungstenite(e: &mut TungEcho, texts: &[&'static str], on: &mut impl FnMut(bool, &[u8])) {
+    for t in texts {
+        let message = tungstenite::Message::Text(Utf8Bytes::from_static(t));
+        e.client.send(message).expect("tungstenite send");
+        let received = e.server.read().expect("tungstenite server read");
+        e.server.send(received).expect("tungstenite echo");
+        match black_box(e.client.read().expect("tungstenite client read")) {
+            tungstenite::Message::Text(m) => on(true, m.as_bytes()),
+            other => panic!("tungstenite client: unexpected {other:?}"),
+        }
+    }
+}
+
+struct FwsEcho {
+    client: FragmentCollector<PipeEnd>,
+    server: FragmentCollector<PipeEnd>,
+    scratch: Vec<u8>,
+}
+
+impl FwsEcho {
+    fn new() -> FwsEcho {
+        let (c, s) = pipe();
+        let mut client =
+            fastwebsockets::WebSocket::after_handshake(c, fastwebsockets::Role::Client);
+        client.set_max_message_size(LIMIT);
+        let mut server =
+            fastwebsockets::WebSocket::after_handshake(s, fastwebsockets::Role::Server);
+        server.set_max_message_size(LIMIT);
+        FwsEcho {
+            client: FragmentCollector::new(client),
+            server: FragmentCollector::new(server),
+            scratch: vec![0; SMALL_LEN],
+        }
+    }
+}
+
+async fn echo_fastwebsockets(e: &mut FwsEcho, texts: &[&str], on: &mut impl FnMut(bool, &[u8])) {
+    for t in texts {
+        let buf = &mut e.scratch[..t.len()];
+        buf.copy_from_slice(t.as_bytes());
+        let frame = Frame::text(Payload::BorrowedMut(buf));
+        e.client
+            .write_frame(frame)
+            .await
+            .expect("fastwebsockets send");
+        let received = e
+            .server
+            .read_frame()
+            .await
+            .expect("fastwebsockets server read");
+        e.server
+            .write_frame(received)
+            .await
+            .expect("fastwebsockets echo");
+        let frame = black_box(
+            e.client
+                .read_frame()
+                .await
+                .expect("fastwebsockets client read"),
+        );
+        match frame.opcode {
+            OpCode::Text => on(true, &frame.payload),
+            other => panic!("fastwebsockets client: unexpected {other:?}"),
+        }
+    }
+}
+
+struct TwsEcho {
+    client: WebSocketStream<PipeEnd>,
+    server: WebSocketStream<PipeEnd>,
+}
+
+impl TwsEcho {
+    fn new() -> TwsEcho {
+        let (c, s) = pipe();
+        TwsEcho {
+            client: ClientBuilder::new().limits(tws_limits()).take_over(c),
+            server: ServerBuilder::new().limits(tws_limits()).serve(s),
+        }
+    }
+}
+
+async fn echo_tokio_websockets(
+    e: &mut TwsEcho,
+    texts: &[&'static str],
+    on: &mut impl FnMut(bool, &[u8]),
+) {
+    for t in texts {
+        let message = tokio_websockets::Message::text(*t);
+        e.client.send(message).await.expect("tokio-websockets send");
+        let received = e
+            .server
+            .next()
+            .await
+            .expect("a message")
+            .expect("server read");
+        e.server
+            .send(received)
+            .await
+            .expect("tokio-websockets echo");
+        let reply = e
+            .client
+            .next()
+            .await
+            .expect("a reply")
+            .expect("client read");
+        match black_box(reply).as_text() {
+            Some(m) => on(true, m.as_bytes()),
+            None => panic!("tokio-websockets client: not text"),
+        }
+    }
+}
+
+// ----- baselines --------------------------------------------------------------------------
+
+/// XOR with a 4-byte key, 8 bytes at a time.
+fn xor_words(buf: &mut [u8], key: [u8; 4]) {
+    let [a, b, c, d] = key;
+    let k = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
+    let (words, tail) = buf.as_chunks_mut::<8>();
+    for w in words {
+        *w = (u64::from_ne_bytes(*w) ^ k).to_ne_bytes();
+    }
+    for (byte, m) in tail.iter_mut().zip(key.iter().cycle()) {
+        *byte ^= m;
+    }
+}
+
+/// memcpy of each payload into a reused buffer; word-wise XOR of each payload (in place, in a
+/// private copy); for text, simdutf8 over each payload.
+fn bench_baselines(g: &mut BenchmarkGroup<'_, WallTime>, w: &Workload, utf8: bool) {
+    let mut scratch = vec![0u8; w.max_len()];
+    g.bench_function(MEMCPY, |b| {
+        b.iter(|| {
+            for p in &w.payloads {
+                let dst = &mut scratch[..p.len()];
+                dst.copy_from_slice(p);
+                black_box(&*dst);
+            }
+        })
+    });
+    let mut data = w.payloads.concat();
+    g.bench_function(XOR, |b| {
+        b.iter(|| {
+            let mut rest = &mut data[..];
+            for (p, key) in w.payloads.iter().zip(&w.keys) {
+                let (this, next) = rest.split_at_mut(p.len());
+                xor_words(this, *key);
+                black_box(&*this);
+                rest = next;
+            }
+        })
+    });
+    if utf8 {
+        g.bench_function(SIMDUTF8, |b| {
+            b.iter(|| {
+                for p in &w.payloads {
+                    black_box(simdutf8::basic::from_utf8(p).is_ok());
+                }
+            })
+        });
+    }
+}
+
+// ----- the groups -------------------------------------------------------------------------
+
+struct Settings {
+    quick: bool,
+}
+
+impl Settings {
+    /// `heavy` groups take milliseconds per iteration: few samples, flat sampling.
+    fn group<'a>(
+        &self,
+        c: &'a mut Criterion,
+        name: &str,
+        heavy: bool,
+    ) -> BenchmarkGroup<'a, WallTime> {
+        let mut g = c.benchmark_group(name);
+        if self.quick {
+            g.warm_up_time(Duration::from_millis(300))
+                .measurement_time(Duration::from_secs(1))
+                .sample_size(10);
+        } else {
+            g.warm_up_time(Duration::from_secs(1))
+                .measurement_time(Duration::from_secs(3))
+                .sample_size(if heavy { 10 } else { 30 });
+        }
+        if heavy {
+            g.sampling_mode(SamplingMode::Flat);
+        }
+        g
+    }
+}
+
+fn throughput(w: &Workload) -> Throughput {
+    if w.max_len() <= SMALL_LEN {
+        Throughput::Elements(w.count() as u64)
+    } else {
+        Throughput::Bytes(w.payload_bytes())
+    }
+}
+
+fn bench_decode(c: &mut Criterion, s: &Settings, rt: &Runtime, name: &str, w: &Workload) {
+    let mut g = s.group(c, name, true);
+    g.throughput(throughput(w));
+    let n = w.count();
+    // Timed: decoding the whole input; the connection and stream are built (and dropped) by
+    // iter_batched outside the timing.
+    g.bench_function(WSMACHINE, |b| {
+        b.iter_batched(
+            ws_server,
+            |mut conn| {
+                let mut t = Tally::default();
+                decode_wsmachine(&mut conn, w.wire, &mut |x, p| t.add(x, p));
+                black_box(t);
+                conn
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function(PEERS[0], |b| {
+        b.iter_batched(
+            || tung_server(w.wire),
+            |mut ws| {
+                let mut t = Tally::default();
+                decode_tungstenite(&mut ws, n, &mut |x, p| t.add(x, p));
+                black_box(t);
+                ws
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function(PEERS[1], |b| {
+        b.iter_batched(
+            || fws_server(w.wire),
+            |mut ws| {
+                rt.block_on(async {
+                    let mut t = Tally::default();
+                    decode_fastwebsockets(&mut ws, n, &mut |x, p| t.add(x, p)).await;
+                    black_box(t);
+                });
+                ws
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function(PEERS[2], |b| {
+        b.iter_batched(
+            || tws_server(w.wire),
+            |mut ws| {
+                rt.block_on(async {
+                    let mut t = Tally::default();
+                    decode_tokio_websockets(&mut ws, n, &mut |x, p| t.add(x, p)).await;
+                    black_box(t);
+                });
+                ws
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    bench_baselines(&mut g, w, w.kind == Kind::Text);
+    g.finish();
+}
+
+fn bench_encode(c: &mut Criterion, s: &Settings, rt: &Runtime, name: &str, w: &Workload) {
+    let mut g = s.group(c, name, true);
+    g.throughput(throughput(w));
+    // Timed: framing and masking every message and writing it to the sink. The connections
+    // are built once, outside the timing, and reused (their buffers stay warm).
+    let mut conn = ws_client();
+    let mut sink = Mem::writer(false);
+    g.bench_function(WSMACHINE, |b| {
+        b.iter(|| encode_wsmachine(&mut conn, &mut sink, w))
+    });
+    let mut ws = tung_client(false);
+    g.bench_function(PEERS[0], |b| b.iter(|| encode_tungstenite(&mut ws, w)));
+    let mut ws = fws_client(false);
+    let mut scratch = vec![0u8; w.max_len()];
+    g.bench_function(PEERS[1], |b| {
+        b.iter(|| rt.block_on(encode_fastwebsockets(&mut ws, &mut scratch, w)))
+    });
+    let mut ws = tws_client(false);
+    g.bench_function(PEERS[2], |b| {
+        b.iter(|| rt.block_on(encode_tokio_websockets(&mut ws, w)))
+    });
+    bench_baselines(&mut g, w, false);
+    g.finish();
+}
+
+fn bench_handshake(c: &mut Criterion, s: &Settings, rt: &Runtime) {
+    let mut g = s.group(c, "handshake", false);
+    g.throughput(Throughput::Elements(1));
+    // Timed: creating the server side, parsing the request, producing the 101 response bytes,
+    // dropping the server side. The output buffer's capacity is reused.
+    g.bench_function(WSMACHINE, |b| {
+        b.iter_custom(|iters| {
+            let mut out = Vec::with_capacity(1024);
+            let start = Instant::now();
+            for _ in 0..iters {
+                handshake_wsmachine(black_box(CHROME_REQUEST), &mut out);
+                black_box(&out);
+            }
+            start.elapsed()
+        })
+    });
+    g.bench_function(PEERS[0], |b| {
+        b.iter_custom(|iters| {
+            let mut out = Vec::with_capacity(1024);
+            let start = Instant::now();
+            for _ in 0..iters {
+                out = handshake_tungstenite(black_box(CHROME_REQUEST), out);
+                black_box(&out);
+            }
+            start.elapsed()
+        })
+    });
+    g.bench_function(PEERS[1], |b| {
+        b.iter_custom(|iters| {
+            let mut out = Vec::with_capacity(1024);
+            let start = Instant::now();
+            for _ in 0..iters {
+                handshake_fastwebsockets(black_box(CHROME_REQUEST), &mut out);
+                black_box(&out);
+            }
+            start.elapsed()
+        })
+    });
+    g.bench_function(PEERS[2], |b| {
+        b.iter_custom(|iters| {
+            // One `block_on` around the whole timed loop: its cost is not the handshake's.
+            rt.block_on(async {
+                let mut out = Vec::with_capacity(1024);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    out = handshake_tokio_websockets(black_box(CHROME_REQUEST), out).await;
+                    black_box(&out);
+                }
+                start.elapsed()
+            })
+        })
+    });
+    g.finish();
+}
+
+fn bench_echo(c: &mut Criterion, s: &Settings, rt: &Runtime, w: &Workload) {
+    let mut g = s.group(c, "echo_text_16b", true);
+    g.throughput(Throughput::Elements(w.count() as u64));
+    // Timed: 100,000 round trips, one message at a time, over in-memory pipes. Client and
+    // server are built once, outside the timing, and reused.
+    let mut e = WsEcho::new();
+    g.bench_function(WSMACHINE, |b| {
+        b.iter(|| {
+            let mut t = Tally::default();
+            echo_wsmachine(&mut e, &w.texts, &mut |x, p| t.add(x, p));
+            black_box(t)
+        })
+    });
+    let mut e = TungEcho::new();
+    g.bench_function(PEERS[0], |b| {
+        b.iter(|| {
+            let mut t = Tally::default();
+            echo_tungstenite(&mut e, &w.texts, &mut |x, p| t.add(x, p));
+            black_box(t)
+        })
+    });
+    let mut e = FwsEcho::new();
+    g.bench_function(PEERS[1], |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut t = Tally::default();
+                echo_fastwebsockets(&mut e, &w.texts, &mut |x, p| t.add(x, p)).await;
+                black_box(t)
+            })
+        })
+    });
+    let mut e = TwsEcho::new();
+    g.bench_function(PEERS[2], |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut t = Tally::default();
+                echo_tokio_websockets(&mut e, &w.texts, &mut |x, p| t.add(x, p)).await;
+                black_box(t)
+            })
+        })
+    });
+    g.finish();
+}
+
+// ----- checks outside the timing ----------------------------------------------------------
+
+fn verify_decoders(rt: &Runtime, label: &str, w: &Workload) {
+    let n = w.count();
+    // The counting closure of the timed runs.
+    let mut t = Tally::default();
+    decode_wsmachine(&mut ws_server(), w.wire, &mut |x, p| t.add(x, p));
+    t.assert_matches(&format!("{label} wsmachine"), w);
+    let mut t = Tally::default();
+    decode_tungstenite(&mut tung_server(w.wire), n, &mut |x, p| t.add(x, p));
+    t.assert_matches(&format!("{label} tungstenite"), w);
+    let mut t = Tally::default();
+    let mut ws = fws_server(w.wire);
+    rt.block_on(decode_fastwebsockets(&mut ws, n, &mut |x, p| t.add(x, p)));
+    t.assert_matches(&format!("{label} fastwebsockets"), w);
+    let mut t = Tally::default();
+    let mut ws = tws_server(w.wire);
+    rt.block_on(decode_tokio_websockets(&mut ws, n, &mut |x, p| t.add(x, p)));
+    t.assert_matches(&format!("{label} tokio-websockets"), w);
+
+    let mut ck = Checker::new(&format!("{label} wsmachine"), w);
+    decode_wsmachine(&mut ws_server(), w.wire, &mut |x, p| ck.check(x, p));
+    ck.finish();
+
+    let mut ck = Checker::new(&format!("{label} tungstenite"), w);
+    decode_tungstenite(&mut tung_server(w.wire), n, &mut |x, p| ck.check(x, p));
+    ck.finish();
+
+    let mut ck = Checker::new(&format!("{label} fastwebsockets"), w);
+    let mut ws = fws_server(w.wire);
+    rt.block_on(decode_fastwebsockets(&mut ws, n, &mut |x, p| {
+        ck.check(x, p)
+    }));
+    ck.finish();
+
+    let mut ck = Checker::new(&format!("{label} tokio-websockets"), w);
+    let mut ws = tws_server(w.wire);
+    rt.block_on(decode_tokio_websockets(&mut ws, n, &mut |x, p| {
+        ck.check(x, p)
+    }));
+    ck.finish();
+}
+
+/// Decodes an encoder's output as a server would (masked frames required) and compares.
+fn check_encoded(name: &str, bytes: &[u8], w: &Workload) {
+    let mut ck = Checker::new(name, w);
+    decode_wsmachine(&mut ws_server(), bytes, &mut |x, p| ck.check(x, p));
+    ck.finish();
+}
+
+fn verify_encoders(rt: &Runtime, label: &str, w: &Workload) {
+    let mut conn = ws_client();
+    let mut sink = Mem::writer(true);
+    encode_wsmachine(&mut conn, &mut sink, w);
+    check_encoded(&format!("{label} wsmachine"), &sink.out, w);
+
+    let mut ws = tung_client(true);
+    encode_tungstenite(&mut ws, w);
+    check_encoded(&format!("{label} tungstenite"), &ws.get_ref().out, w);
+
+    let mut ws = fws_client(true);
+    let mut scratch = vec![0u8; w.max_len()];
+    rt.block_on(encode_fastwebsockets(&mut ws, &mut scratch, w));
+    check_encoded(&format!("{label} fastwebsockets"), &ws.into_inner().out, w);
+
+    let mut ws = tws_client(true);
+    rt.block_on(encode_tokio_websockets(&mut ws, w));
+    check_encoded(&format!("{label} tokio-websockets"), &ws.get_ref().out, w);
+}
+
+fn verify_handshakes(rt: &Runtime) {
+    let mut out = Vec::new();
+    handshake_wsmachine(CHROME_REQUEST, &mut out);
+    check_101("handshake wsmachine", &out);
+    let out = handshake_tungstenite(CHROME_REQUEST, Vec::new());
+    check_101("handshake tungstenite", &out);
+    let mut out = Vec::new();
+    handshake_fastwebsockets(CHROME_REQUEST, &mut out);
+    check_101("handshake fastwebsockets", &out);
+    let out = rt.block_on(handshake_tokio_websockets(CHROME_REQUEST, Vec::new()));
+    check_101("handshake tokio-websockets", &out);
+}
+
+fn verify_echo(rt: &Runtime, w: &Workload) {
+    let mut ck = Checker::new("echo wsmachine", w);
+    echo_wsmachine(&mut WsEcho::new(), &w.texts, &mut |x, p| ck.check(x, p));
+    ck.finish();
+    let mut ck = Checker::new("echo tungstenite", w);
+    echo_tungstenite(&mut TungEcho::new(), &w.texts, &mut |x, p| ck.check(x, p));
+    ck.finish();
+    let mut ck = Checker::new("echo fastwebsockets", w);
+    let mut e = FwsEcho::new();
+    rt.block_on(echo_fastwebsockets(&mut e, &w.texts, &mut |x, p| {
+        ck.check(x, p)
+    }));
+    ck.finish();
+    let mut ck = Checker::new("echo tokio-websockets", w);
+    let mut e = TwsEcho::new();
+    rt.block_on(echo_tokio_websockets(&mut e, &w.texts, &mut |x, p| {
+        ck.check(x, p)
+    }));
+    ck.finish();
+}
+
+// ----- the summary table ------------------------------------------------------------------
+
+/// Where criterion writes its results: `$CRITERION_HOME`, else `<target>/criterion`.
+fn criterion_dir() -> PathBuf {
+    if let Some(home) = env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(target) = env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(target).join("criterion");
+    }
+    // The bench executable is <target>/<profile>/deps/compare-<hash>.
+    env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(|t| t.join("criterion")))
+        .unwrap_or_else(|| PathBuf::from("target/criterion"))
+}
+
+/// The mean point estimate (ns) of one benchmark, if it was written during this run.
+fn estimate_ns(dir: &Path, group: &str, bench: &str, since: SystemTime) -> Option<f64> {
+    let path = dir
+        .join(group)
+        .join(bench)
+        .join("new")
+        .join("estimates.json");
+    if fs::metadata(&path).ok()?.modified().ok()? < since {
+        return None;
+    }
+    let text = fs::read_to_string(&path).ok()?;
+    let mean = &text[text.find("\"mean\"")?..];
+    const KEY: &str = "\"point_estimate\":";
+    let value = &mean[mean.find(KEY)? + KEY.len()..];
+    let end = value.find([',', '}'])?;
+    value[..end].trim().parse().ok()
+}
+
+fn fmt_time(ns: f64) -> String {
+    let (v, unit) = if ns < 1e3 {
+        (ns, "ns")
+    } else if ns < 1e6 {
+        (ns / 1e3, "µs")
+    } else if ns < 1e9 {
+        (ns / 1e6, "ms")
+    } else {
+        (ns / 1e9, "s")
+    };
+    if v < 10.0 {
+        format!("{v:.2} {unit}")
+    } else if v < 100.0 {
+        format!("{v:.1} {unit}")
+    } else {
+        format!("{v:.0} {unit}")
+    }
+}
+
+fn fmt_opt(ns: Option<f64>) -> String {
+    ns.map_or_else(|| "—".to_owned(), fmt_time)
+}
+
+struct Row {
+    group: &'static str,
+    label: &'static str,
+    throughput: Throughput,
+    memcpy: bool,
+    simdutf8: bool,
+}
+
+fn fmt_throughput(t: &Throughput, ns: f64) -> String {
+    match t {
+        Throughput::Bytes(b) => format!("{:.2} GiB/s", *b as f64 / ns * 1e9 / (1u64 << 30) as f64),
+        Throughput::Elements(e) => {
+            let per_s = *e as f64 / ns * 1e9;
+            if per_s >= 1e6 {
+                format!("{:.2} M msg/s", per_s / 1e6)
+            } else {
+                format!("{:.0} k/s", per_s / 1e3)
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+fn print_tables(rows: &[Row], since: SystemTime) {
+    let dir = criterion_dir();
+    let est = |group: &str, bench: &str| estimate_ns(&dir, group, bench, since);
+    println!();
+    println!("## wsmachine vs peers (mean times, same run)");
+    println!();
+    println!(
+        "| workload | wsmachine | wsmachine throughput | best peer | peer time | \
+         wsmachine speed ÷ best peer | wsmachine time ÷ memcpy | wsmachine time ÷ simdutf8 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        let ws = est(r.group, WSMACHINE);
+        let best = PEERS
+            .iter()
+            .filter_map(|p| est(r.group, p).map(|t| (*p, t)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let ratio = |base: Option<f64>| match (ws, base) {
+            (Some(w), Some(b)) => format!("{:.2}×", w / b),
+            _ => "—".to_owned(),
+        };
+        let vs_peer = match (ws, best) {
+            (Some(w), Some((_, p))) => format!("{:.2}×", p / w),
+            _ => "—".to_owned(),
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.label,
+            fmt_opt(ws),
+            ws.map_or_else(|| "—".to_owned(), |t| fmt_throughput(&r.throughput, t)),
+            best.map_or("—", |b| b.0),
+            fmt_opt(best.map(|b| b.1)),
+            vs_peer,
+            if r.memcpy {
+                ratio(est(r.group, MEMCPY))
+            } else {
+                String::new()
+            },
+            if r.simdutf8 {
+                ratio(est(r.group, SIMDUTF8))
+            } else {
+                String::new()
+            },
+        );
+    }
+    println!();
+    println!("Speed ÷ best peer above 1 means wsmachine is faster. All times:");
+    println!();
+    let benches = [
+        WSMACHINE, PEERS[0], PEERS[1], PEERS[2], MEMCPY, XOR, SIMDUTF8,
+    ];
+    println!(
+        "| workload | wsmachine | tungstenite | fastwebsockets | tokio-websockets | memcpy | \
+         xor | simdutf8 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        let cells: Vec<String> = benches.iter().map(|b| fmt_opt(est(r.group, b))).collect();
+        println!("| {} | {} |", r.label, cells.join(" | "));
+    }
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let load = fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    format!("machine: nproc {cpus}, {model}, load average {load}")
+}
+
+fn main() {
+    let started = Instant::now();
+    let since = SystemTime::now();
+    let settings = Settings {
+        quick: env::var("WSMACHINE_BENCH_QUICK").is_ok_and(|v| v == "1"),
+    };
+    let mut c = Criterion::default().configure_from_args();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio runtime");
+
+    let inputs = Inputs::build();
+    verify_decoders(&rt, "decode small", &inputs.small);
+    verify_decoders(&rt, "decode 1 MiB", &inputs.big);
+    verify_decoders(&rt, "decode 64 KiB UTF-8", &inputs.utf8);
+    verify_encoders(&rt, "encode small", &inputs.small);
+    verify_encoders(&rt, "encode 1 MiB", &inputs.big);
+    verify_handshakes(&rt);
+    verify_echo(&rt, &inputs.small);
+
+    let s = &settings;
+    bench_decode(&mut c, s, &rt, "decode_text_16b", &inputs.small);
+    bench_decode(&mut c, s, &rt, "decode_binary_1mib", &inputs.big);
+    bench_decode(&mut c, s, &rt, "decode_utf8_64kib", &inputs.utf8);
+    bench_encode(&mut c, s, &rt, "encode_text_16b", &inputs.small);
+    bench_encode(&mut c, s, &rt, "encode_binary_1mib", &inputs.big);
+    bench_handshake(&mut c, s, &rt);
+    bench_echo(&mut c, s, &rt, &inputs.small);
+    c.final_summary();
+
+    // `cargo bench` passes `--bench`; without it criterion only tests each routine once.
+    if env::args().any(|a| a == "--bench") {
+        let rows = [
+            Row {
+                group: "decode_text_16b",
+                label: "decode 100k × 16 B text",
+                throughput: throughput(&inputs.small),
+                memcpy: true,
+                simdutf8: true,
+            },
+            Row {
+                group: "decode_binary_1mib",
+                label: "decode 8 × 1 MiB binary",
+                throughput: throughput(&inputs.big),
+                memcpy: true,
+                simdutf8: false,
+            },
+            Row {
+                group: "decode_utf8_64kib",
+                label: "decode 16 × 64 KiB UTF-8 text",
+                throughput: throughput(&inputs.utf8),
+                memcpy: true,
+                simdutf8: true,
+            },
+            Row {
+                group: "encode_text_16b",
+                label: "encode 100k × 16 B text (masked)",
+                throughput: throughput(&inputs.small),
+                memcpy: true,
+                simdutf8: false,
+            },
+            Row {
+                group: "encode_binary_1mib",
+                label: "encode 8 × 1 MiB binary (masked)",
+                throughput: throughput(&inputs.big),
+                memcpy: true,
+                simdutf8: false,
+            },
+            Row {
+                group: "handshake",
+                label: "handshake (Chrome request → 101)",
+                throughput: Throughput::Elements(1),
+                memcpy: false,
+                simdutf8: false,
+            },
+            Row {
+                group: "echo_text_16b",
+                label: "echo 100k × 16 B text",
+                throughput: throughput(&inputs.small),
+                memcpy: false,
+                simdutf8: false,
+            },
+        ];
+        print_tables(&rows, since);
+    }
+    println!();
+    println!("{}", machine());
+    println!("run took {:.0} s", started.elapsed().as_secs_f64());
+}

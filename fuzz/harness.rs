@@ -50,7 +50,7 @@ fn small_config(flags: u8) -> Config {
     } else {
         Delivery::Assembled
     };
-    Config::new()
+    let config = Config::new()
         .with_max_handshake_bytes(2048)
         .with_max_headers(16)
         .with_max_frame_size(4096)
@@ -61,7 +61,14 @@ fn small_config(flags: u8) -> Config {
         .with_delivery(delivery)
         .with_auto_pong(flags & 2 == 0)
         .with_auto_close_reply(flags & 4 == 0)
-        .with_accept_legacy_versions(flags & 8 != 0)
+        .with_accept_legacy_versions(flags & 8 != 0);
+    #[cfg(feature = "deflate")]
+    let config = if flags & 16 != 0 {
+        config.with_deflate(wsmachine::extensions::deflate::DeflateConfig::new())
+    } else {
+        config
+    };
+    config
 }
 
 /// Checks the buffers against the limits of `config`.
@@ -285,7 +292,15 @@ pub fn server_stream(data: &[u8]) {
     let config = small_config(flags >> 1);
     let mut input = Vec::new();
     if flags & 1 == 0 {
-        input.extend_from_slice(REQUEST);
+        #[cfg(feature = "deflate")]
+        let request = if config.deflate.is_some() {
+            REQUEST_DEFLATE
+        } else {
+            REQUEST
+        };
+        #[cfg(not(feature = "deflate"))]
+        let request = REQUEST;
+        input.extend_from_slice(request);
     }
     input.extend_from_slice(body);
     let max_chunk = 1 + max_chunk as usize * 8;
@@ -326,9 +341,14 @@ fn client_and_response(config: Config) -> (Connection, Vec<u8>) {
     let n = conn.output().len();
     conn.consume_output(n);
     let accept = wsmachine::handshake::accept_key(key.as_bytes());
+    let extensions = if text.contains("permessage-deflate") {
+        "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+    } else {
+        ""
+    };
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+         Sec-WebSocket-Accept: {accept}\r\n{extensions}\r\n"
     );
     (conn, response.into_bytes())
 }
@@ -770,3 +790,198 @@ pub fn pair_ops(data: &[u8]) {
         }
     }
 }
+
+/// The §1.2 request with a permessage-deflate offer.
+#[cfg(feature = "deflate")]
+const REQUEST_DEFLATE: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+
+/// What an independent decoder (flate2 directly) makes of a compressed message.
+#[cfg(feature = "deflate")]
+enum Reference {
+    /// Inflates completely, to these bytes.
+    Data(Vec<u8>),
+    /// Inflates to more than the limit; the first `limit + 1` bytes.
+    TooBig(Vec<u8>),
+    /// Anything else (corrupt, or a final block with bytes after it): no expectation beyond
+    /// "no panic, bounded, one Closed".
+    Unclear,
+}
+
+#[cfg(feature = "deflate")]
+fn reference_inflate(compressed: &[u8], limit: usize) -> Reference {
+    use flate2::{Decompress, FlushDecompress, Status as ZStatus};
+    let mut input = compressed.to_vec();
+    input.extend_from_slice(&[0, 0, 0xff, 0xff]);
+    let mut d = Decompress::new_with_window_bits(false, 15);
+    let mut out = vec![0u8; limit + 1];
+    let mut produced = 0;
+    loop {
+        let (in0, out0) = (d.total_in() as usize, d.total_out() as usize);
+        let status = match d.decompress(&input[in0..], &mut out[produced..], FlushDecompress::Sync) {
+            Ok(s) => s,
+            Err(_) => return Reference::Unclear,
+        };
+        produced += d.total_out() as usize - out0;
+        if produced > limit {
+            return Reference::TooBig(out);
+        }
+        if status == ZStatus::StreamEnd {
+            return Reference::Unclear;
+        }
+        let used = d.total_in() as usize;
+        if used == input.len() {
+            out.truncate(produced);
+            return Reference::Data(out);
+        }
+        if used == in0 && d.total_out() as usize == out0 {
+            return Reference::Unclear;
+        }
+    }
+}
+
+/// `inflate`: arbitrary bytes as the compressed payload of one message (split into frames
+/// at fuzz-chosen sizes) to a server that negotiated permessage-deflate, with a small
+/// message limit. Oracles: the decompressed-size limit holds (1009 as soon as it is passed),
+/// what inflates cleanly is delivered byte for byte (checked against flate2 directly), and
+/// buffers stay bounded.
+#[cfg(feature = "deflate")]
+pub fn inflate(data: &[u8]) {
+    use wsmachine::extensions::deflate::DeflateConfig;
+    use wsmachine::{CloseCause, ProtocolError};
+    let ([flags, seed, ..], body) = controls(data, 2);
+    let limit = 4096;
+    let streaming = flags & 1 != 0;
+    let text = flags & 2 != 0;
+    let config = Config::new()
+        .with_max_message_size(limit)
+        .with_max_fragments(1 << 20)
+        .with_delivery(if streaming {
+            Delivery::Streaming
+        } else {
+            Delivery::Assembled
+        })
+        .with_deflate(DeflateConfig::new().with_peer_no_context_takeover(flags & 4 != 0));
+    let mut conn = Connection::server(config);
+    let mut events = Vec::new();
+    let mut written = Written::default();
+    assert_eq!(conn.receive(REQUEST_DEFLATE), REQUEST_DEFLATE.len());
+    drain(&mut conn, &mut events, &mut written);
+    assert!(conn.deflate().is_some(), "permessage-deflate was not negotiated");
+    // The body as frames: RSV1 on the first, continuation frames after, FIN on the last.
+    let mut rng = Lcg(u64::from(seed));
+    let mut input = Vec::new();
+    let mut rest = body;
+    let mut first = true;
+    loop {
+        let size = rng.below(rest.len() + 1).min(rest.len());
+        let (piece, tail) = rest.split_at(if tail_is_last(&mut rng) { rest.len() } else { size });
+        rest = tail;
+        let fin = rest.is_empty();
+        let opcode = if !first {
+            0
+        } else if text {
+            1
+        } else {
+            2
+        };
+        let b0 = u8::from(fin) << 7 | if first { 0x40 } else { 0 } | opcode;
+        input.extend_from_slice(&masked_frame(b0, piece, [9, 8, 7, 6]));
+        first = false;
+        if fin {
+            break;
+        }
+    }
+    let mut pos = 0;
+    while pos < input.len() {
+        let n = (1 + rng.below(4096)).min(input.len() - pos);
+        let taken = conn.receive(&input[pos..pos + n]);
+        pos += taken;
+        drain(&mut conn, &mut events, &mut written);
+        let m = conn.memory();
+        assert!(m.message <= 2 * limit, "message buffer {}", m.message);
+        assert!(m.input <= config.max_frame_size + 14 + config.max_read_size);
+        assert!(m.compression <= 512 * 1024, "compression state {}", m.compression);
+        if taken == 0 && conn.is_closed() {
+            break;
+        }
+    }
+    conn.receive_eof();
+    drain(&mut conn, &mut events, &mut written);
+    let delivered: Vec<u8> = events
+        .iter()
+        .flat_map(|e| match e {
+            OwnedEvent::Text(t) => t.as_bytes().to_vec(),
+            OwnedEvent::Binary(b) => b.clone(),
+            OwnedEvent::Fragment { data, .. } => data.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let failed = events.iter().find_map(|e| match e {
+        OwnedEvent::Closed(c) => match c.cause {
+            CloseCause::Failed(e) => Some(e),
+            _ => None,
+        },
+        _ => None,
+    });
+    let complete = events.iter().any(|e| {
+        matches!(e, OwnedEvent::Text(_) | OwnedEvent::Binary(_) | OwnedEvent::Fragment { fin: true, .. })
+    });
+    match reference_inflate(body, limit) {
+        Reference::TooBig(prefix) if !streaming => {
+            // Text that is invalid within the limit may fail as invalid instead: validation
+            // and the size check both run piece by piece.
+            let invalid_early = text
+                && std::str::from_utf8(&prefix[..limit])
+                    .err()
+                    .is_some_and(|e| e.error_len().is_some());
+            if invalid_early {
+                assert!(matches!(
+                    failed,
+                    Some(ProtocolError::MessageTooLarge | ProtocolError::InvalidUtf8)
+                ));
+            } else {
+                assert_eq!(failed, Some(ProtocolError::MessageTooLarge));
+            }
+            assert!(delivered.len() <= limit);
+        }
+        Reference::Data(expected) => {
+            let valid = !text || std::str::from_utf8(&expected).is_ok();
+            if valid {
+                assert!(complete, "a valid message was not delivered: {failed:?}");
+                assert_eq!(delivered, expected, "inflated bytes differ");
+            } else {
+                assert_eq!(failed, Some(ProtocolError::InvalidUtf8));
+            }
+        }
+        _ => {}
+    }
+    if !streaming {
+        assert!(delivered.len() <= limit, "more than the limit delivered");
+    }
+}
+
+#[cfg(feature = "deflate")]
+fn tail_is_last(rng: &mut Lcg) -> bool {
+    rng.below(4) == 0
+}
+
+#[cfg(feature = "deflate")]
+fn masked_frame(b0: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
+    let mut out = vec![b0];
+    let len = payload.len();
+    if len < 126 {
+        out.push(0x80 | len as u8);
+    } else if len < 65536 {
+        out.push(0x80 | 126);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0x80 | 127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out
+}
+

@@ -448,3 +448,23 @@ fn memory_per_window_setting() {
         assert!(after.compression > 0);
     }
 }
+
+/// Regression (found by the `inflate` fuzz target): inflation stops the moment the limit is
+/// crossed, so data that is corrupt only after that point reports the size (1009), as an
+/// independent decoder bounded at the limit would.
+#[test]
+fn size_limit_is_reported_before_later_corrupt_data() {
+    let limit = 4096;
+    let config = Config::new()
+        .with_max_message_size(limit)
+        .with_deflate(DeflateConfig::new());
+    let (mut server, _) = server_with(config, "permessage-deflate");
+    let mut c = compressor();
+    let mut payload = compress_piece(&mut c, &vec![b'z'; limit + 100]);
+    payload.extend_from_slice(&[0xff; 16]); // not deflate
+    let events = feed(&mut server, &compressed_frame(true, BINARY, &payload));
+    assert_eq!(
+        closed(&events).cause,
+        CloseCause::Failed(ProtocolError::MessageTooLarge)
+    );
+}

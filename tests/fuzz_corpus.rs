@@ -67,3 +67,9 @@ fn utf8_corpus() {
 fn mask_corpus() {
     replay("mask", harness::mask);
 }
+
+#[cfg(feature = "deflate")]
+#[test]
+fn inflate_corpus() {
+    replay("inflate", harness::inflate);
+}

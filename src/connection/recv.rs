@@ -236,9 +236,13 @@ impl MessageBuf {
         }
     }
 
-    /// Empties the buffer, freeing it if it grew beyond `retain`.
+    /// Empties the buffer after a message was delivered. The allocation is kept for the next
+    /// message unless it is beyond `retain` and far larger than the message just delivered
+    /// (traffic got smaller): steady large messages do not reallocate, and one large message
+    /// does not pin its memory once small ones follow.
     fn clear(&mut self, retain: usize) {
-        if self.capacity() > retain {
+        let len = self.view().as_bytes().len();
+        if self.capacity() > retain && self.capacity() / 8 > len {
             *self = MessageBuf::Bytes(Vec::new());
         } else {
             match self {

@@ -532,6 +532,12 @@ impl Inflater {
         let mut pos = 0;
         loop {
             let rest = input.get(pos..).unwrap_or_default();
+            // Never more output than one byte past the limit: inflation stops the moment the
+            // limit is crossed, before looking at anything further.
+            let room = usize::try_from(limit.saturating_sub(self.produced).saturating_add(1))
+                .unwrap_or(usize::MAX)
+                .min(scratch.len());
+            let scratch = scratch.get_mut(..room).unwrap_or_default();
             let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
             let status = self
                 .decompress
