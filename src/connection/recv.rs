@@ -483,6 +483,23 @@ impl Inbound {
                 }
                 scan.start(&header);
                 rest = tail;
+                // A small frame whose whole payload is at hand: copy it in the same step.
+                let len = header.payload_len as usize;
+                if header.payload_len <= 125 && len <= rest.len() {
+                    let (payload, tail) = rest.split_at(len);
+                    match header.mask {
+                        Some(key) => {
+                            if let Some(dst) = self.buf.spare_mut().get_mut(..len) {
+                                apply_mask_copy(dst, payload, key, 0);
+                            }
+                            self.buf.commit(len);
+                        }
+                        None => self.buf.push(payload),
+                    }
+                    let scan = &mut self.st.scan;
+                    scan.left = 0;
+                    rest = tail;
+                }
             } else {
                 // A header split across calls: copy just enough of it to complete it, so that
                 // the payload after it is copied with unmasking.
@@ -616,23 +633,27 @@ impl Inbound {
                 Ok(Status::Partial) => return Flow::More,
                 Err(e) => return Flow::Ready(Ready::Closed(self.st.fail(e, out))),
             };
-            if let Err(e) = self.st.check_header(&header) {
-                return Flow::Ready(Ready::Closed(self.st.fail(e, out)));
-            }
-            self.buf.consume(len);
-            self.st.stats.frames += 1;
             let payload = header.payload_len;
+            let config = &self.st.config;
+            // The common case, decided at once: a whole one-frame data message in the buffer,
+            // all rules met (the same checks `check_header` makes, without its bookkeeping).
             if header.fin
                 && header.rsv == 0
                 && matches!(header.opcode, OpCode::Text | OpCode::Binary)
-                && self.st.config.delivery == Delivery::Assembled
-                && self.buf.len() as u64 >= payload
+                && header.mask.is_some() == self.st.role.is_server()
+                && self.st.message.is_none()
+                && config.delivery == Delivery::Assembled
+                && payload <= config.max_frame_size as u64
+                && payload <= config.max_message_size as u64
+                && config.max_fragments >= 1
+                && (self.buf.len() - len) as u64 >= payload
             {
+                self.buf.consume(len);
+                self.st.stats.frames += 1;
                 // The common case, decided at once: a whole one-frame message in the buffer.
                 let start = self.buf.start();
                 let range = start..start + payload as usize;
                 self.st.consume = payload as usize;
-                self.st.message = None;
                 self.st.stats.message(payload);
                 return Flow::Ready(if header.opcode == OpCode::Text {
                     Ready::Text(range)
@@ -640,6 +661,11 @@ impl Inbound {
                     Ready::Binary(range)
                 });
             }
+            if let Err(e) = self.st.check_header(&header) {
+                return Flow::Ready(Ready::Closed(self.st.fail(e, out)));
+            }
+            self.buf.consume(len);
+            self.st.stats.frames += 1;
             self.st.frame = Some(FrameState {
                 opcode: header.opcode,
                 fin: header.fin,
