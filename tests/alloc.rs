@@ -1,12 +1,11 @@
 //! Heap behaviour measured with a counting global allocator: no allocation per message in a
 //! steady-state echo, and a small heap per idle open connection.
 //!
-//! One test function only: the counters are process-wide, and parallel tests would mix.
+//! The counters are per thread, so tests running in parallel do not disturb each other.
 
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
 use common::*;
 use wsmachine::handshake::client::ClientRequest;
@@ -14,45 +13,46 @@ use wsmachine::{Accept, Config, Connection, Event, Message};
 
 struct Counting;
 
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
 thread_local! {
-    /// Only the test's own thread is counted: the test harness's threads allocate too.
+    /// Only a test's own thread is counted, in counters of its own: the test harness's
+    /// threads allocate too, and tests run in parallel.
     static COUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static LIVE: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
 }
 
 fn counted() -> bool {
     COUNTED.try_with(|c| c.get()).unwrap_or(false)
 }
 
+fn add_alloc(bytes: isize) {
+    let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
+    let _ = LIVE.try_with(|l| l.set(l.get() + bytes));
+}
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if counted() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            add_alloc(layout.size() as isize);
         }
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if counted() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            add_alloc(layout.size() as isize);
         }
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if counted() {
-            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+            let _ = LIVE.try_with(|l| l.set(l.get() - layout.size() as isize));
         }
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
+        if counted() {
+            add_alloc(new_size as isize - layout.size() as isize);
+        }
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -61,11 +61,11 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn allocs() -> usize {
-    ALLOCS.load(Ordering::Relaxed)
+    ALLOCS.with(|a| a.get())
 }
 
 fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
+    LIVE.with(|l| l.get())
 }
 
 /// Moves `from`'s output into `to`.
@@ -163,4 +163,52 @@ fn heap_behaviour() {
     assert_eq!(released, 0, "heap after release_buffers");
     // And the connection still works afterwards.
     assert_eq!(echo_round(&mut client, &mut server, text), text.len());
+}
+
+/// Heap held by an idle open connection with permessage-deflate after it compressed and
+/// decompressed a message each way, per window setting (printed for the README table).
+#[cfg(feature = "deflate")]
+#[test]
+fn deflate_heap_per_window_setting() {
+    use wsmachine::extensions::deflate::DeflateConfig;
+    COUNTED.with(|c| c.set(true));
+    let text = "hello, compressed world ".repeat(40);
+    let settings = [(15u8, false), (12, false), (9, false), (15, true), (9, true)];
+    // Printing allocates on this (counted) thread: collect first, print at the end.
+    let mut results = [(0isize, 0isize, 0isize); 5];
+    for (i, (bits, no_ct)) in settings.into_iter().enumerate() {
+        let policy = DeflateConfig::new()
+            .with_max_window_bits(bits)
+            .with_peer_max_window_bits(bits)
+            .with_no_context_takeover(no_ct)
+            .with_peer_no_context_takeover(no_ct);
+        let config = Config::new().with_deflate(policy);
+        let base = live();
+        let request = ClientRequest::new("example.com", "/chat");
+        let mut client = Connection::client(config, &request, SEED).unwrap();
+        let mut server = Connection::server(config);
+        pump(&mut client, &mut server);
+        assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+        server.accept(Accept::new()).unwrap();
+        pump(&mut server, &mut client);
+        while client.poll_event().is_some() {}
+        let before_use = live() - base;
+        for _ in 0..3 {
+            assert_eq!(echo_round(&mut client, &mut server, &text), text.len());
+        }
+        let after = live() - base;
+        client.release_buffers();
+        server.release_buffers();
+        let released = live() - base;
+        results[i] = (before_use, after, released);
+        assert!(before_use < 4096, "compression state is created lazily");
+        drop((client, server));
+        assert_eq!(live(), base, "everything freed");
+    }
+    for ((bits, no_ct), (before_use, after, released)) in settings.into_iter().zip(results) {
+        println!(
+            "deflate window {bits} no_context_takeover {no_ct}: client+server heap {before_use} B \
+             before use, {after} B after, {released} B after release_buffers"
+        );
+    }
 }

@@ -204,8 +204,7 @@ mod imp {
             self.state.as_ref().map_or(0, |s| {
                 s.scratch.capacity()
                     + if s.deflater.is_some() {
-                        // zlib's estimate: window, hash chains and pending buffer.
-                        (1usize << (s.params.window_bits + 2)) + (1 << 17)
+                        deflate_cost(s.params.window_bits)
                     } else {
                         0
                     }
