@@ -130,9 +130,19 @@ impl Outbound {
             mask,
             payload_len: payload.len() as u64,
         };
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let n = header.encode(&mut head);
-        self.buf.push(head.get(..n).unwrap_or_default());
+        // Encode straight into the output (the caller reserved room for the whole frame, and
+        // any bytes past the header are overwritten by the payload or lie beyond the end).
+        match self.buf.spare_mut().first_chunk_mut::<MAX_HEADER_LEN>() {
+            Some(dst) => {
+                let n = header.encode(dst);
+                self.buf.commit(n);
+            }
+            None => {
+                let mut head = [0u8; MAX_HEADER_LEN];
+                let n = header.encode(&mut head);
+                self.buf.push(head.get(..n).unwrap_or_default());
+            }
+        }
         match mask {
             Some(key) => {
                 let dst = self.buf.spare_mut();
