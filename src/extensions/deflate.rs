@@ -54,8 +54,9 @@ pub struct DeflateConfig {
     /// Largest LZ77 window this endpoint compresses with, 9 to 15 bits (zlib cannot compress
     /// raw deflate with 8). Default 15 (32 KiB).
     pub max_window_bits: u8,
-    /// Largest window to ask the peer to compress with, 8 to 15 bits; it bounds the
-    /// decompressor's memory when the peer agrees. Default 15.
+    /// Largest window to ask the peer to compress with, 9 to 15 bits; it bounds the
+    /// decompressor's memory when the peer agrees. (RFC 7692 allows 8, but zlib-based peers,
+    /// this one included, cannot compress with it, so it is never asked for.) Default 15.
     pub peer_max_window_bits: u8,
     /// Reset the compression context after every message. Default off.
     pub no_context_takeover: bool,
@@ -88,10 +89,10 @@ impl DeflateConfig {
         self
     }
 
-    /// Sets [`peer_max_window_bits`](Self::peer_max_window_bits) (clamped to 8..=15).
+    /// Sets [`peer_max_window_bits`](Self::peer_max_window_bits) (clamped to 9..=15).
     #[must_use]
     pub const fn with_peer_max_window_bits(mut self, bits: u8) -> DeflateConfig {
-        self.peer_max_window_bits = clamp_bits(bits, 8);
+        self.peer_max_window_bits = clamp_bits(bits, 9);
         self
     }
 
@@ -253,7 +254,10 @@ pub(crate) fn server_accept<'a>(
         let peer_no_context_takeover =
             config.peer_no_context_takeover || p.client_no_context_takeover;
         let peer_window = match p.client_max_window_bits {
-            Some(offered) => config.peer_max_window_bits.min(offered.unwrap_or(15)),
+            Some(offered) => config
+                .peer_max_window_bits
+                .clamp(9, 15)
+                .min(offered.unwrap_or(15)),
             // The client cannot limit its window: accept its full window.
             None => 15,
         };
