@@ -1598,6 +1598,140 @@ fn print_tables(rows: &[Row], since: SystemTime) {
     }
 }
 
+// ----- permessage-deflate (wsmachine only: none of the peers implements it) ------------------
+
+/// 64 KiB of JSON-like text: records with varying numbers and names, as an API would send.
+#[cfg(feature = "deflate")]
+fn json_text(len: usize, seed: u64) -> String {
+    let mut rng = Rng(seed);
+    let mut s = String::from("[");
+    let mut id = 0u64;
+    while s.len() < len - 200 {
+        id += 1;
+        let n = rng.next() % 100_000;
+        s.push_str(&format!(
+            "{{\"id\":{id},\"user\":\"user{n}\",\"email\":\"user{n}@example.com\",\
+             \"score\":{}.{},\"active\":{},\"tags\":[\"t{}\",\"t{}\"]}},",
+            n % 1000,
+            n % 10,
+            n.is_multiple_of(2),
+            n % 7,
+            n % 13
+        ));
+    }
+    s.push_str("{}]");
+    while s.len() < len {
+        s.push(' ');
+    }
+    s
+}
+
+/// Client and server with permessage-deflate agreed (no context takeover, so a pre-built
+/// compressed stream can be decoded again and again by the same server).
+#[cfg(feature = "deflate")]
+fn deflate_pair() -> (Connection, Connection) {
+    use wsmachine::extensions::deflate::DeflateConfig;
+    use wsmachine::handshake::client::ClientRequest;
+    let policy = DeflateConfig::new()
+        .with_no_context_takeover(true)
+        .with_peer_no_context_takeover(true);
+    let config = ws_config().with_deflate(policy);
+    let request = ClientRequest::new("example.com", "/");
+    let mut client = Connection::client(config, &request, Seed::new([5; 32])).expect("client");
+    let mut server = Connection::server(config);
+    let n = server.receive(client.output());
+    client.consume_output(n);
+    assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+    server.accept(wsmachine::Accept::new()).expect("accept");
+    let n = client.receive(server.output());
+    server.consume_output(n);
+    assert!(matches!(client.poll_event(), Some(Event::Accepted(_))));
+    assert!(client.deflate().is_some() && server.deflate().is_some());
+    (client, server)
+}
+
+/// Compression throughput and ratio on 16 × 64 KiB of JSON-like text. Returns the ratio.
+#[cfg(feature = "deflate")]
+fn bench_deflate(c: &mut Criterion, s: &Settings) -> f64 {
+    let texts: Vec<String> = (0..UTF8_COUNT as u64)
+        .map(|i| json_text(UTF8_LEN, i))
+        .collect();
+    let bytes: u64 = texts.iter().map(|t| t.len() as u64).sum();
+    let (mut client, mut server) = deflate_pair();
+    // The compressed stream, built once; checked to decode to the texts.
+    let mut wire = Vec::new();
+    for t in &texts {
+        client.send_text(t).expect("send");
+        wire.extend_from_slice(client.output());
+        let n = client.output().len();
+        client.consume_output(n);
+    }
+    let ratio = wire.len() as f64 / bytes as f64;
+    let wire = leak(wire);
+    let mut got = Vec::new();
+    decode_wsmachine(&mut server, wire, &mut |_, p| got.push(p.to_vec()));
+    assert_eq!(got.len(), texts.len());
+    for (g, t) in got.iter().zip(&texts) {
+        assert_eq!(g, t.as_bytes(), "deflate round trip");
+    }
+    let mut g = s.group(c, "deflate_json_64kib", true);
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("wsmachine_compress", |b| {
+        b.iter(|| {
+            for t in &texts {
+                client.send_text(black_box(t)).expect("send");
+                let n = client.output().len();
+                black_box(client.output());
+                client.consume_output(n);
+            }
+        })
+    });
+    g.bench_function("wsmachine_decompress", |b| {
+        b.iter(|| {
+            let mut t = Tally::default();
+            decode_wsmachine(&mut server, wire, &mut |x, p| t.add(x, p));
+            black_box(t);
+        })
+    });
+    g.bench_function(SIMDUTF8, |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(simdutf8::basic::from_utf8(black_box(t.as_bytes())).is_ok());
+            }
+        })
+    });
+    g.finish();
+    ratio
+}
+
+#[cfg(feature = "deflate")]
+fn print_deflate(ratio: f64, since: SystemTime) {
+    let dir = criterion_dir();
+    let est = |bench: &str| estimate_ns(&dir, "deflate_json_64kib", bench, since);
+    let bytes = (UTF8_COUNT * UTF8_LEN) as f64;
+    let rate = |ns: Option<f64>| {
+        ns.map_or_else(
+            || "—".to_owned(),
+            |t| format!("{:.0} MiB/s", bytes / t * 1e9 / (1 << 20) as f64),
+        )
+    };
+    println!();
+    println!(
+        "## permessage-deflate, 16 × 64 KiB JSON-like text (wsmachine; no peer implements it)"
+    );
+    println!();
+    println!("| compressed size | compress (client: deflate + mask) | decompress (server: unmask + inflate + UTF-8) |");
+    println!("|---|---|---|");
+    println!(
+        "| {:.1} % of the text | {} ({}) | {} ({}) |",
+        ratio * 100.0,
+        fmt_opt(est("wsmachine_compress")),
+        rate(est("wsmachine_compress")),
+        fmt_opt(est("wsmachine_decompress")),
+        rate(est("wsmachine_decompress")),
+    );
+}
+
 fn machine() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let model = fs::read_to_string("/proc/cpuinfo")
@@ -1643,6 +1777,8 @@ fn main() {
     bench_encode(&mut c, s, &rt, "encode_binary_1mib", &inputs.big);
     bench_handshake(&mut c, s, &rt);
     bench_echo(&mut c, s, &rt, &inputs.small);
+    #[cfg(feature = "deflate")]
+    let deflate_ratio = bench_deflate(&mut c, s);
     c.final_summary();
 
     // `cargo bench` passes `--bench`; without it criterion only tests each routine once.
@@ -1699,6 +1835,8 @@ fn main() {
             },
         ];
         print_tables(&rows, since);
+        #[cfg(feature = "deflate")]
+        print_deflate(deflate_ratio, since);
     }
     println!();
     println!("{}", machine());

@@ -100,6 +100,11 @@ impl ByteBuf {
     /// Makes at least `extra` bytes free after the live bytes without holding more than
     /// `limit` live bytes. Returns by how much absolute positions moved down (live bytes are
     /// moved to the front when that makes room).
+    ///
+    /// Live bytes are moved only when the consumed gap in front of them is at least as large
+    /// as they are, so each byte is moved at most once per byte consumed (no repeated large
+    /// moves when a buffer hovers near its limit); otherwise the buffer grows, to at most
+    /// twice the limit in capacity.
     pub(crate) fn reserve(&mut self, extra: usize, limit: usize) -> Result<usize, Full> {
         let live = self.len();
         let needed = live.checked_add(extra).ok_or(Full)?;
@@ -111,12 +116,15 @@ impl ByteBuf {
             return Ok(0);
         }
         let shift = self.start;
-        if self.data.len() >= needed {
+        if self.start >= live && self.data.len() >= needed {
             self.data.copy_within(self.start..self.end, 0);
         } else {
             // A fresh zeroed allocation (calloc: no memset for large sizes) and one copy of the
             // live bytes, rather than a realloc that would also copy the consumed prefix.
-            let cap = needed.max(self.data.len().saturating_mul(2)).min(limit);
+            let cap = needed
+                .max(self.data.len().saturating_mul(2))
+                .min(limit.saturating_mul(2))
+                .max(needed);
             let mut data = alloc::vec![0u8; cap];
             if let (Some(dst), Some(src)) =
                 (data.get_mut(..live), self.data.get(self.start..self.end))

@@ -16,7 +16,8 @@ pub enum Delivery {
 ///
 /// Every buffer the connection holds is bounded by one of these limits, and memory grows only
 /// with bytes that actually arrived: a frame header that *declares* a huge length fails the
-/// connection before anything is allocated.
+/// connection before anything is allocated. The limits bound the bytes a buffer holds; its
+/// capacity stays within twice that (the room that keeps moving bytes within a buffer cheap).
 ///
 /// | limit | default | on violation |
 /// |---|---|---|

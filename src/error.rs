@@ -126,10 +126,12 @@ impl std::error::Error for ProtocolError {}
 pub enum SendError {
     /// The opening handshake has not completed yet.
     NotOpen,
-    /// A close frame was already sent or received: the benign race of a send that crosses a
+    /// A close frame was sent, or the connection ended but the application has not seen
+    /// [`Event::Closed`](crate::Event::Closed) yet: the benign race of a send that crosses a
     /// close, not a programming error.
     Closing,
-    /// The connection is closed.
+    /// The connection is closed and the application was told (`Event::Closed` was delivered):
+    /// a send after that is a use after close.
     Closed,
     /// A control frame payload longer than 125 bytes (§5.5).
     ControlTooLong,
@@ -155,6 +157,9 @@ pub enum SendError {
     InvalidHeader,
     /// An HTTP status outside 200-599 (or 101, which only `accept` sends).
     InvalidStatus(u16),
+    /// The compressor failed (permessage-deflate); the connection should be closed with
+    /// [`CloseCode::INTERNAL_ERROR`].
+    CompressionFailed,
 }
 
 impl fmt::Display for SendError {
@@ -176,6 +181,7 @@ impl fmt::Display for SendError {
             }
             SendError::InvalidHeader => f.write_str("invalid header name or value"),
             SendError::InvalidStatus(s) => write!(f, "invalid HTTP status {s}"),
+            SendError::CompressionFailed => f.write_str("compression failed"),
         }
     }
 }

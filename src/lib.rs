@@ -74,6 +74,7 @@
 //! | `std` | yes | [`Seed::from_os`], `std::error::Error` impls, runtime SIMD detection |
 //! | `simd` | yes | SIMD UTF-8 validation through `simdutf8` |
 //! | `http` | no | conversions with the `http` crate's types ([`handshake::http`]) |
+//! | `deflate` | no | permessage-deflate, RFC 7692 ([`extensions::deflate`]); needs `std` |
 //!
 //! Without `std` the crate is `no_std` and needs only `alloc`.
 

@@ -173,7 +173,13 @@ fn deflate_heap_per_window_setting() {
     use wsmachine::extensions::deflate::DeflateConfig;
     COUNTED.with(|c| c.set(true));
     let text = "hello, compressed world ".repeat(40);
-    let settings = [(15u8, false), (12, false), (9, false), (15, true), (9, true)];
+    let settings = [
+        (15u8, false),
+        (12, false),
+        (9, false),
+        (15, true),
+        (9, true),
+    ];
     // Printing allocates on this (counted) thread: collect first, print at the end.
     let mut results = [(0isize, 0isize, 0isize); 5];
     for (i, (bits, no_ct)) in settings.into_iter().enumerate() {

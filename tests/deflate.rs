@@ -468,3 +468,59 @@ fn size_limit_is_reported_before_later_corrupt_data() {
         CloseCause::Failed(ProtocolError::MessageTooLarge)
     );
 }
+
+/// Regression (found by the `client_stream` fuzz target): corrupt compressed data is reported
+/// the same way however the input is split: output that came before it is delivered first,
+/// and the error comes before anything later in the stream (here a frame with a reserved
+/// opcode).
+#[test]
+fn corrupt_data_is_reported_at_its_place_in_the_stream() {
+    let mut c = compressor();
+    let mut payload = compress_piece(&mut c, b"some text before the damage");
+    payload.extend_from_slice(&[0xff; 8]);
+    let mut input = compressed_frame(false, BINARY, &payload);
+    input.extend_from_slice(&[0x84, 0x80, 0, 0, 0, 0]); // reserved opcode 4
+    let mut outcomes = Vec::new();
+    for delivery in [Delivery::Assembled, Delivery::Streaming] {
+        for chunk in [1, 3, 7, input.len()] {
+            let config = deflating(Config::new()).with_delivery(delivery);
+            let (mut server, _) = server_with(config, "permessage-deflate");
+            let mut events = Vec::new();
+            for piece in input.chunks(chunk) {
+                events.extend(feed(&mut server, piece));
+            }
+            outcomes.push(closed(&events).cause);
+        }
+    }
+    assert!(
+        outcomes
+            .iter()
+            .all(|c| *c == CloseCause::Failed(ProtocolError::InflateFailed)),
+        "{outcomes:?}"
+    );
+}
+
+/// Regression (review): a compressed frame with an empty payload is an empty message, and the
+/// context shared with the next message survives it (RFC 7692 §7.2.3.6 sends a single 0x00
+/// byte; some peers send nothing).
+#[test]
+fn empty_compressed_payload_keeps_the_context() {
+    let (mut server, _) = server_with(deflating(Config::new()), "permessage-deflate");
+    let mut c = compressor();
+    let mut input = compressed_frame(true, TEXT, &compress(&mut c, b"first message"));
+    input.extend(compressed_frame(true, TEXT, b""));
+    input.extend(compressed_frame(
+        true,
+        TEXT,
+        &compress(&mut c, b"first message again"),
+    ));
+    let events = feed(&mut server, &input);
+    assert_eq!(
+        events,
+        vec![
+            OwnedEvent::Text("first message".into()),
+            OwnedEvent::Text(String::new()),
+            OwnedEvent::Text("first message again".into()),
+        ]
+    );
+}

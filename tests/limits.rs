@@ -189,7 +189,12 @@ fn receive_is_bounded_and_resumes_after_draining() {
     }
     let n = s.receive(&input);
     assert!(n < input.len(), "took {n} of {}", input.len());
-    assert!(s.memory().input <= 1024 + 14 + 1024, "{:?}", s.memory());
+    // Capacity is at most twice the limit (see `ByteBuf::reserve`).
+    assert!(
+        s.memory().input <= 2 * (1024 + 14 + 1024),
+        "{:?}",
+        s.memory()
+    );
     let mut events = drain(&mut s);
     events.extend(feed(&mut s, &input[n..]));
     assert_eq!(events.len(), 100);
@@ -276,4 +281,36 @@ fn message_buffer_never_exceeds_max_message_size() {
     }
     assert_eq!(kinds(&events), vec!["binary 8001"]);
     assert!(peak <= 8192, "message buffer reached {peak}");
+}
+
+/// Regression (review): bytes read past an upgrade done elsewhere are all kept, also after a
+/// frame large enough to end a `receive` call early.
+#[test]
+fn upgraded_connection_keeps_all_leftover_bytes() {
+    let mut leftover = cframe(true, BINARY, &vec![5; 70_000]);
+    leftover.extend(cframe(true, TEXT, b"hi"));
+    let mut s = wsmachine::Connection::upgraded_server(Config::new(), &leftover);
+    assert_eq!(kinds(&drain(&mut s)), vec!["binary 70000", "text 2"]);
+}
+
+/// A slow reader keeps the backlog near its limit while small messages are queued as room
+/// frees: each send must not move the whole backlog (the buffer may grow to twice the limit
+/// instead, so moves are paid for by consumed bytes).
+#[test]
+fn backlog_near_its_limit_stays_cheap() {
+    let limit = 4 << 20;
+    let mut s = server_open(Config::new().with_max_output_backlog(limit));
+    while s.send_binary(&[1; 1000]).is_ok() {}
+    let start = std::time::Instant::now();
+    for _ in 0..20_000 {
+        s.consume_output(1004);
+        s.send_binary(&[1; 1000]).unwrap();
+    }
+    // 20,000 moves of 4 MiB would take many seconds; amortised moves take milliseconds.
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(s.memory().output <= 2 * limit);
 }

@@ -1172,18 +1172,16 @@ fn server_eof_without_bytes_is_incomplete() {
     assert_eq!(events.len(), 1);
 }
 
-/// §4.2.2: the transport ending while the request waits for an answer ends with
-/// `Incomplete`, and the request can no longer be accepted.
+/// §4.2.2: a client may half-close after its request; the request still gets its answer
+/// (here a rejection), and the connection ends after it.
 #[test]
-fn server_eof_while_awaiting_answer_is_incomplete() {
+fn server_eof_while_awaiting_answer_still_lets_the_request_be_answered() {
     let (mut server, _) = server_with_request(Config::new(), REQUEST);
     server.receive_eof();
-    let events = drain(&mut server);
-    assert_eq!(
-        closed(&events).cause,
-        CloseCause::Handshake(HandshakeError::Incomplete)
-    );
-    assert_eq!(server.accept(Accept::new()), Err(SendError::Closed));
+    assert!(drain(&mut server).is_empty());
+    server.respond(403, &[], b"no").unwrap();
+    assert!(take_output(&mut server).starts_with(b"HTTP/1.1 403"));
+    assert_eq!(closed(&drain(&mut server)).cause, CloseCause::Responded);
 }
 
 // ----- client: the request ---------------------------------------------------------------

@@ -340,3 +340,18 @@ fn ping_flood_keeps_output_bounded() {
     assert!(frames.iter().all(|f| f.opcode == PONG));
     assert_eq!(frames[15].payload, 99_999u32.to_be_bytes());
 }
+
+/// §5.5.2: a ping is answered unless a close frame was *received*; an endpoint waiting for
+/// the reply to its own close still answers (regression from review).
+#[test]
+fn ping_is_answered_while_waiting_for_the_close_reply() {
+    let mut server = server_open(Config::new());
+    server.close(wsmachine::CloseCode::NORMAL, "").unwrap();
+    let _ = take_output(&mut server);
+    let events = feed(&mut server, &cframe(true, PING, b"still there?"));
+    assert_eq!(events, vec![OwnedEvent::Ping(b"still there?".to_vec())]);
+    assert_eq!(
+        take_output(&mut server),
+        sframe(true, PONG, b"still there?")
+    );
+}

@@ -389,3 +389,32 @@ fn client_initiated_close_round_trip() {
     assert!(!p.client.close_expected());
     let _: &Connection = &p.client;
 }
+
+/// A send that crosses the end of the connection before the application saw `Closed` is the
+/// benign race (`Closing`); after `Closed` was delivered, `Closed`.
+#[test]
+fn send_errors_distinguish_the_race_from_use_after_close() {
+    let mut s = server_open(Config::new());
+    assert!(s.receive(&cframe(true, CLOSE, &close_payload(1000, ""))) > 0);
+    let _ = s.poll_event(); // CloseReceived: the reply is queued, Closed not yet delivered
+    assert_eq!(s.send_text("x"), Err(SendError::Closing));
+    let _ = drain(&mut s);
+    assert_eq!(s.send_text("x"), Err(SendError::Closed));
+}
+
+/// A client that half-closes after its request still gets its answer (§4.2.2); the end of
+/// stream is reported afterwards.
+#[test]
+fn request_is_answered_after_the_client_half_closed() {
+    let mut server = Connection::server(Config::new());
+    assert_eq!(server.receive(REQUEST), REQUEST.len());
+    server.receive_eof();
+    assert!(matches!(
+        server.poll_event(),
+        Some(wsmachine::Event::Request(_))
+    ));
+    assert!(server.poll_event().is_none());
+    server.accept(wsmachine::Accept::new()).unwrap();
+    assert!(take_output(&mut server).starts_with(b"HTTP/1.1 101"));
+    assert_eq!(closed(&drain(&mut server)).cause, CloseCause::Abnormal);
+}

@@ -99,6 +99,14 @@ mod imp {
             Ok(used)
         }
 
+        /// The decompressor found the data corrupt after handing on what came before.
+        pub(crate) fn has_failed(&self) -> bool {
+            self.state
+                .as_ref()
+                .and_then(|s| s.inflater.as_ref())
+                .is_some_and(Inflater::has_failed)
+        }
+
         /// The byte range of the streaming piece buffer, for events.
         pub(crate) fn piece(&self, range: core::ops::Range<usize>) -> &[u8] {
             self.state

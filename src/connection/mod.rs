@@ -126,8 +126,10 @@ impl Memory {
 ///
 /// Methods fall into four groups: inputs (`receive*`, `read_buf`/`commit_read`), events
 /// (`poll_event*`), commands (`send_*`, `ping`, `pong`, `close`, `accept`, `respond`), outputs
-/// (`output`, `consume_output`) and getters. Only inputs and commands change the state;
-/// `poll_event` applies what the inputs brought, in order.
+/// (`output`, `consume_output`) and getters. Inputs only store bytes: what they mean (a close
+/// frame, a violation, the end of stream) takes effect, in order, as `poll_event` reaches it,
+/// so `state()`, `close_expected()` and the answers of `send_*` change when events are
+/// drained. Commands take effect at once.
 #[derive(Debug)]
 pub struct Connection {
     inb: Inbound,
@@ -212,8 +214,16 @@ impl Connection {
             out: Outbound::new(role, &config, rng, Phase::Open),
         };
         conn.inb.start_frames(0);
-        // The leftover is already in memory: take all of it whatever the limit.
-        let _ = conn.inb.receive(leftover, usize::MAX);
+        // The leftover is already in memory: take all of it whatever the limit (`receive`
+        // may stop early after a large frame, so loop).
+        let mut rest = leftover;
+        while !rest.is_empty() {
+            let n = conn.inb.receive(rest, usize::MAX);
+            rest = rest.get(n..).unwrap_or_default();
+            if n == 0 {
+                break;
+            }
+        }
         conn
     }
 
@@ -235,7 +245,9 @@ impl Connection {
 
     /// Takes bytes from the transport, copying them into the input buffer (and unmasking
     /// payloads on the way). Returns how many were taken: all of them, unless the input buffer
-    /// is at its limit; then drain events (which frees it) and pass the rest again.
+    /// is at its limit, or a frame of 64 KiB or more just ended with more bytes behind it (so
+    /// that the next frame lands in a buffer the application has emptied instead of behind a
+    /// large one that would have to be moved). Drain events and pass the rest again.
     ///
     /// After the connection failed or closed, input is discarded (and reported as taken).
     #[must_use = "bytes not taken must be passed again after draining events"]
@@ -276,14 +288,11 @@ impl Connection {
             Phase::ReadingResponse => self.inb.advance_response(&mut self.out),
             Phase::ReadingRejection => self.inb.advance_rejection(&mut self.out),
             Phase::Open | Phase::CloseSent => self.inb.advance_frames(&mut self.out),
-            Phase::AwaitingAnswer | Phase::CloseReceived if self.out.link.eof => {
-                let cause = if self.out.link.phase == Phase::AwaitingAnswer {
-                    CloseCause::Handshake(HandshakeError::Incomplete)
-                } else {
-                    CloseCause::Abnormal
-                };
-                end_of_stream(&mut self.inb.st, &mut self.out, cause)
+            Phase::CloseReceived if self.out.link.eof => {
+                end_of_stream(&mut self.inb.st, &mut self.out, CloseCause::Abnormal)
             }
+            // A client may half-close after its request: the request still gets its answer
+            // (`accept` or `respond`); the end of stream is reported after that.
             Phase::AwaitingAnswer | Phase::CloseReceived => None,
         }
     }
@@ -489,6 +498,22 @@ impl Connection {
         self.inb.compression.params()
     }
 
+    /// Turns on permessage-deflate with parameters agreed by a handshake done elsewhere (see
+    /// [`extensions::deflate::server_accept`](crate::extensions::deflate::server_accept) and
+    /// [`client_accept`](crate::extensions::deflate::client_accept)), for connections made with
+    /// [`upgraded_server`](Self::upgraded_server) or [`upgraded_client`](Self::upgraded_client).
+    /// Call it before feeding any frame; `policy` supplies the level and threshold.
+    #[cfg(feature = "deflate")]
+    pub fn set_deflate(
+        &mut self,
+        params: crate::extensions::deflate::DeflateParams,
+        policy: &crate::extensions::deflate::DeflateConfig,
+    ) {
+        self.inb.compression.negotiate(params);
+        self.inb.st.deflate = true;
+        self.out.compression.negotiate(params, policy);
+    }
+
     /// Queues a message that is not compressed even when permessage-deflate is in use (data
     /// that is already compressed, or secrets that must not share a compression context with
     /// attacker-chosen text, RFC 7692 §11). Otherwise as [`send_text`](Self::send_text).
@@ -532,7 +557,9 @@ impl Connection {
     }
 
     /// Frees every buffer that holds no data, for connections that go idle: an idle open
-    /// connection then holds no heap memory beyond the subprotocol name.
+    /// connection then holds no heap memory beyond the subprotocol name and, when
+    /// permessage-deflate was used, the compression state (which must survive between
+    /// messages with context takeover).
     pub fn release_buffers(&mut self) {
         self.inb.settle();
         self.inb.buf.release();

@@ -980,6 +980,13 @@ impl Inbound {
                 },
             });
         }
+        if self.compression.has_failed() {
+            // Corrupt data, found after the output before it was delivered: fail here, before
+            // anything that follows in the stream.
+            return Flow::Ready(Ready::Closed(
+                self.st.fail(ProtocolError::InflateFailed, out),
+            ));
+        }
         if frame.left == 0 && !frame.fin {
             self.st.frame = None;
             return Flow::Again;

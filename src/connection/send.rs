@@ -99,6 +99,9 @@ impl Outbound {
         match self.link.phase {
             Phase::Open | Phase::CloseReceived => Ok(()),
             Phase::CloseSent => Err(SendError::Closing),
+            // Until the application has seen `Event::Closed`, a send that crosses the end of
+            // the connection is the benign race; after it, a use after close.
+            Phase::Closed if !self.link.reported => Err(SendError::Closing),
             Phase::Closed => Err(SendError::Closed),
             Phase::ReadingRequest
             | Phase::AwaitingAnswer
@@ -203,7 +206,7 @@ impl Outbound {
                 return Err(SendError::OutputFull);
             }
             let Some(compressed) = self.compression.take_compressed(payload, true) else {
-                return Err(SendError::Closed);
+                return Err(SendError::CompressionFailed);
             };
             let _ = self.reserve(self.frames_len(compressed.len()), usize::MAX);
             self.write_frames(kind.opcode(), 0b100, &compressed);
@@ -279,7 +282,7 @@ impl Outbound {
                 return Err(SendError::OutputFull);
             }
             let Some(data) = self.compression.take_compressed(payload, fin) else {
-                return Err(SendError::Closed);
+                return Err(SendError::CompressionFailed);
             };
             let _ = self.reserve(self.header_len(data.len()) + data.len(), usize::MAX);
             let rsv = if opcode == OpCode::Continuation {
@@ -330,6 +333,7 @@ impl Outbound {
         match self.link.phase {
             Phase::Open | Phase::CloseReceived => {}
             Phase::CloseSent => return Err(SendError::Closing),
+            Phase::Closed if !self.link.reported => return Err(SendError::Closing),
             Phase::Closed => return Err(SendError::Closed),
             _ => return Err(SendError::NotOpen),
         }
@@ -368,7 +372,13 @@ impl Outbound {
     /// end of the output, a newer one replaces the last: §5.5.3 allows answering only the most
     /// recent ping, and a ping flood from a peer that never reads cannot grow memory.
     pub(crate) fn queue_pong(&mut self, payload: &[u8]) {
-        if !self.link.may_send_data() {
+        // §5.5.2: a ping is answered unless a close frame was *received*; having sent ours
+        // (waiting for the reply) is no exemption.
+        if !matches!(
+            self.link.phase,
+            Phase::Open | Phase::CloseSent | Phase::CloseReceived
+        ) || self.link.peer_code.is_some()
+        {
             return;
         }
         if self.pongs.count >= MAX_PENDING_PONGS && self.buf.len() >= self.pongs.bytes {

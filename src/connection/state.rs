@@ -164,11 +164,6 @@ impl Link {
         self.reported = true;
         Some(closed)
     }
-
-    /// Whether data frames may still be sent (§7.1.2: nothing after our close frame).
-    pub(crate) const fn may_send_data(&self) -> bool {
-        matches!(self.phase, Phase::Open | Phase::CloseReceived)
-    }
 }
 
 #[cfg(test)]

@@ -200,9 +200,9 @@ fn parse(ext: &Extension<'_>) -> Result<Parsed, ()> {
     Ok(p)
 }
 
-/// The client's offer (§7.1): the configured parameters, then, when they ask something of
-/// the server, a plain offer to fall back on.
-pub(crate) fn client_offer(config: &DeflateConfig) -> String {
+/// The client's offer (§7.1), a `Sec-WebSocket-Extensions` value: the configured parameters,
+/// then, when they ask something of the server, a plain offer to fall back on.
+pub fn client_offer(config: &DeflateConfig) -> String {
     let mut offer = String::from(NAME);
     // Always announce support for a limited client window: the server may then pick one.
     if config.max_window_bits < 15 {
@@ -235,7 +235,10 @@ pub(crate) fn client_offer(config: &DeflateConfig) -> String {
 /// Server side (§7.1): accepts the first acceptable offer; returns the agreed parameters and
 /// the response element. Offers with unknown or repeated parameters or invalid values are
 /// declined, as are offers asking for an 8-bit server window (zlib cannot compress with it).
-pub(crate) fn server_accept<'a>(
+///
+/// `Connection::accept` does this itself; this is for stacks that answer the upgrade on
+/// their own (then pass the parameters to `Connection::set_deflate`).
+pub fn server_accept<'a>(
     config: &DeflateConfig,
     offers: impl Iterator<Item = Extension<'a>>,
 ) -> Option<(DeflateParams, String)> {
@@ -285,7 +288,8 @@ pub(crate) fn server_accept<'a>(
     None
 }
 
-/// Client side (§7.1): checks the server's response element against what we offered.
+/// Client side (§7.1): checks the server's response element against what we offered with
+/// [`client_offer`].
 pub(crate) fn client_accept(
     config: &DeflateConfig,
     response: &Extension<'_>,
@@ -336,7 +340,8 @@ impl Deflater {
     pub(crate) fn new(params: &DeflateParams, level: u32) -> Deflater {
         Deflater {
             compress: Box::new(Compress::new_with_window_bits(
-                Compression::new(level),
+                // The fields are public: clamp here too (zlib-rs asserts on levels above 9).
+                Compression::new(level.min(9)),
                 false,
                 params.window_bits.clamp(9, 15),
             )),
@@ -398,6 +403,11 @@ pub(crate) struct Inflater {
     produced: u64,
     /// The current message's deflate stream ended with a final block.
     ended: bool,
+    /// Compressed bytes were fed for the current message.
+    fed: bool,
+    /// The data was found corrupt after some output was handed on: report it next time, so
+    /// that the error comes after that output whatever way the input was split.
+    failed: bool,
 }
 
 impl core::fmt::Debug for Inflater {
@@ -408,16 +418,22 @@ impl core::fmt::Debug for Inflater {
 
 impl Inflater {
     pub(crate) fn new(params: &DeflateParams) -> Inflater {
+        // A larger window always decodes a smaller one. 8 bits decode with a 9-bit inflater
+        // (zlib refuses 8 for raw inflate). When the peer resets its context after every
+        // message we reset too, and flate2 re-creates (allocates) the state on reset unless
+        // the window is 15: then 15 it is, so that steady traffic allocates nothing.
+        let bits = if params.peer_no_context_takeover {
+            15
+        } else {
+            params.peer_window_bits.clamp(9, 15)
+        };
         Inflater {
-            // A window of 8 bits decodes with a 9-bit inflater (zlib refuses 8 for raw
-            // inflate); a larger window always decodes a smaller one.
-            decompress: Box::new(Decompress::new_with_window_bits(
-                false,
-                params.peer_window_bits.clamp(9, 15),
-            )),
+            decompress: Box::new(Decompress::new_with_window_bits(false, bits)),
             peer_no_context_takeover: params.peer_no_context_takeover,
             produced: 0,
             ended: false,
+            fed: false,
+            failed: false,
         }
     }
 
@@ -435,14 +451,13 @@ impl Inflater {
     ) -> Result<(), Result<InflateError, E>> {
         self.feed(input, limit, scratch, sink)?;
         if fin {
-            if !self.ended {
+            // An empty compressed payload (RFC 7692 wants a single 0x00 byte; some peers send
+            // nothing) is an empty message: the tail alone would leave a stored block open and
+            // corrupt the next message.
+            if !self.ended && self.fed {
                 self.feed(&TAIL, limit, scratch, sink)?;
             }
-            self.produced = 0;
-            self.ended = false;
-            if self.peer_no_context_takeover {
-                self.decompress.reset(false);
-            }
+            self.finish_message();
         }
         Ok(())
     }
@@ -459,18 +474,29 @@ impl Inflater {
     ) -> Result<(usize, usize, bool), InflateError> {
         let mut used = 0;
         let mut produced = 0;
+        if self.failed {
+            return Err(InflateError::Corrupt);
+        }
         if self.ended {
             if !input.is_empty() {
                 return Err(InflateError::Corrupt);
             }
         } else {
             let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
-            let status = self
+            let result = self
                 .decompress
-                .decompress(input, out, FlushDecompress::Sync)
-                .map_err(|_| InflateError::Corrupt)?;
+                .decompress(input, out, FlushDecompress::Sync);
             used = (self.decompress.total_in() - in0) as usize;
             produced = (self.decompress.total_out() - out0) as usize;
+            self.fed |= !input.is_empty();
+            let Ok(status) = result else {
+                if produced == 0 {
+                    return Err(InflateError::Corrupt);
+                }
+                // Deliver what came out before the error; report the error next time.
+                self.failed = true;
+                return Ok((used, produced, false));
+            };
             if status == flate2::Status::StreamEnd {
                 self.decompress.reset(false);
                 self.ended = true;
@@ -485,7 +511,7 @@ impl Inflater {
         if !(fin && drained) {
             return Ok((used, produced, false));
         }
-        if !self.ended {
+        if !self.ended && self.fed {
             // The restored tail is an empty stored block: it releases nothing new, but zlib
             // wants some room to take it.
             let room = out.get_mut(produced..).unwrap_or_default();
@@ -501,20 +527,23 @@ impl Inflater {
             }
             produced += (self.decompress.total_out() - out0) as usize;
         }
-        self.finish_message(true);
+        self.finish_message();
         Ok((used, produced, true))
     }
 
-    /// Ends the current message when `fin`: resets per-message state. Returns `fin`.
-    fn finish_message(&mut self, fin: bool) -> bool {
-        if fin {
-            self.produced = 0;
-            self.ended = false;
-            if self.peer_no_context_takeover {
-                self.decompress.reset(false);
-            }
+    /// Whether corrupt data was found after the output before it was handed on.
+    pub(crate) fn has_failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Ends the current message: per-message state, and the context if the peer resets its.
+    fn finish_message(&mut self) {
+        self.produced = 0;
+        self.ended = false;
+        self.fed = false;
+        if self.peer_no_context_takeover {
+            self.decompress.reset(false);
         }
-        fin
     }
 
     fn feed<E>(
@@ -542,12 +571,24 @@ impl Inflater {
                 .min(scratch.len());
             let scratch = scratch.get_mut(..room).unwrap_or_default();
             let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
-            let status = self
+            let result = self
                 .decompress
-                .decompress(rest, scratch, FlushDecompress::Sync)
-                .map_err(|_| Ok(InflateError::Corrupt))?;
+                .decompress(rest, scratch, FlushDecompress::Sync);
             let used = (self.decompress.total_in() - in0) as usize;
             let produced = (self.decompress.total_out() - out0) as usize;
+            self.fed |= !rest.is_empty();
+            let Ok(status) = result else {
+                // What came out before the error is handed on first, as it would have been had
+                // the input arrived in smaller pieces.
+                self.produced += produced as u64;
+                if self.produced > limit {
+                    return Err(Ok(InflateError::TooBig));
+                }
+                if produced > 0 {
+                    sink(scratch.get(..produced).unwrap_or_default()).map_err(Err)?;
+                }
+                return Err(Ok(InflateError::Corrupt));
+            };
             pos += used;
             self.produced += produced as u64;
             if self.produced > limit {

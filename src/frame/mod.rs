@@ -215,6 +215,7 @@ impl FrameHeader {
     /// The header is written as given: the caller keeps control frames within 125 bytes and
     /// `payload_len` below 2^63.
     #[inline]
+    #[must_use = "the header is only the first bytes of `out`"]
     pub fn encode(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
         out[0] = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode.as_u8();
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };

@@ -3,7 +3,8 @@
 //! Over HTTP/2 a WebSocket is one stream opened with `:method = CONNECT` and
 //! `:protocol = websocket`; there is no key and no accept value, and the server answers
 //! `:status = 200`. These helpers check and build the header lists; the HTTP/2 stack carries
-//! them, and a [`Connection::upgraded`](crate::Connection::upgraded) runs the frames on the
+//! them, and [`Connection::upgraded_server`](crate::Connection::upgraded_server) or
+//! [`Connection::upgraded_client`](crate::Connection::upgraded_client) runs the frames on the
 //! stream.
 //!
 //! ```

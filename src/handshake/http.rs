@@ -106,7 +106,7 @@ pub fn client_request(
         None => alloc::format!("{scheme}://{}{}", request.host(), request.path()),
     };
     let mut builder = ::http::Request::get(uri)
-        .header(::http::header::HOST, request.host())
+        .header(::http::header::HOST, request.authority().as_ref())
         .header(::http::header::UPGRADE, "websocket")
         .header(::http::header::CONNECTION, "Upgrade")
         .header(::http::header::SEC_WEBSOCKET_KEY, key)
@@ -129,7 +129,9 @@ pub fn client_request(
     builder.body(()).map_err(|_| HandshakeError::InvalidRequest)
 }
 
-/// Checks an `http::Response` to a request built by [`client_request`] with `key` (§4.1).
+/// Checks an `http::Response` to a request built by [`client_request`] with `key` (§4.1):
+/// `offered_protocols` and `offered_extensions` are what the request offered (the
+/// subprotocol names, and the `Sec-WebSocket-Extensions` value or `""`).
 ///
 /// # Errors
 ///
@@ -138,6 +140,7 @@ pub fn validate_upgrade_response<'a, B>(
     response: &'a ::http::Response<B>,
     key: &str,
     offered_protocols: &[&str],
+    offered_extensions: &str,
 ) -> Result<Switched<'a>, HandshakeError> {
     let headers = header_pairs(response.headers());
     let offered = offered_protocols.join(", ");
@@ -146,7 +149,7 @@ pub fn validate_upgrade_response<'a, B>(
         headers.iter().copied(),
         &accept_key(key.as_bytes()),
         offered.as_bytes(),
-        b"",
+        offered_extensions.as_bytes(),
     )?;
     // Re-borrow the subprotocol from the response itself (the pairs above are temporary).
     let subprotocol = switched.subprotocol.and(
