@@ -7,62 +7,7 @@
 
 mod common;
 use common::*;
-use wsmachine::{
-    CloseCause, CloseCode, Closed, Config, Connection, Delivery, MessageKind, OwnedEvent,
-    ProtocolError, SendError,
-};
-
-/// A frame as the peer of `conn` sends it: masked towards a server, unmasked towards a client.
-fn peer_frame(conn: &Connection, fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    if conn.role().is_server() {
-        cframe(fin, opcode, payload)
-    } else {
-        sframe(fin, opcode, payload)
-    }
-}
-
-/// Asserts that `conn` failed the connection with `error` (§7.1.7): `Closed` with `code` is the
-/// last event, the output holds one close frame with `code` (masked exactly when `conn` is a
-/// client) as its last frame, and valid input fed afterwards produces no event and no output.
-fn assert_failed(conn: &mut Connection, events: &[OwnedEvent], error: ProtocolError, code: u16) {
-    assert_eq!(
-        closed(events),
-        Closed {
-            code: CloseCode(code),
-            cause: CloseCause::Failed(error),
-        }
-    );
-    let frames = decode_frames(&take_output(conn));
-    let closes: Vec<&Decoded> = frames.iter().filter(|f| f.opcode == CLOSE).collect();
-    assert_eq!(closes.len(), 1, "exactly one close frame in {frames:?}");
-    assert_eq!(
-        frames.last(),
-        Some(closes[0]),
-        "the close frame is the last frame"
-    );
-    assert!(closes[0].fin);
-    assert_eq!(
-        closes[0].masked,
-        conn.role().is_client(),
-        "mask direction of the close frame"
-    );
-    assert_eq!(
-        closes[0].payload[..2],
-        code.to_be_bytes(),
-        "close code on the wire"
-    );
-    let mut more = peer_frame(conn, true, TEXT, b"after");
-    more.extend(peer_frame(conn, true, PING, b"p"));
-    assert_eq!(
-        feed(conn, &more),
-        vec![],
-        "nothing is delivered after the failure"
-    );
-    assert!(
-        conn.output().is_empty(),
-        "nothing is sent after the failure"
-    );
-}
+use wsmachine::{Config, Delivery, MessageKind, OwnedEvent, ProtocolError, SendError};
 
 /// Concatenates frames.
 fn cat(frames: &[Vec<u8>]) -> Vec<u8> {

@@ -537,7 +537,6 @@ impl Inbound {
         }
         if self.buf.reserve(want, limit).is_err() {
             let room = limit.saturating_sub(self.buf.len());
-            want = room;
             let _ = self.buf.reserve(room, limit);
         }
         let spare = self.buf.spare_mut();
@@ -546,7 +545,6 @@ impl Inbound {
             _ => spare,
         };
         self.st.offered = spare.len();
-        let _ = want;
         spare
     }
 
@@ -772,6 +770,17 @@ impl Inbound {
             self.buf.consume(n);
             frame.left -= n as u64;
         }
+        self.frame_assembled(frame, message, out)
+    }
+
+    /// After a piece of an assembled message was taken: wait for the rest of the frame, go on
+    /// to the next frame, or deliver the message when its final frame is complete.
+    fn frame_assembled(
+        &mut self,
+        frame: FrameState,
+        message: MessageState,
+        out: &mut Outbound,
+    ) -> Flow {
         if frame.left > 0 {
             self.st.frame = Some(frame);
             return Flow::More;
@@ -785,7 +794,10 @@ impl Inbound {
         }
         self.st.message = None;
         self.st.clear_message = true;
-        self.st.stats.message(message.len);
+        // The delivered size: decompressed for compressed messages.
+        self.st
+            .stats
+            .message(self.msg.view().as_bytes().len() as u64);
         Flow::Ready(Ready::Assembled)
     }
 
@@ -904,23 +916,7 @@ impl Inbound {
             buf.consume(n);
             frame.left -= n as u64;
         }
-        if frame.left > 0 {
-            self.st.frame = Some(frame);
-            return Flow::More;
-        }
-        self.st.frame = None;
-        if !frame.fin {
-            return Flow::Again;
-        }
-        if message.kind == MessageKind::Text && self.utf8.finish().is_err() {
-            return Flow::Ready(Ready::Closed(self.st.fail(ProtocolError::InvalidUtf8, out)));
-        }
-        self.st.message = None;
-        self.st.clear_message = true;
-        self.st
-            .stats
-            .message(self.msg.view().as_bytes().len() as u64);
-        Flow::Ready(Ready::Assembled)
+        self.frame_assembled(frame, message, out)
     }
 
     /// A compressed message, streamed: inflate into a bounded piece buffer and deliver the

@@ -160,13 +160,7 @@ impl Outbound {
     }
 
     fn header_len(&self, payload_len: usize) -> usize {
-        let masked = if self.role.is_client() { 4 } else { 0 };
-        masked
-            + match payload_len {
-                0..=125 => 2,
-                126..=0xFFFF => 4,
-                _ => 10,
-            }
+        crate::frame::header_len(payload_len as u64, self.role.is_client())
     }
 
     /// Reserves room for frames of `total` bytes within the backlog limit.
@@ -201,7 +195,7 @@ impl Outbound {
         if compress && self.compression.is_negotiated() {
             // Refuse before compressing: the compressor's context must not advance for a
             // message that is not sent. zlib's worst case is a few bytes per 16 KiB block.
-            let bound = payload.len() + payload.len() / 256 + 64;
+            let bound = compressed_bound(payload.len());
             if self.frames_len(bound) > self.max_backlog.saturating_sub(self.buf.len()) {
                 return Err(SendError::OutputFull);
             }
@@ -277,7 +271,7 @@ impl Outbound {
             self.compression.is_negotiated()
         };
         if compressed {
-            let bound = payload.len() + payload.len() / 256 + 64;
+            let bound = compressed_bound(payload.len());
             if self.header_len(bound) + bound > self.max_backlog.saturating_sub(self.buf.len()) {
                 return Err(SendError::OutputFull);
             }
@@ -404,6 +398,12 @@ impl Outbound {
             rng.fill(buf);
         }
     }
+}
+
+/// An upper bound of the compressed size of `len` bytes (zlib's worst case is a few bytes per
+/// 16 KiB stored block), to refuse a send before the compressor's context moves.
+const fn compressed_bound(len: usize) -> usize {
+    len + len / 256 + 64
 }
 
 impl MessageKind {

@@ -30,6 +30,21 @@ pub const MAX_HEADER_LEN: usize = 14;
 /// The largest payload a control frame may carry (§5.5).
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
+/// The encoded size of a header for `payload_len` bytes, with or without a mask key.
+#[inline]
+pub(crate) const fn header_len(payload_len: u64, masked: bool) -> usize {
+    let len = match payload_len {
+        0..=125 => 2,
+        126..=0xFFFF => 4,
+        _ => 10,
+    };
+    if masked {
+        len + 4
+    } else {
+        len
+    }
+}
+
 /// Frame opcodes defined by RFC 6455 (§5.2). Reserved values are rejected when parsing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpCode {
@@ -197,16 +212,7 @@ impl FrameHeader {
     #[must_use]
     #[inline]
     pub const fn encoded_len(&self) -> usize {
-        let len = match self.payload_len {
-            0..=125 => 2,
-            126..=0xFFFF => 4,
-            _ => 10,
-        };
-        if self.mask.is_some() {
-            len + 4
-        } else {
-            len
-        }
+        header_len(self.payload_len, self.mask.is_some())
     }
 
     /// Encodes the header into `out` with the minimal length encoding and returns the number
