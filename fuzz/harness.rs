@@ -13,8 +13,8 @@ use wsmachine::frame::{apply_mask, apply_mask_copy, apply_mask_reference, FrameH
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::utf8::Utf8Validator;
 use wsmachine::{
-    Accept, CloseCode, Config, Connection, Delivery, Event, MessageKind, OwnedEvent, Role, Seed,
-    SendError,
+    Accept, CloseCause, CloseCode, Config, Connection, Delivery, Event, MessageKind, OwnedEvent,
+    ProtocolError, Role, Seed, SendError,
 };
 
 /// The upgrade request of RFC 6455 §1.2.
@@ -254,6 +254,17 @@ fn normalise(events: &[OwnedEvent]) -> Vec<OwnedEvent> {
                         fin: true,
                     });
                 }
+            }
+            // Compressed text that is both corrupt and inflates to invalid UTF-8 is reported as
+            // either, depending on how much output zlib released before it detected the
+            // corruption (which depends on how the input was split); both close with 1007.
+            OwnedEvent::Closed(c)
+                if c.cause == CloseCause::Failed(ProtocolError::InflateFailed) =>
+            {
+                out.push(OwnedEvent::Closed(wsmachine::Closed {
+                    code: c.code,
+                    cause: CloseCause::Failed(ProtocolError::InvalidUtf8),
+                }))
             }
             other => out.push(other.clone()),
         }
