@@ -289,8 +289,15 @@ pub fn server_accept<'a>(
 }
 
 /// Client side (§7.1): checks the server's response element against what we offered with
-/// [`client_offer`].
-pub(crate) fn client_accept(
+/// [`client_offer`]. `Connection` does this itself; this is for stacks that run the
+/// handshake on their own (then pass the parameters to `Connection::set_deflate`).
+///
+/// # Errors
+///
+/// `Err(())` for a response the client must fail the connection on: unknown or repeated
+/// parameters, values out of range, a client window below 9 bits.
+#[allow(clippy::result_unit_err)]
+pub fn client_accept(
     config: &DeflateConfig,
     response: &Extension<'_>,
 ) -> Result<DeflateParams, ()> {
