@@ -4,6 +4,15 @@
 //! (the default miniz backend ignores them). Raw deflate; each message ends with a sync flush
 //! whose trailing `00 00 ff ff` is removed on send and restored on receipt (§7.2.1, §7.2.2).
 //!
+//! # Limitations
+//!
+//! - A peer that ends a message with a final deflate block (BFINAL = 1, allowed by RFC 7692
+//!   §7.2.3.4) while context takeover is in effect starts the next message with an empty
+//!   window here; a message that refers back into the previous one then fails with 1007. No
+//!   common implementation ends messages that way (they use the sync flush of §7.2.1).
+//! - zlib cannot compress with an 8-bit window: a server that limits this client to 8 bits
+//!   fails the handshake, and a client asking this server for 8 bits has that offer declined.
+//!
 //! # Memory per connection
 //!
 //! The compressor is created on the first compressed send, the decompressor on the first
