@@ -303,8 +303,26 @@ impl Connection {
     /// holding one, use [`poll_event_with_sender`](Self::poll_event_with_sender).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
-        let ready = self.advance()?;
+        let ready = match self.fast_message() {
+            Some(ready) => ready,
+            None => self.advance()?,
+        };
+        if let Ready::Text(range) = ready {
+            // Kept out of `render` (a large function) for the most frequent event.
+            return Some(render_text(&mut self.inb, &mut self.out, range));
+        }
         Some(render(&mut self.inb, &mut self.out, ready))
+    }
+
+    /// The common case without the general machinery: an open connection whose next frame is
+    /// a whole one-frame data message already in the buffer. `None` leaves everything to
+    /// [`advance`](Self::advance), which would reach the same result.
+    #[inline]
+    fn fast_message(&mut self) -> Option<Ready> {
+        if !matches!(self.out.link.phase, Phase::Open | Phase::CloseSent) {
+            return None;
+        }
+        self.inb.fast_message()
     }
 
     /// The next event together with a [`Sender`], so that a reply can be queued while the
@@ -609,6 +627,30 @@ fn validate_in_place(
     Ok(text.get(pad..).unwrap_or_default())
 }
 
+/// A whole text message from the input buffer, validated here (once).
+#[inline]
+fn render_text<'a>(
+    inb: &'a mut Inbound,
+    out: &mut Outbound,
+    range: core::ops::Range<usize>,
+) -> Event<'a> {
+    let Inbound { buf, st, .. } = inb;
+    render_text_parts(buf, st, out, range)
+}
+
+#[inline]
+fn render_text_parts<'a>(
+    buf: &'a mut crate::buffer::ByteBuf,
+    st: &mut recv::RecvState,
+    out: &mut Outbound,
+    range: core::ops::Range<usize>,
+) -> Event<'a> {
+    match validate_in_place(buf, range) {
+        Ok(text) => Event::Message(Message::Text(text)),
+        Err(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
+    }
+}
+
 /// Turns a ready item into an event borrowing the input side. Failures found here (text that
 /// is not UTF-8) update only the state, never the buffers the event would borrow.
 fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready) -> Event<'a> {
@@ -622,14 +664,12 @@ fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready) -> Event<'
         ..
     } = inb;
     if let Ready::Text(r) = ready {
-        return match validate_in_place(buf, r) {
-            Ok(text) => Event::Message(Message::Text(text)),
-            Err(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
-        };
+        return render_text_parts(buf, st, out, r);
     }
     let data = buf.data();
     let slice = |r: core::ops::Range<usize>| data.get(r).unwrap_or_default();
     match ready {
+        // Handled before `data` borrows the buffer.
         Ready::Text(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
         Ready::Binary(r) => Event::Message(Message::Binary(slice(r))),
         Ready::Assembled => Event::Message(msg.view()),

@@ -608,6 +608,57 @@ impl Inbound {
         }
     }
 
+    /// The fast path of [`Connection::poll_event`](crate::Connection::poll_event): a whole
+    /// one-frame data message next in the buffer, meeting every rule (the checks of
+    /// `check_header` for that case). Anything else returns `None` with nothing changed but
+    /// the consumption owed by the previous event.
+    #[inline]
+    pub(crate) fn fast_message(&mut self) -> Option<Ready> {
+        let st = &mut self.st;
+        if st.discard | st.drop_opening | st.clear_message
+            || st.frame.is_some()
+            || st.message.is_some()
+            || st.config.delivery != Delivery::Assembled
+        {
+            return None;
+        }
+        if st.consume > 0 {
+            self.buf.consume(st.consume);
+            st.consume = 0;
+            if self.buf.is_empty() {
+                self.buf.maybe_shrink(st.config.max_read_size);
+                return None;
+            }
+        }
+        let Ok(Status::Complete((header, len))) = FrameHeader::parse(self.buf.bytes()) else {
+            return None;
+        };
+        let payload = header.payload_len;
+        let config = &st.config;
+        if !(header.fin
+            && header.rsv == 0
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+            && header.mask.is_some() == st.role.is_server()
+            && payload <= config.max_frame_size as u64
+            && payload <= config.max_message_size as u64
+            && config.max_fragments >= 1
+            && (self.buf.len() - len) as u64 >= payload)
+        {
+            return None;
+        }
+        self.buf.consume(len);
+        st.stats.frames += 1;
+        st.stats.message(payload);
+        let start = self.buf.start();
+        let range = start..start + payload as usize;
+        st.consume = payload as usize;
+        Some(if header.opcode == OpCode::Text {
+            Ready::Text(range)
+        } else {
+            Ready::Binary(range)
+        })
+    }
+
     /// Decodes frames until something is ready or more input is needed.
     pub(crate) fn advance_frames(&mut self, out: &mut Outbound) -> Option<Ready> {
         loop {
