@@ -160,6 +160,9 @@ pub enum SendError {
     /// The compressor failed (permessage-deflate); the connection should be closed with
     /// [`CloseCode::INTERNAL_ERROR`].
     CompressionFailed,
+    /// An unbuffered send needs a server (client frames are masked, which means copying) and
+    /// an empty output (the payload must follow what was queued before).
+    UnbufferedNotPossible,
 }
 
 impl fmt::Display for SendError {
@@ -182,6 +185,9 @@ impl fmt::Display for SendError {
             SendError::InvalidHeader => f.write_str("invalid header name or value"),
             SendError::InvalidStatus(s) => write!(f, "invalid HTTP status {s}"),
             SendError::CompressionFailed => f.write_str("compression failed"),
+            SendError::UnbufferedNotPossible => {
+                f.write_str("unbuffered sends need a server with its output written out")
+            }
         }
     }
 }

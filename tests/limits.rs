@@ -314,3 +314,36 @@ fn backlog_near_its_limit_stays_cheap() {
     );
     assert!(s.memory().output <= 2 * limit);
 }
+
+/// A server can send a large message without copying it: the header it returns plus the
+/// payload, written together, decode as one frame (the payload never enters the output).
+#[test]
+fn unbuffered_send_writes_only_the_header() {
+    let mut s = server_open(Config::new());
+    let payload = vec![9u8; 200_000];
+    let header = s
+        .encode_unbuffered(wsmachine::Message::Binary(&payload))
+        .unwrap();
+    assert!(s.output().is_empty());
+    let mut wire = header.as_bytes().to_vec();
+    wire.extend_from_slice(&payload);
+    let frames = decode_frames(&wire);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(
+        (frames[0].opcode, frames[0].fin, frames[0].masked),
+        (BINARY, true, false)
+    );
+    assert_eq!(frames[0].payload, payload);
+    assert_eq!(s.stats().sent.largest_message, 200_000);
+    // Not possible while output waits, nor for a client (its frames must be masked).
+    s.send_text("queued").unwrap();
+    assert_eq!(
+        s.encode_unbuffered(wsmachine::Message::Text("x")),
+        Err(SendError::UnbufferedNotPossible)
+    );
+    let mut c = client_open(Config::new());
+    assert_eq!(
+        c.encode_unbuffered(wsmachine::Message::Text("x")),
+        Err(SendError::UnbufferedNotPossible)
+    );
+}

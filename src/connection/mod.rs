@@ -391,6 +391,33 @@ impl Connection {
         self.out.send_message(MessageKind::Text, text.as_bytes())
     }
 
+    /// Server: the header of a whole message whose payload is not copied into the connection:
+    /// write the returned header and then `message`'s bytes yourself, together (a vectored
+    /// write), before anything else is written. For large messages this saves the copy into
+    /// the output buffer. The message goes out uncompressed.
+    ///
+    /// ```
+    /// # use wsmachine::{Config, Connection, Message};
+    /// # let mut server = Connection::upgraded_server(Config::new(), &[]);
+    /// let payload = vec![7u8; 1 << 20];
+    /// let header = server.encode_unbuffered(Message::Binary(&payload)).unwrap();
+    /// // socket.write_vectored(&[IoSlice::new(header.as_bytes()), IoSlice::new(&payload)])
+    /// assert_eq!(header.as_bytes(), [0x82, 127, 0, 0, 0, 0, 0, 0x10, 0, 0]);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::UnbufferedNotPossible`] for a client (its frames are masked, which means
+    /// copying) or while `output()` is not empty; the state errors of
+    /// [`send_text`](Self::send_text).
+    pub fn encode_unbuffered(
+        &mut self,
+        message: Message<'_>,
+    ) -> Result<crate::frame::EncodedHeader, SendError> {
+        self.out
+            .encode_unbuffered(message.kind(), message.as_bytes().len())
+    }
+
     /// Queues a binary message. Errors as [`send_text`](Self::send_text).
     ///
     /// # Errors

@@ -241,6 +241,29 @@ impl Outbound {
         }
     }
 
+    /// The header of a whole message whose payload the caller writes itself (not copied).
+    pub(crate) fn encode_unbuffered(
+        &mut self,
+        kind: MessageKind,
+        len: usize,
+    ) -> Result<crate::frame::EncodedHeader, SendError> {
+        self.check_data()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentSequence);
+        }
+        if self.role.is_client() || !self.buf.is_empty() {
+            return Err(SendError::UnbufferedNotPossible);
+        }
+        self.stats.frames += 1;
+        self.stats.message(len as u64);
+        self.pongs = PendingPongs::default();
+        Ok(crate::frame::EncodedHeader::new(&FrameHeader::new(
+            kind.opcode(),
+            true,
+            len as u64,
+        )))
+    }
+
     /// Sends one fragment of a message (§5.4).
     pub(crate) fn send_fragment(
         &mut self,

@@ -253,6 +253,30 @@ impl FrameHeader {
     }
 }
 
+/// An encoded frame header, for writing a payload that is not copied into the connection
+/// (see [`Connection::encode_unbuffered`](crate::Connection::encode_unbuffered)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodedHeader {
+    bytes: [u8; MAX_HEADER_LEN],
+    len: u8,
+}
+
+impl EncodedHeader {
+    /// Encodes `header`.
+    #[must_use]
+    pub fn new(header: &FrameHeader) -> EncodedHeader {
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        let len = header.encode(&mut bytes) as u8;
+        EncodedHeader { bytes, len }
+    }
+
+    /// The header's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
