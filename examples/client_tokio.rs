@@ -5,6 +5,8 @@
 //! cargo run --release --example client_tokio -- ws://127.0.0.1:9003/
 //! ```
 
+#[path = "support/async_io.rs"]
+mod async_io;
 #[path = "support/client_checks.rs"]
 mod client_checks;
 #[path = "support/echo.rs"]

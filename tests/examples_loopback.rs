@@ -2,6 +2,8 @@
 //! and tokio clients, many clients at once, a client that vanishes mid-message, a peer that
 //! never reads, and the chat demo with two clients.
 
+#[path = "../examples/support/async_io.rs"]
+mod async_io;
 #[path = "../examples/support/chat.rs"]
 mod chat;
 #[path = "../examples/support/client_checks.rs"]

@@ -201,10 +201,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<AsyncTransport<S>> {
     ) -> Result<AsyncClient<AsyncTransport<S>>, String> {
         let seed = Seed::from_os().map_err(|e| e.to_string())?;
         let conn = Connection::client(config, request, seed).map_err(|e| e.to_string())?;
-        let mut client = AsyncClient {
-            conn,
-            driver: AsyncTransport::new(stream, usize::MAX),
-        };
+        AsyncClient::open(conn, AsyncTransport::new(stream, usize::MAX), timeout).await
+    }
+}
+
+impl<D: Driver> AsyncClient<D> {
+    /// Completes the opening handshake of a new client `conn` over `driver`, within `timeout`.
+    pub async fn open(conn: Connection, driver: D, timeout: Duration) -> Result<Self, String> {
+        let mut client = AsyncClient { conn, driver };
         match client.next_event(timeout).await? {
             OwnedEvent::Accepted(_) => Ok(client),
             OwnedEvent::Rejected(r) => {
@@ -213,9 +217,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<AsyncTransport<S>> {
             other => Err(format!("handshake failed: {other:?}")),
         }
     }
-}
 
-impl<D: Driver> AsyncClient<D> {
     /// Moves bytes until the next event, at most `timeout`.
     pub async fn next_event(&mut self, timeout: Duration) -> Result<OwnedEvent, String> {
         let wait = async {
