@@ -636,10 +636,20 @@ fn validate_in_place(
     } else {
         0
     };
-    if let Some(spaces) = buf.data_mut().get_mut(range.start - pad..range.start) {
-        // At most 7 bytes: a plain loop beats a call to memset.
-        for b in spaces {
-            *b = b' ';
+    if pad > 0 {
+        // At most 7 bytes, all consumed: one 8-byte store where the buffer has room before
+        // `range.start` (a loop or `fill` here compiles to a call to memset).
+        let data = buf.data_mut();
+        match range
+            .start
+            .checked_sub(8)
+            .and_then(|from| data.get_mut(from..range.start))
+        {
+            Some(word) => word.copy_from_slice(&[b' '; 8]),
+            None => data
+                .get_mut(range.start - pad..range.start)
+                .unwrap_or_default()
+                .fill(b' '),
         }
     }
     let bytes = buf
