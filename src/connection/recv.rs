@@ -22,7 +22,7 @@ use crate::connection::send::Outbound;
 use crate::connection::state::{Phase, Step};
 use crate::error::ProtocolError;
 use crate::event::{CloseCause, Closed, Message, MessageKind};
-use crate::frame::{apply_mask, apply_mask_copy, FrameHeader, OpCode, Status};
+use crate::frame::{apply_mask, apply_mask_copy, mask_copy_blocks, FrameHeader, OpCode, Status};
 use crate::role::Role;
 use crate::stats::DirectionStats;
 use crate::utf8::{self, Utf8Error, Utf8Validator};
@@ -489,8 +489,13 @@ impl Inbound {
                     let (payload, tail) = rest.split_at(len);
                     match header.mask {
                         Some(key) => {
-                            if let Some(dst) = self.buf.spare_mut().get_mut(..len) {
-                                apply_mask_copy(dst, payload, key, 0);
+                            // Whole blocks, over-reading into the next frame's bytes and
+                            // over-writing spare space, where both have room.
+                            let spare = self.buf.spare_mut();
+                            if !mask_copy_blocks(spare, rest, key, len) {
+                                if let Some(dst) = spare.get_mut(..len) {
+                                    apply_mask_copy(dst, payload, key, 0);
+                                }
                             }
                             self.buf.commit(len);
                         }

@@ -20,6 +20,7 @@
 
 mod mask;
 
+pub(crate) use mask::mask_copy_blocks;
 pub use mask::{apply_mask, apply_mask_copy, apply_mask_reference};
 
 use crate::error::ProtocolError;
