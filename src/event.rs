@@ -128,9 +128,9 @@ impl<'a> Fragment<'a> {
 /// The end of a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Closed {
-    /// The close code: the one the peer sent in a clean close (or
-    /// [`CloseCode::NO_STATUS`]), the one we sent when the peer failed the protocol, and
-    /// [`CloseCode::ABNORMAL`] (1006) when no closing handshake took place.
+    /// The close code (§7.1.5): the one in the peer's close frame when one arrived (or
+    /// [`CloseCode::NO_STATUS`] if it had none), the one we sent when the peer failed the
+    /// protocol, and [`CloseCode::ABNORMAL`] (1006) when no close frame arrived.
     pub code: CloseCode,
     /// Why it ended.
     pub cause: CloseCause,
@@ -161,7 +161,8 @@ pub enum CloseCause {
     Handshake(HandshakeError),
     /// Server: the request was answered with an HTTP response instead of an upgrade.
     Responded,
-    /// The transport ended before the closing handshake completed (code 1006, §7.1.5).
+    /// The transport ended before the closing handshake completed: code 1006, or the code of
+    /// the peer's close frame when one arrived and was not answered yet (§7.1.5).
     Abnormal,
 }
 

@@ -347,3 +347,43 @@ fn unbuffered_send_writes_only_the_header() {
         Err(SendError::UnbufferedNotPossible)
     );
 }
+
+/// `read_buf` never offers more than the input limit leaves, however large the buffer grew
+/// before: an application that reads without draining events holds at most one frame plus
+/// one read (`receive` has the same bound).
+#[test]
+fn read_buf_respects_the_input_limit() {
+    let config = Config::new()
+        .with_max_frame_size(1000)
+        .with_max_message_size(100_000)
+        .with_read_sizes(256, 512);
+    // Frame + largest header + one read.
+    let limit = 1000 + 14 + 512;
+    let frame = cframe(true, BINARY, &[7; 1000]);
+    let stream = frame.repeat(200);
+    for warm_up in [0usize, 1, 3] {
+        let mut s = server_open(config);
+        let mut at = 0;
+        // Grow the buffer first: deliver `warm_up` frames while draining events.
+        for _ in 0..warm_up {
+            let events = feed(&mut s, &frame);
+            assert_eq!(kinds(&events), vec!["binary 1000"]);
+            at += frame.len();
+        }
+        // Now read without draining: the offers must run out at the limit.
+        let mut held = 0;
+        loop {
+            let buf = s.read_buf();
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len().min(stream.len() - at);
+            buf[..n].copy_from_slice(&stream[at..at + n]);
+            s.commit_read(n);
+            at += n;
+            held += n;
+            assert!(held <= limit, "held {held} > {limit} (warm-up {warm_up})");
+        }
+        assert!(held >= frame.len(), "a whole frame must fit (held {held})");
+    }
+}

@@ -348,6 +348,35 @@ fn close_reply_can_be_sent_by_the_application() {
     );
 }
 
+/// §7.1.5: once a close frame arrived, the connection close code is its code, even when the
+/// transport ends before the (delayed) reply; the handshake did not complete, so the close is
+/// not clean. Without a close frame it is 1006.
+#[test]
+fn eof_after_unanswered_close_reports_the_peer_code() {
+    let mut s = server_open(Config::new().with_auto_close_reply(false));
+    let events = feed(&mut s, &cframe(true, CLOSE, &close_payload(1001, "away")));
+    assert_eq!(kinds(&events), vec!["close-received 1001"]);
+    s.receive_eof();
+    let c = closed(&drain(&mut s));
+    assert_eq!(c.code, CloseCode::GOING_AWAY);
+    assert_eq!(c.cause, CloseCause::Abnormal);
+    assert!(!c.is_clean());
+
+    let mut s = server_open(Config::new().with_auto_close_reply(false));
+    feed(&mut s, &cframe(true, CLOSE, &[]));
+    s.receive_eof();
+    assert_eq!(closed(&drain(&mut s)).code, CloseCode::NO_STATUS);
+
+    let mut s = server_open(Config::new());
+    s.close(CloseCode::NORMAL, "").unwrap();
+    s.receive_eof();
+    let c = closed(&drain(&mut s));
+    assert_eq!(
+        (c.code, c.cause),
+        (CloseCode::ABNORMAL, CloseCause::Abnormal)
+    );
+}
+
 /// §7: exactly one `Closed`, and nothing after it, whatever arrives later.
 #[test]
 fn closed_is_reported_exactly_once() {

@@ -122,7 +122,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport<S> {
                         moved = true;
                     }
                     // A reset (or a TLS peer that vanished without close_notify) ends the
-                    // connection like an end of stream: 1006 unless the close completed.
+                    // connection like an end of stream.
                     Poll::Ready(Err(_)) => {
                         self.end(conn);
                         moved = true;

@@ -86,7 +86,7 @@ impl StdTransport {
                     return Err(e);
                 }
             }
-            // A reset ends the connection like an end of stream (code 1006).
+            // A reset ends the connection like an end of stream.
             Err(_) => self.end(conn),
         }
         Ok(())

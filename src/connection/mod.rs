@@ -266,14 +266,15 @@ impl Connection {
         self.inb.read_buf(limit)
     }
 
-    /// Takes `n` bytes written at the start of [`read_buf`](Self::read_buf).
+    /// Takes `n` bytes written at the start of [`read_buf`](Self::read_buf): at most the
+    /// length it returned, and nothing on a second call without a new `read_buf`.
     pub fn commit_read(&mut self, n: usize) {
         self.inb.commit_read(n);
     }
 
     /// The transport reached end of stream (or was dropped after the close timer). Remaining
-    /// input is still decoded; then [`Event::Closed`] follows, with code 1006 unless the
-    /// closing handshake completed (§7.1.5).
+    /// input is still decoded; then [`Event::Closed`] follows, with code 1006 unless a close
+    /// frame arrived (§7.1.5).
     pub fn receive_eof(&mut self) {
         self.out.link.eof = true;
     }

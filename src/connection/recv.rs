@@ -544,10 +544,13 @@ impl Inbound {
             let room = limit.saturating_sub(self.buf.len());
             let _ = self.buf.reserve(room, limit);
         }
+        // Earlier growth may have left more free space than the limit allows to fill.
+        let room = limit.saturating_sub(self.buf.len());
+        let most = bound.map_or(room, |left| left.min(room));
         let spare = self.buf.spare_mut();
-        let spare = match bound {
-            Some(left) if spare.len() > left => spare.get_mut(..left).unwrap_or_default(),
-            _ => spare,
+        let spare = match spare.len() > most {
+            true => spare.get_mut(..most).unwrap_or_default(),
+            false => spare,
         };
         self.st.offered = spare.len();
         spare
@@ -555,11 +558,13 @@ impl Inbound {
 
     /// Takes `n` bytes written into [`read_buf`](Self::read_buf).
     pub(crate) fn commit_read(&mut self, n: usize) {
-        let n = n.min(self.buf.spare_mut().len());
+        // Only what `read_buf` offered (which kept to the limit), and only once.
+        let n = n.min(self.st.offered).min(self.buf.spare_mut().len());
         if n >= self.st.offered && n > 0 {
             // The read filled everything offered: offer more next time.
             self.st.read_size = (self.st.read_size * 2).min(self.st.config.max_read_size.max(1));
         }
+        self.st.offered = 0;
         if self.st.discard {
             return;
         }
@@ -1102,15 +1107,16 @@ fn on_close(st: &mut RecvState, close: CloseFrame<'_>, out: &mut Outbound) {
     }
 }
 
-/// The transport ended: the connection ends now with `cause` unless it already ended
-/// (§7.1.5: abnormal closure, code 1006).
+/// The transport ended: the connection ends now with `cause` unless it already ended.
 pub(crate) fn end_of_stream(
     st: &mut RecvState,
     out: &mut Outbound,
     cause: CloseCause,
 ) -> Option<Ready> {
     if out.link.step(Step::Eof) {
-        out.link.finish(CloseCode::ABNORMAL, cause);
+        // §7.1.5: the code of the first close frame received, if one was; 1006 if not.
+        let code = out.link.peer_code.unwrap_or(CloseCode::ABNORMAL);
+        out.link.finish(code, cause);
     }
     st.discard = true;
     out.link.take_closed().map(Ready::Closed)
