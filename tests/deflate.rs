@@ -113,6 +113,12 @@ fn server_declines_invalid_offers_and_takes_the_next() {
         "permessage-deflate; client_max_window_bits=7",
         "permessage-deflate; server_max_window_bits",
         "permessage-deflate; client_no_context_takeover=1",
+        // §7.1.2.1: window bits are 1*DIGIT without leading zeros, 8 to 15.
+        "permessage-deflate; server_max_window_bits=+9",
+        "permessage-deflate; server_max_window_bits=09",
+        "permessage-deflate; server_max_window_bits=\"+9\"",
+        "permessage-deflate; client_max_window_bits=-10",
+        "permessage-deflate; client_max_window_bits=016",
     ] {
         let (server, response) = server_with(deflating(Config::new()), offer);
         assert!(server.deflate().is_none(), "{offer}");
@@ -124,6 +130,37 @@ fn server_declines_invalid_offers_and_takes_the_next() {
         assert!(server.deflate().is_some(), "{offer}");
         assert!(response.contains("Sec-WebSocket-Extensions: permessage-deflate\r\n"));
     }
+}
+
+/// RFC 7692 §7.1.2.1: every window size from 8 to 15 is accepted in an offer, also as a
+/// quoted string; the server never compresses with less than 9 bits (zlib's minimum).
+#[test]
+fn server_takes_every_valid_window_size() {
+    for bits in 8..=15u8 {
+        for offer in [
+            format!("permessage-deflate; server_max_window_bits={bits}"),
+            format!("permessage-deflate; server_max_window_bits=\"{bits}\""),
+        ] {
+            let (server, _) = server_with(deflating(Config::new()), &offer);
+            match server.deflate() {
+                Some(p) => assert_eq!(p.window_bits, bits, "{offer}"),
+                // 8 bits asked of a compressor that cannot: declined, not answered wrongly.
+                None => assert_eq!(bits, 8, "{offer}"),
+            }
+        }
+    }
+}
+
+/// The public `DeflateConfig` fields are clamped into the offer whatever was set directly.
+#[test]
+fn client_offer_keeps_window_bits_in_range() {
+    use wsmachine::extensions::deflate::client_offer;
+    let mut config = DeflateConfig::new();
+    config.max_window_bits = 3;
+    config.peer_max_window_bits = 200;
+    let offer = client_offer(&config);
+    assert!(offer.contains("client_max_window_bits=9"), "{offer}");
+    assert!(!offer.contains("server_max_window_bits"), "{offer}");
 }
 
 /// RFC 7692 §7.1.2: the server answers window and context requests.
@@ -168,6 +205,7 @@ fn client_fails_on_an_invalid_response() {
         "permessage-deflate; client_max_window_bits",
         "permessage-deflate; client_max_window_bits=8",
         "permessage-deflate; server_max_window_bits=20",
+        "permessage-deflate; server_max_window_bits=+10",
         "permessage-deflate, permessage-deflate",
         "x-unknown",
     ] {

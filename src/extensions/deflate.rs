@@ -94,14 +94,14 @@ impl DeflateConfig {
     /// Sets [`max_window_bits`](Self::max_window_bits) (clamped to 9..=15).
     #[must_use]
     pub const fn with_max_window_bits(mut self, bits: u8) -> DeflateConfig {
-        self.max_window_bits = clamp_bits(bits, 9);
+        self.max_window_bits = clamp_bits(bits);
         self
     }
 
     /// Sets [`peer_max_window_bits`](Self::peer_max_window_bits) (clamped to 9..=15).
     #[must_use]
     pub const fn with_peer_max_window_bits(mut self, bits: u8) -> DeflateConfig {
-        self.peer_max_window_bits = clamp_bits(bits, 9);
+        self.peer_max_window_bits = clamp_bits(bits);
         self
     }
 
@@ -140,9 +140,10 @@ impl Default for DeflateConfig {
     }
 }
 
-const fn clamp_bits(bits: u8, min: u8) -> u8 {
-    if bits < min {
-        min
+/// Window bits as this crate uses them: 9 to 15 (zlib cannot compress with 8).
+const fn clamp_bits(bits: u8) -> u8 {
+    if bits < 9 {
+        9
     } else if bits > 15 {
         15
     } else {
@@ -175,13 +176,11 @@ struct Parsed {
 }
 
 fn parse_bits(value: Option<&str>) -> Result<Option<u8>, ()> {
-    match value {
+    // §7.1.2.1: 1*DIGIT without leading zeros (after unquoting), 8 to 15.
+    match value.map(str::as_bytes) {
         None => Ok(None),
-        // §7.1.2.1: 1*DIGIT, no leading zeros, 8..15.
-        Some(v) if !v.starts_with('0') && v.len() <= 2 => match v.parse::<u8>() {
-            Ok(bits @ 8..=15) => Ok(Some(bits)),
-            _ => Err(()),
-        },
+        Some(&[d @ b'8'..=b'9']) => Ok(Some(d - b'0')),
+        Some(&[b'1', d @ b'0'..=b'5']) => Ok(Some(10 + d - b'0')),
         Some(_) => Err(()),
     }
 }
@@ -213,19 +212,20 @@ fn parse(ext: &Extension<'_>) -> Result<Parsed, ()> {
 /// then, when they ask something of the server, a plain offer to fall back on.
 pub fn client_offer(config: &DeflateConfig) -> String {
     let mut offer = String::from(NAME);
+    // The fields are public: keep what is offered in range whatever was set.
+    let (ours, peers) = (
+        clamp_bits(config.max_window_bits),
+        clamp_bits(config.peer_max_window_bits),
+    );
     // Always announce support for a limited client window: the server may then pick one.
-    if config.max_window_bits < 15 {
-        let _ = write!(offer, "; client_max_window_bits={}", config.max_window_bits);
+    if ours < 15 {
+        let _ = write!(offer, "; client_max_window_bits={ours}");
     } else {
         offer.push_str("; client_max_window_bits");
     }
     let mut asks = false;
-    if config.peer_max_window_bits < 15 {
-        let _ = write!(
-            offer,
-            "; server_max_window_bits={}",
-            config.peer_max_window_bits
-        );
+    if peers < 15 {
+        let _ = write!(offer, "; server_max_window_bits={peers}");
         asks = true;
     }
     if config.no_context_takeover {
