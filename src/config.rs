@@ -67,7 +67,8 @@ pub struct Config {
     /// the application calls `close` after [`Event::CloseReceived`](crate::Event::CloseReceived).
     pub auto_close_reply: bool,
     /// Server: also accept `Sec-WebSocket-Version: 8` (the hybi drafts that old tutorials still
-    /// copy; framing is identical) and report `Sec-WebSocket-Origin` as the origin.
+    /// copy; framing is identical). Their `Sec-WebSocket-Origin` is reported by
+    /// [`Request::origin`](crate::Request::origin) whatever this setting.
     pub accept_legacy_versions: bool,
     /// The smallest free space `read_buf` offers, and the initial input buffer size.
     pub min_read_size: usize,

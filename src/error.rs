@@ -7,7 +7,9 @@ use crate::close::CloseCode;
 
 /// The peer broke the protocol; the connection fails with [`close_code`](Self::close_code).
 ///
-/// These are never returned from a method: the connection queues a close frame with the code,
+/// A [`Connection`](crate::Connection) never returns these from a method (the standalone
+/// parsers [`FrameHeader::parse`](crate::frame::FrameHeader::parse) and
+/// [`CloseFrame::parse`](crate::CloseFrame::parse) do): it queues a close frame with the code,
 /// discards further input, and reports the error once as the cause of the final
 /// [`Event::Closed`](crate::Event::Closed) (§7.1.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

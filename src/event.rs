@@ -221,7 +221,8 @@ impl<'a> Request<'a> {
             .and_then(|v| core::str::from_utf8(v).ok())
     }
 
-    /// The `Origin` header, or for legacy version 8 clients `Sec-WebSocket-Origin` (§10.2).
+    /// The `Origin` header, or when there is none `Sec-WebSocket-Origin` (which version 8
+    /// clients send instead, §10.2).
     #[must_use]
     pub fn origin(&self) -> Option<&'a str> {
         self.header("origin")

@@ -3,7 +3,8 @@
 /// Counters for one direction of a connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DirectionStats {
-    /// Bytes: received from the transport, or written out to it (handshake included).
+    /// Bytes: received from the transport, or written out to it (handshake included; for
+    /// [`encode_unbuffered`](crate::Connection::encode_unbuffered), header and payload).
     pub bytes: u64,
     /// Frames, control frames included.
     pub frames: u64,

@@ -1493,6 +1493,8 @@ fn uri_bad_authority_is_refused() {
         "ws://user@example.com/",
         "ws://example.com:99999/",
         "ws://example.com:port/",
+        "ws://example.com:+80/",
+        "ws://[::1]:+80/",
     ] {
         assert_eq!(
             ClientRequest::from_uri(uri).err(),

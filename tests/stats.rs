@@ -42,3 +42,26 @@ fn counters_match_the_traffic() {
     let text = p.client.stats().to_string();
     assert!(text.starts_with("received "), "{text}");
 }
+
+/// Bytes of an unbuffered send count as sent: the header and payload the caller writes.
+#[test]
+fn unbuffered_sends_count_their_bytes() {
+    let mut p = Pair::new(Config::new(), Config::new());
+    let payload = vec![5u8; 70_000];
+    let before = p.server.stats().sent;
+    let header = p
+        .server
+        .encode_unbuffered(wsmachine::Message::Binary(&payload))
+        .unwrap();
+    let mut wire = header.as_bytes().to_vec();
+    wire.extend_from_slice(&payload);
+    let events = feed(&mut p.client, &wire);
+    assert_eq!(kinds(&events), vec!["binary 70000"]);
+    let after = p.server.stats().sent;
+    assert_eq!(after.bytes - before.bytes, wire.len() as u64);
+    assert_eq!(
+        (after.frames, after.messages),
+        (before.frames + 1, before.messages + 1)
+    );
+    assert_eq!(after.bytes, p.client.stats().received.bytes);
+}

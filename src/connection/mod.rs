@@ -124,7 +124,7 @@ impl Memory {
 /// Keep reading until the transport reports end of stream, then call `receive_eof` and drain
 /// once more: the last event is always [`Event::Closed`].
 ///
-/// Methods fall into four groups: inputs (`receive*`, `read_buf`/`commit_read`), events
+/// Methods fall into five groups: inputs (`receive*`, `read_buf`/`commit_read`), events
 /// (`poll_event*`), commands (`send_*`, `ping`, `pong`, `close`, `accept`, `respond`), outputs
 /// (`output`, `consume_output`) and getters. Inputs only store bytes: what they mean (a close
 /// frame, a violation, the end of stream) takes effect, in order, as `poll_event` reaches it,

@@ -254,14 +254,14 @@ impl Outbound {
         if self.role.is_client() || !self.buf.is_empty() {
             return Err(SendError::UnbufferedNotPossible);
         }
+        let header =
+            crate::frame::EncodedHeader::new(&FrameHeader::new(kind.opcode(), true, len as u64));
+        // The caller writes both out (the contract); count them as if they passed `output`.
+        self.stats.bytes += (header.as_bytes().len() + len) as u64;
         self.stats.frames += 1;
         self.stats.message(len as u64);
         self.pongs = PendingPongs::default();
-        Ok(crate::frame::EncodedHeader::new(&FrameHeader::new(
-            kind.opcode(),
-            true,
-            len as u64,
-        )))
+        Ok(header)
     }
 
     /// Sends one fragment of a message (§5.4).

@@ -6,8 +6,9 @@
 //! extension-param = token [ "=" ( token | quoted-string ) ]
 //! ```
 //!
-//! [`parse`] walks a header value without allocating and yields each extension with its
-//! parameters; a quoted value must be a token once unescaped (§9.1).
+//! [`parse`] walks a header value and yields each extension with its parameters, allocating
+//! only to unescape a quoted value that holds a backslash; a quoted value must be a token once
+//! unescaped (§9.1).
 //!
 //! ```
 //! use wsmachine::extensions::parse;

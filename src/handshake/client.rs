@@ -86,7 +86,11 @@ impl<'a> ClientRequest<'a> {
             }
         };
         let port = match port {
-            Some(p) => Some(p.parse::<u16>().map_err(|_| bad)?),
+            // RFC 3986 §3.2.3: digits only (`parse` would also take a leading '+').
+            Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(p.parse::<u16>().map_err(|_| bad)?)
+            }
+            Some(_) => return Err(bad),
             None => None,
         };
         // §3: an empty path is "/"; a query alone is written after it ("/?q", see `write`).
@@ -130,9 +134,9 @@ impl<'a> ClientRequest<'a> {
 
     /// Offers extensions, as the raw `Sec-WebSocket-Extensions` value.
     ///
-    /// The core implements no extension, and an extension the server accepts that sets RSV
-    /// bits fails the connection; this is for extensions that change nothing on the wire or
-    /// that a later feature implements.
+    /// For extensions that change nothing on the wire: one the server accepts that sets RSV
+    /// bits fails the connection. permessage-deflate is not offered here but through
+    /// `Config::deflate` (feature `deflate`), whose offer goes in front of this value.
     #[must_use]
     pub const fn with_extensions(mut self, offer: &'a str) -> ClientRequest<'a> {
         self.extensions = Some(offer);
