@@ -632,23 +632,28 @@ impl Inbound {
         {
             return None;
         }
-        if st.consume > 0 {
-            self.buf.consume(st.consume);
-            st.consume = 0;
-            if self.buf.is_empty() {
-                self.buf.maybe_shrink(st.config.max_read_size);
-                return None;
-            }
-        }
+        self.settle();
         let Ok(Status::Complete((header, len))) = FrameHeader::parse(self.buf.bytes()) else {
             return None;
         };
-        let payload = header.payload_len;
+        self.whole_message(&header, len)
+    }
+
+    /// The common case, decided at once: a whole one-frame data message at the start of the
+    /// buffer (its header parsed, `len` bytes long), meeting every rule that `check_header`
+    /// would check for it, without its bookkeeping. Taken (header consumed, payload owed to
+    /// the event), or `None` with nothing changed.
+    #[inline(always)]
+    fn whole_message(&mut self, header: &FrameHeader, len: usize) -> Option<Ready> {
+        let st = &mut self.st;
         let config = &st.config;
+        let payload = header.payload_len;
         if !(header.fin
             && header.rsv == 0
             && matches!(header.opcode, OpCode::Text | OpCode::Binary)
             && header.mask.is_some() == st.role.is_server()
+            && st.message.is_none()
+            && config.delivery == Delivery::Assembled
             && payload <= config.max_frame_size as u64
             && payload <= config.max_message_size as u64
             && config.max_fragments >= 1
@@ -692,33 +697,8 @@ impl Inbound {
                 Ok(Status::Partial) => return Flow::More,
                 Err(e) => return Flow::Ready(Ready::Closed(self.st.fail(e, out))),
             };
-            let payload = header.payload_len;
-            let config = &self.st.config;
-            // The common case, decided at once: a whole one-frame data message in the buffer,
-            // all rules met (the same checks `check_header` makes, without its bookkeeping).
-            if header.fin
-                && header.rsv == 0
-                && matches!(header.opcode, OpCode::Text | OpCode::Binary)
-                && header.mask.is_some() == self.st.role.is_server()
-                && self.st.message.is_none()
-                && config.delivery == Delivery::Assembled
-                && payload <= config.max_frame_size as u64
-                && payload <= config.max_message_size as u64
-                && config.max_fragments >= 1
-                && (self.buf.len() - len) as u64 >= payload
-            {
-                self.buf.consume(len);
-                self.st.stats.frames += 1;
-                // The common case, decided at once: a whole one-frame message in the buffer.
-                let start = self.buf.start();
-                let range = start..start + payload as usize;
-                self.st.consume = payload as usize;
-                self.st.stats.message(payload);
-                return Flow::Ready(if header.opcode == OpCode::Text {
-                    Ready::Text(range)
-                } else {
-                    Ready::Binary(range)
-                });
+            if let Some(ready) = self.whole_message(&header, len) {
+                return Flow::Ready(ready);
             }
             if let Err(e) = self.st.check_header(&header) {
                 return Flow::Ready(Ready::Closed(self.st.fail(e, out)));
