@@ -347,13 +347,8 @@ impl Outbound {
     /// Starts or completes the closing handshake (§5.5.1, §7).
     pub(crate) fn close(&mut self, frame: CloseFrame<'_>) -> Result<(), SendError> {
         frame.check_sendable()?;
-        match self.link.phase {
-            Phase::Open | Phase::CloseReceived => {}
-            Phase::CloseSent => return Err(SendError::Closing),
-            Phase::Closed if !self.link.reported => return Err(SendError::Closing),
-            Phase::Closed => return Err(SendError::Closed),
-            _ => return Err(SendError::NotOpen),
-        }
+        // A close may be sent exactly when data may.
+        self.check_data()?;
         self.write_close(frame);
         let was_received = self.link.phase == Phase::CloseReceived;
         self.link.step(Step::SendClose);
