@@ -747,7 +747,7 @@ fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready) -> Event<'
         Ready::Request => {
             let (head, websocket) = opening
                 .as_deref()
-                .map_or((&EMPTY_HEAD, false), |o| (&o.head, o.websocket));
+                .map_or((&EMPTY_HEAD, false), |o| (&o.head, o.is_websocket()));
             Event::Request(Request {
                 bytes: buf.bytes(),
                 head,

@@ -19,9 +19,9 @@ pub(crate) struct Opening {
     /// Input bytes already searched for the end of the head.
     scanned: usize,
     pub(crate) head: Head,
-    /// Server: the request is a valid WebSocket upgrade.
-    pub(crate) websocket: bool,
-    /// Client: the `Sec-WebSocket-Accept` our key calls for.
+    /// The `Sec-WebSocket-Accept` value. Client: the one our key calls for. Server: the one
+    /// an upgrade answers the request with, present only when the request is a valid
+    /// WebSocket upgrade.
     accept: Option<AcceptKey>,
     /// Client: the `Sec-WebSocket-Protocol` value sent.
     offered_protocols: Vec<u8>,
@@ -33,6 +33,11 @@ pub(crate) struct Opening {
 }
 
 impl Opening {
+    /// Server: the request is a valid WebSocket upgrade.
+    pub(crate) fn is_websocket(&self) -> bool {
+        self.accept.is_some()
+    }
+
     pub(crate) fn server() -> Box<Opening> {
         Box::default()
     }
@@ -130,18 +135,18 @@ impl Inbound {
             Ok(head) => head,
             Err(e) => return self.fail_handshake(out, e),
         };
-        let websocket = match server::validate_request(
+        let accept = match server::validate_request(
             head.first.get_str(data),
             head.minor_version,
             head.headers(data),
             self.st.config.accept_legacy_versions,
         ) {
-            Ok(upgrade) => upgrade.is_some(),
+            Ok(upgrade) => upgrade.map(|u| u.accept_key()),
             Err(e) => return self.fail_handshake(out, e),
         };
         if let Some(opening) = self.opening.as_mut() {
             opening.head = head;
-            opening.websocket = websocket;
+            opening.accept = accept;
         }
         out.link.step(Step::RequestHead);
         Some(Ready::Request)
@@ -155,15 +160,9 @@ impl Inbound {
     ) -> Result<(), SendError> {
         self.check_answerable(out)?;
         let opening = self.opening.as_ref().ok_or(SendError::NoPendingRequest)?;
-        if !opening.websocket {
-            return Err(SendError::NotWebSocketRequest);
-        }
+        let accept_key = opening.accept.ok_or(SendError::NotWebSocketRequest)?;
         let data = self.buf.bytes().get(..opening.head.len).unwrap_or_default();
         let headers = opening.head.headers(data);
-        let upgrade = server::validate_request("GET", 1, headers.clone(), true)
-            .ok()
-            .flatten()
-            .ok_or(SendError::NotWebSocketRequest)?;
         if let Some(chosen) = accept.subprotocol {
             let offered = values(headers.clone(), "sec-websocket-protocol")
                 .flat_map(crate::handshake::list_items)
@@ -189,12 +188,7 @@ impl Inbound {
             extra.push(("Sec-WebSocket-Extensions", value));
         }
         let mut response = Vec::new();
-        server::write_accept(
-            &mut response,
-            &upgrade.accept_key(),
-            accept.subprotocol,
-            &extra,
-        )?;
+        server::write_accept(&mut response, &accept_key, accept.subprotocol, &extra)?;
         #[cfg(feature = "deflate")]
         if let Some((policy, params, _)) = deflate {
             self.compression.negotiate(params);
@@ -264,7 +258,10 @@ impl Inbound {
             out.link.step(Step::Refused);
             return self.advance_rejection(out);
         }
-        let accept = opening.accept.unwrap_or(crate::handshake::accept_key(b""));
+        // A client's opening always holds its key's answer; without one nothing could match.
+        let Some(accept) = opening.accept else {
+            return self.fail_handshake(out, HandshakeError::AcceptMismatch);
+        };
         let switched = client::validate_response(
             head.status,
             head.headers(data),
