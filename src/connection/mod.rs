@@ -555,9 +555,7 @@ impl Connection {
         params: crate::extensions::deflate::DeflateParams,
         policy: &crate::extensions::deflate::DeflateConfig,
     ) {
-        self.inb.compression.negotiate(params);
-        self.inb.st.deflate = true;
-        self.out.compression.negotiate(params, policy);
+        self.inb.enable_deflate(&mut self.out, params, policy);
     }
 
     /// Queues a message that is not compressed even when permessage-deflate is in use (data

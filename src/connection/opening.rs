@@ -189,13 +189,11 @@ impl Inbound {
         }
         let mut response = Vec::new();
         server::write_accept(&mut response, &accept_key, accept.subprotocol, &extra)?;
+        let head_len = opening.head.len;
         #[cfg(feature = "deflate")]
         if let Some((policy, params, _)) = deflate {
-            self.compression.negotiate(params);
-            self.st.deflate = true;
-            out.compression.negotiate(params, &policy);
+            self.enable_deflate(out, params, &policy);
         }
-        let head_len = opening.head.len;
         out.push_raw(&response);
         out.link.step(Step::Accept);
         self.protocol = accept.subprotocol.map(Box::from);
@@ -273,19 +271,19 @@ impl Inbound {
             Err(e) => self.fail_handshake(out, e),
             Ok(switched) => {
                 #[cfg(feature = "deflate")]
-                if let Some(policy) = self.st.config.deflate {
-                    match client_deflate(&policy, &head, data) {
-                        Ok(Some(params)) => {
-                            self.compression.negotiate(params);
-                            self.st.deflate = true;
-                            out.compression.negotiate(params, &policy);
-                        }
-                        Ok(None) => {}
+                let deflate = match self.st.config.deflate {
+                    Some(policy) => match client_deflate(&policy, &head, data) {
+                        Ok(params) => params.map(|params| (params, policy)),
                         Err(e) => return self.fail_handshake(out, e),
-                    }
-                }
+                    },
+                    None => None,
+                };
                 self.protocol = switched.subprotocol.map(Box::from);
                 opening.head = head;
+                #[cfg(feature = "deflate")]
+                if let Some((params, policy)) = deflate {
+                    self.enable_deflate(out, params, &policy);
+                }
                 out.link.step(Step::Switched);
                 // The head stays until the `Accepted` event is done with it; frames the server
                 // sent in the same read follow it and are decoded from now on.

@@ -400,6 +400,20 @@ impl Inbound {
         }
     }
 
+    /// Turns on permessage-deflate in both directions with the agreed `params`.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn enable_deflate(
+        &mut self,
+        out: &mut Outbound,
+        params: crate::extensions::deflate::DeflateParams,
+        policy: &crate::extensions::deflate::DeflateConfig,
+    ) {
+        self.compression.negotiate(params);
+        // Cached for the per-frame RSV1 check.
+        self.st.deflate = true;
+        out.compression.negotiate(params, policy);
+    }
+
     /// Whether a fragmented message is being assembled in the message buffer.
     pub(crate) fn msg_in_use(&self) -> bool {
         self.st.message.is_some_and(|m| m.buffered)
