@@ -234,7 +234,7 @@ mod imp {
 mod stub {
     /// permessage-deflate is not compiled in.
     #[derive(Debug, Default)]
-    pub(crate) struct RecvCompression;
+    pub(crate) struct RecvCompression {}
 
     impl RecvCompression {
         pub(crate) fn piece(&self, _range: core::ops::Range<usize>) -> &[u8] {
@@ -247,7 +247,7 @@ mod stub {
 
     /// permessage-deflate is not compiled in.
     #[derive(Debug, Default)]
-    pub(crate) struct SendCompression;
+    pub(crate) struct SendCompression {}
 
     impl SendCompression {
         pub(crate) fn is_negotiated(&self) -> bool {

@@ -1,6 +1,8 @@
 //! The output side: encoding, fragmentation, masking while copying, the backlog cap, pong
 //! coalescing, and the [`Sender`] handle.
 
+use alloc::vec::Vec;
+
 use crate::buffer::ByteBuf;
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::Config;
@@ -193,16 +195,7 @@ impl Outbound {
             return Err(SendError::FragmentSequence);
         }
         if compress && self.compression.is_negotiated() {
-            // Refuse before compressing: the compressor's context must not advance for a
-            // message that is not sent. zlib's worst case is a few bytes per 16 KiB block.
-            let bound = compressed_bound(payload.len());
-            if self.frames_len(bound) > self.max_backlog.saturating_sub(self.buf.len()) {
-                return Err(SendError::OutputFull);
-            }
-            let Some(compressed) = self.compression.take_compressed(payload, true) else {
-                return Err(SendError::CompressionFailed);
-            };
-            let _ = self.reserve(self.frames_len(compressed.len()), usize::MAX);
+            let compressed = self.compress_within_backlog(payload, true, Self::frames_len)?;
             self.write_frames(kind.opcode(), 0b100, &compressed);
             self.compression.give_back(compressed, self.retain);
         } else {
@@ -212,6 +205,28 @@ impl Outbound {
         self.stats.message(payload.len() as u64);
         self.pongs = PendingPongs::default();
         Ok(())
+    }
+
+    /// Compresses `payload` (`fin`: the message ends with it) and reserves room for its
+    /// frames, whose encoded size for a payload length `encoded` gives. The backlog is checked
+    /// against the worst case before compressing: the compressor's context must not advance
+    /// for a message that is then refused. zlib's worst case is a few bytes per 16 KiB block.
+    fn compress_within_backlog(
+        &mut self,
+        payload: &[u8],
+        fin: bool,
+        encoded: fn(&Self, usize) -> usize,
+    ) -> Result<Vec<u8>, SendError> {
+        let bound = compressed_bound(payload.len());
+        if encoded(self, bound) > self.max_backlog.saturating_sub(self.buf.len()) {
+            return Err(SendError::OutputFull);
+        }
+        let compressed = self
+            .compression
+            .take_compressed(payload, fin)
+            .ok_or(SendError::CompressionFailed)?;
+        let _ = self.reserve(encoded(self, compressed.len()), usize::MAX);
+        Ok(compressed)
     }
 
     /// The encoded size of a message of `len` payload bytes, split by `fragment_size`.
@@ -294,14 +309,8 @@ impl Outbound {
             self.compression.is_negotiated()
         };
         if compressed {
-            let bound = compressed_bound(payload.len());
-            if self.header_len(bound) + bound > self.max_backlog.saturating_sub(self.buf.len()) {
-                return Err(SendError::OutputFull);
-            }
-            let Some(data) = self.compression.take_compressed(payload, fin) else {
-                return Err(SendError::CompressionFailed);
-            };
-            let _ = self.reserve(self.header_len(data.len()) + data.len(), usize::MAX);
+            let one_frame = |out: &Self, len| out.header_len(len) + len;
+            let data = self.compress_within_backlog(payload, fin, one_frame)?;
             let rsv = if opcode == OpCode::Continuation {
                 0
             } else {
