@@ -153,11 +153,7 @@ impl Utf8Validator {
         let mut joined_len = 0;
         if self.partial_len > 0 {
             let have = usize::from(self.partial_len);
-            let need = self
-                .partial
-                .first()
-                .map_or(0, |&lead| sequence_len(lead))
-                .saturating_sub(have);
+            let need = self.bytes_needed();
             let take = need.min(rest.len());
             let (head, tail) = rest.split_at(take);
             if let Some(dst) = self.partial.get_mut(have..have + take) {
@@ -237,6 +233,22 @@ impl Utf8Validator {
             .saturating_sub(usize::from(self.partial_len))
     }
 
+    /// For streaming delivery: how many bytes at the start of `chunk` (the next bytes of the
+    /// text) to deliver now, or `None` when it completes no code point, so that delivering it
+    /// would hand over no text: feed it and wait for more. While a code point is carried, only
+    /// the bytes that complete it are delivered first (they join the carried ones).
+    pub(crate) fn next_piece_len(&self, chunk: &[u8]) -> Option<usize> {
+        let needed = self.bytes_needed();
+        let len = chunk.len();
+        if needed > 0 {
+            (len >= needed).then_some(needed)
+        } else if len > 0 && incomplete_suffix_len(chunk) == len {
+            None
+        } else {
+            Some(len)
+        }
+    }
+
     /// Forgets any carried bytes.
     pub fn reset(&mut self) {
         self.partial_len = 0;
@@ -247,6 +259,21 @@ impl Utf8Validator {
 mod tests {
     use super::*;
     use alloc::string::String;
+
+    #[test]
+    fn next_piece_len_holds_back_only_pieces_without_a_code_point() {
+        let mut v = Utf8Validator::new();
+        // Nothing carried: a whole chunk, unless it is only the start of a code point.
+        assert_eq!(v.next_piece_len(b"abc"), Some(3));
+        assert_eq!(v.next_piece_len("a\u{20ac}".as_bytes()), Some(4));
+        assert_eq!(v.next_piece_len(b""), Some(0));
+        assert_eq!(v.next_piece_len(&[0xE2, 0x82]), None);
+        assert_eq!(v.next_piece_len(b"a\xE2"), Some(2));
+        // Carrying the first byte of the euro sign: only its two missing bytes come first.
+        v.feed(&[0xE2]).unwrap();
+        assert_eq!(v.next_piece_len(&[0x82]), None);
+        assert_eq!(v.next_piece_len(&[0x82, 0xAC, b'x']), Some(2));
+    }
 
     #[test]
     fn partial_rules_follow_rfc3629() {

@@ -25,7 +25,7 @@ use crate::event::{CloseCause, Closed, Message, MessageKind};
 use crate::frame::{apply_mask, apply_mask_copy, mask_copy_blocks, FrameHeader, OpCode, Status};
 use crate::role::Role;
 use crate::stats::DirectionStats;
-use crate::utf8::{self, Utf8Error, Utf8Validator};
+use crate::utf8::{Utf8Error, Utf8Validator};
 
 /// Something ready to be turned into an [`Event`](crate::Event). Ranges are absolute
 /// positions in the input buffer, valid until the next call that changes it.
@@ -59,6 +59,16 @@ pub(crate) enum Ready {
         reason: Range<usize>,
     },
     Closed(Closed),
+}
+
+impl Ready {
+    /// A piece of a streamed message of `kind`.
+    fn stream(kind: MessageKind, range: Range<usize>, fin: bool, piece: bool) -> Ready {
+        match kind {
+            MessageKind::Text => Ready::StreamText { range, fin, piece },
+            MessageKind::Binary => Ready::StreamBinary { range, fin, piece },
+        }
+    }
 }
 
 /// Unmasks payload bytes as they arrive by following frame headers ahead of the decoder.
@@ -868,15 +878,9 @@ impl Inbound {
         let start = self.buf.start();
         let mut n = avail;
         if message.kind == MessageKind::Text {
-            let needed = self.utf8.bytes_needed();
             let chunk = self.buf.bytes().get(..avail).unwrap_or_default();
             // Hold back pieces that would deliver no complete code point: feed them now.
-            let incomplete = if needed > 0 {
-                avail < needed
-            } else {
-                avail > 0 && utf8::incomplete_suffix_len(chunk) == avail
-            };
-            if incomplete {
+            let Some(len) = self.utf8.next_piece_len(chunk) else {
                 if self.utf8.feed(chunk).is_err() {
                     return Flow::Ready(Ready::Closed(
                         self.st.fail(ProtocolError::InvalidUtf8, out),
@@ -894,9 +898,8 @@ impl Inbound {
                 }
                 // The message ends inside a code point.
                 return Flow::Ready(Ready::Closed(self.st.fail(ProtocolError::InvalidUtf8, out)));
-            } else if needed > 0 {
-                n = needed;
-            }
+            };
+            n = len;
         }
         frame.left -= n as u64;
         let done = frame.left == 0;
@@ -910,19 +913,7 @@ impl Inbound {
             return if done { Flow::Again } else { Flow::More };
         }
         self.st.consume = n;
-        let range = start..start + n;
-        Flow::Ready(match message.kind {
-            MessageKind::Text => Ready::StreamText {
-                range,
-                fin,
-                piece: false,
-            },
-            MessageKind::Binary => Ready::StreamBinary {
-                range,
-                fin,
-                piece: false,
-            },
-        })
+        Flow::Ready(Ready::stream(message.kind, start..start + n, fin, false))
     }
 }
 
@@ -988,13 +979,7 @@ impl Inbound {
             let len = pending.len();
             let mut n = len;
             if message.kind == MessageKind::Text {
-                let needed = self.utf8.bytes_needed();
-                let incomplete = if needed > 0 {
-                    len < needed
-                } else {
-                    len > 0 && utf8::incomplete_suffix_len(pending) == len
-                };
-                if incomplete {
+                let Some(piece_len) = self.utf8.next_piece_len(pending) else {
                     if complete || self.utf8.feed(pending).is_err() {
                         return Flow::Ready(Ready::Closed(
                             self.st.fail(ProtocolError::InvalidUtf8, out),
@@ -1002,9 +987,8 @@ impl Inbound {
                     }
                     self.compression.take_pending(len);
                     return Flow::Again;
-                } else if needed > 0 {
-                    n = needed;
-                }
+                };
+                n = piece_len;
             }
             let start = self.compression.pending_start();
             let fin = complete && n == len;
@@ -1017,19 +1001,7 @@ impl Inbound {
             if n == 0 && !fin {
                 return Flow::Again;
             }
-            let range = start..start + n;
-            return Flow::Ready(match message.kind {
-                MessageKind::Text => Ready::StreamText {
-                    range,
-                    fin,
-                    piece: true,
-                },
-                MessageKind::Binary => Ready::StreamBinary {
-                    range,
-                    fin,
-                    piece: true,
-                },
-            });
+            return Flow::Ready(Ready::stream(message.kind, start..start + n, fin, true));
         }
         if self.compression.has_failed() {
             // Corrupt data, found after the output before it was delivered: fail here, before
