@@ -498,13 +498,8 @@ impl Inflater {
                 return Err(InflateError::Corrupt);
             }
         } else {
-            let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
-            let result = self
-                .decompress
-                .decompress(input, out, FlushDecompress::Sync);
-            used = (self.decompress.total_in() - in0) as usize;
-            produced = (self.decompress.total_out() - out0) as usize;
-            self.fed |= !input.is_empty();
+            let result;
+            (used, produced, result) = self.inflate_once(input, out);
             let Ok(status) = result else {
                 if produced == 0 {
                     return Err(InflateError::Corrupt);
@@ -514,8 +509,7 @@ impl Inflater {
                 return Ok((used, produced, false));
             };
             if status == flate2::Status::StreamEnd {
-                self.decompress.reset(false);
-                self.ended = true;
+                self.end_stream();
                 if used < input.len() {
                     return Err(InflateError::Corrupt);
                 }
@@ -534,17 +528,41 @@ impl Inflater {
             if room.len() < 64 {
                 return Ok((used, produced, false));
             }
-            let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
-            self.decompress
-                .decompress(&TAIL, room, FlushDecompress::Sync)
-                .map_err(|_| InflateError::Corrupt)?;
-            if ((self.decompress.total_in() - in0) as usize) < TAIL.len() {
+            let (tail_used, tail_produced, result) = self.inflate_once(&TAIL, room);
+            if result.is_err() || tail_used < TAIL.len() {
                 return Err(InflateError::Corrupt);
             }
-            produced += (self.decompress.total_out() - out0) as usize;
+            produced += tail_produced;
         }
         self.finish_message();
         Ok((used, produced, true))
+    }
+
+    /// One call into zlib: the input bytes used, the output bytes produced, and the status.
+    fn inflate_once(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> (
+        usize,
+        usize,
+        Result<flate2::Status, flate2::DecompressError>,
+    ) {
+        let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
+        let result = self
+            .decompress
+            .decompress(input, out, FlushDecompress::Sync);
+        self.fed |= !input.is_empty();
+        let used = (self.decompress.total_in() - in0) as usize;
+        let produced = (self.decompress.total_out() - out0) as usize;
+        (used, produced, result)
+    }
+
+    /// A final block ended the stream: nothing may follow it within the message, and the next
+    /// message starts a fresh stream.
+    fn end_stream(&mut self) {
+        self.decompress.reset(false);
+        self.ended = true;
     }
 
     /// Whether corrupt data was found after the output before it was handed on.
@@ -586,13 +604,7 @@ impl Inflater {
                 .unwrap_or(usize::MAX)
                 .min(scratch.len());
             let scratch = scratch.get_mut(..room).unwrap_or_default();
-            let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
-            let result = self
-                .decompress
-                .decompress(rest, scratch, FlushDecompress::Sync);
-            let used = (self.decompress.total_in() - in0) as usize;
-            let produced = (self.decompress.total_out() - out0) as usize;
-            self.fed |= !rest.is_empty();
+            let (used, produced, result) = self.inflate_once(rest, scratch);
             let Ok(status) = result else {
                 // What came out before the error is handed on first, as it would have been had
                 // the input arrived in smaller pieces.
@@ -614,9 +626,7 @@ impl Inflater {
                 sink(scratch.get(..produced).unwrap_or_default()).map_err(Err)?;
             }
             if status == flate2::Status::StreamEnd {
-                // A final block ends the stream; the next message starts a fresh one.
-                self.decompress.reset(false);
-                self.ended = true;
+                self.end_stream();
                 return if pos >= input.len() {
                     Ok(())
                 } else {
