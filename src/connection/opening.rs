@@ -11,7 +11,9 @@ use crate::connection::state::{Phase, Step};
 use crate::connection::Accept;
 use crate::error::{HandshakeError, SendError};
 use crate::event::CloseCause;
-use crate::handshake::{client, find_head_end, server, values, AcceptKey, Head, Span};
+use crate::handshake::{
+    client, find_head_end, protocol_offered, server, values, AcceptKey, Head, Span,
+};
 
 /// What the handshake needs to remember.
 #[derive(Debug, Default)]
@@ -164,10 +166,7 @@ impl Inbound {
         let data = self.buf.bytes().get(..opening.head.len).unwrap_or_default();
         let headers = opening.head.headers(data);
         if let Some(chosen) = accept.subprotocol {
-            let offered = values(headers.clone(), "sec-websocket-protocol")
-                .flat_map(crate::handshake::list_items)
-                .filter_map(|p| core::str::from_utf8(p).ok());
-            if !server::offers_protocol(offered, chosen) {
+            if !protocol_offered(headers.clone(), chosen) {
                 return Err(SendError::SubprotocolNotOffered);
             }
         }

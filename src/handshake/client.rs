@@ -4,7 +4,9 @@ use alloc::vec::Vec;
 
 use crate::error::HandshakeError;
 use crate::extensions;
-use crate::handshake::{has_token, is_valid_header, list_items, trim_ows, values, AcceptKey};
+use crate::handshake::{
+    has_token, is_valid_header, list_items, protocol_chosen, trim_ows, values, AcceptKey,
+};
 
 /// What a client asks for: where to connect and what to offer.
 ///
@@ -348,14 +350,9 @@ where
         (Some(a), None) if a == expected_accept.as_bytes() => {}
         _ => return Err(HandshakeError::AcceptMismatch),
     }
-    let mut protocols = values(headers.clone(), "sec-websocket-protocol").map(trim_ows);
-    let subprotocol = match (protocols.next(), protocols.next()) {
-        (None, _) => None,
-        (Some(p), None) if list_items(offered_protocols).any(|o| o == p) => {
-            Some(core::str::from_utf8(p).map_err(|_| HandshakeError::UnexpectedSubprotocol)?)
-        }
-        _ => return Err(HandshakeError::UnexpectedSubprotocol),
-    };
+    let subprotocol = protocol_chosen(headers.clone(), |p| {
+        list_items(offered_protocols).any(|o| o == p)
+    })?;
     let offered = core::str::from_utf8(offered_extensions).unwrap_or("");
     for value in values(headers, "sec-websocket-extensions") {
         let value = core::str::from_utf8(value).map_err(|_| HandshakeError::UnexpectedExtension)?;

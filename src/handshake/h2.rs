@@ -28,7 +28,7 @@ use alloc::borrow::Cow;
 
 use crate::error::HandshakeError;
 use crate::handshake::client::{ClientRequest, Switched};
-use crate::handshake::{list_items, trim_ows, values};
+use crate::handshake::{protocol_chosen, trim_ows, values};
 
 /// A valid extended CONNECT request (RFC 8441 §4, §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,17 +169,6 @@ where
     if !(200..300).contains(&status) {
         return Err(HandshakeError::Rejected(status));
     }
-    let mut protocols = values(headers, "sec-websocket-protocol").flat_map(list_items);
-    let subprotocol = match (protocols.next(), protocols.next()) {
-        (None, _) => None,
-        (Some(p), None) => {
-            let p = core::str::from_utf8(p).map_err(|_| HandshakeError::UnexpectedSubprotocol)?;
-            if !offered.contains(&p) {
-                return Err(HandshakeError::UnexpectedSubprotocol);
-            }
-            Some(p)
-        }
-        _ => return Err(HandshakeError::UnexpectedSubprotocol),
-    };
+    let subprotocol = protocol_chosen(headers, |p| offered.iter().any(|o| o.as_bytes() == p))?;
     Ok(Switched { subprotocol })
 }

@@ -28,7 +28,7 @@ use crate::error::HandshakeError;
 use crate::event::{Request, Response};
 use crate::handshake::client::{validate_response, ClientRequest, Switched};
 use crate::handshake::server::validate_request;
-use crate::handshake::{accept_key, list_items, values};
+use crate::handshake::{accept_key, protocol_offered};
 
 fn header_pairs(headers: &::http::HeaderMap) -> Vec<(&str, &[u8])> {
     headers
@@ -67,10 +67,7 @@ pub fn upgrade_response<B>(
     )?
     .ok_or(HandshakeError::MissingUpgrade)?;
     if let Some(chosen) = subprotocol {
-        let offered = values(headers.iter().copied(), "sec-websocket-protocol")
-            .flat_map(list_items)
-            .any(|p| p == chosen.as_bytes());
-        if !offered {
+        if !protocol_offered(headers.iter().copied(), chosen) {
             return Err(HandshakeError::UnexpectedSubprotocol);
         }
     }

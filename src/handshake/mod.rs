@@ -279,6 +279,35 @@ impl<'a> Iterator for HeaderIter<'a> {
     }
 }
 
+/// Server: whether the request's `Sec-WebSocket-Protocol` headers offer `protocol`.
+pub(crate) fn protocol_offered<'a, I>(headers: I, protocol: &str) -> bool
+where
+    I: IntoIterator<Item = (&'a str, &'a [u8])>,
+{
+    values(headers, "sec-websocket-protocol")
+        .flat_map(list_items)
+        .any(|p| p == protocol.as_bytes())
+}
+
+/// Client: the subprotocol a response chose (§4.1): none, or exactly one value, which
+/// `offered` says the request offered.
+pub(crate) fn protocol_chosen<'a, I>(
+    headers: I,
+    offered: impl Fn(&[u8]) -> bool,
+) -> Result<Option<&'a str>, HandshakeError>
+where
+    I: IntoIterator<Item = (&'a str, &'a [u8])>,
+{
+    let mut chosen = values(headers, "sec-websocket-protocol").flat_map(list_items);
+    match (chosen.next(), chosen.next()) {
+        (None, _) => Ok(None),
+        (Some(p), None) if offered(p) => core::str::from_utf8(p)
+            .map(Some)
+            .map_err(|_| HandshakeError::UnexpectedSubprotocol),
+        _ => Err(HandshakeError::UnexpectedSubprotocol),
+    }
+}
+
 /// The values of every header named `name` (case-insensitive), in order.
 pub(crate) fn values<'a, 'n, I>(headers: I, name: &'n str) -> Values<'n, I::IntoIter>
 where

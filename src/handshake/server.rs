@@ -241,14 +241,6 @@ fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
     buf.get(i..).unwrap_or_default()
 }
 
-/// Whether `offered` (the values of `Sec-WebSocket-Protocol` headers) lists `protocol`.
-pub(crate) fn offers_protocol<'a>(
-    mut offered: impl Iterator<Item = &'a str>,
-    protocol: &str,
-) -> bool {
-    offered.any(|p| p == protocol)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
