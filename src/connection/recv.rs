@@ -22,7 +22,9 @@ use crate::connection::send::Outbound;
 use crate::connection::state::{Phase, Step};
 use crate::error::ProtocolError;
 use crate::event::{CloseCause, Closed, Message, MessageKind};
-use crate::frame::{apply_mask, apply_mask_copy, mask_copy_blocks, FrameHeader, OpCode, Status};
+use crate::frame::{
+    apply_mask, apply_mask_copy, header_len_from_b1, mask_copy_blocks, FrameHeader, OpCode, Status,
+};
 use crate::role::Role;
 use crate::stats::DirectionStats;
 use crate::utf8::{Utf8Error, Utf8Validator};
@@ -141,17 +143,7 @@ impl Scanner {
     /// (`first` is what is buffered, `more` what follows).
     fn header_len(first: &[u8], more: &[u8]) -> usize {
         let b1 = first.get(1).or_else(|| more.get(1 - first.len().min(1)));
-        match b1 {
-            None => 2,
-            Some(&b1) => {
-                let ext = match b1 & 0x7F {
-                    126 => 2,
-                    127 => 8,
-                    _ => 0,
-                };
-                2 + ext + if b1 & 0x80 != 0 { 4 } else { 0 }
-            }
-        }
+        b1.map_or(2, |&b1| header_len_from_b1(b1))
     }
 }
 

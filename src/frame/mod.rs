@@ -46,6 +46,21 @@ pub(crate) const fn header_len(payload_len: u64, masked: bool) -> usize {
     }
 }
 
+/// The size of a header whose second byte (mask bit and 7-bit length) is `b1`.
+#[inline]
+pub(crate) const fn header_len_from_b1(b1: u8) -> usize {
+    let len = match b1 & 0x7F {
+        126 => 4,
+        127 => 10,
+        _ => 2,
+    };
+    if b1 & 0x80 != 0 {
+        len + 4
+    } else {
+        len
+    }
+}
+
 /// Frame opcodes defined by RFC 6455 (§5.2). Reserved values are rejected when parsing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpCode {
@@ -281,6 +296,25 @@ impl EncodedHeader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_len_from_b1_matches_encoding() {
+        for masked in [false, true] {
+            for len7 in 0..=127u8 {
+                let payload = match len7 {
+                    126 => 300,
+                    127 => 70_000,
+                    n => u64::from(n),
+                };
+                let b1 = len7 | if masked { 0x80 } else { 0 };
+                let encoded = EncodedHeader::new(&FrameHeader {
+                    mask: masked.then_some([1, 2, 3, 4]),
+                    ..FrameHeader::new(OpCode::Binary, true, payload)
+                });
+                assert_eq!(header_len_from_b1(b1), encoded.as_bytes().len(), "b1 {b1:#x}");
+            }
+        }
+    }
 
     fn parse_ok(bytes: &[u8]) -> (FrameHeader, usize) {
         match FrameHeader::parse(bytes) {
