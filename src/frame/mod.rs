@@ -311,7 +311,11 @@ mod tests {
                     mask: masked.then_some([1, 2, 3, 4]),
                     ..FrameHeader::new(OpCode::Binary, true, payload)
                 });
-                assert_eq!(header_len_from_b1(b1), encoded.as_bytes().len(), "b1 {b1:#x}");
+                assert_eq!(
+                    header_len_from_b1(b1),
+                    encoded.as_bytes().len(),
+                    "b1 {b1:#x}"
+                );
             }
         }
     }

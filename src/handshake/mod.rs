@@ -188,6 +188,22 @@ pub(crate) struct Head {
     pub(crate) headers: Vec<(Span, Span)>,
 }
 
+/// The head's length, once httparse has it all (the caller found the blank line first).
+fn complete(parsed: httparse::Result<usize>) -> Result<usize, HandshakeError> {
+    match parsed.map_err(map_httparse)? {
+        httparse::Status::Complete(len) => Ok(len),
+        httparse::Status::Partial => Err(HandshakeError::MalformedHttp),
+    }
+}
+
+/// Each header as spans into `bytes`.
+fn header_spans(bytes: &[u8], headers: &[httparse::Header<'_>]) -> Vec<(Span, Span)> {
+    headers
+        .iter()
+        .map(|h| (Span::of(bytes, h.name.as_bytes()), Span::of(bytes, h.value)))
+        .collect()
+}
+
 fn map_httparse(e: httparse::Error) -> HandshakeError {
     match e {
         httparse::Error::TooManyHeaders => HandshakeError::TooManyHeaders,
@@ -209,21 +225,14 @@ impl Head {
     pub(crate) fn parse_request(bytes: &[u8], max_headers: usize) -> Result<Head, HandshakeError> {
         let mut storage = alloc::vec![httparse::EMPTY_HEADER; max_headers];
         let mut req = httparse::Request::new(&mut storage);
-        let len = match req.parse(bytes).map_err(map_httparse)? {
-            httparse::Status::Complete(len) => len,
-            httparse::Status::Partial => return Err(HandshakeError::MalformedHttp),
-        };
+        let len = complete(req.parse(bytes))?;
         Ok(Head {
             len,
             first: Span::of(bytes, req.method.unwrap_or_default().as_bytes()),
             second: Span::of(bytes, req.path.unwrap_or_default().as_bytes()),
             status: 0,
             minor_version: req.version.unwrap_or(0),
-            headers: req
-                .headers
-                .iter()
-                .map(|h| (Span::of(bytes, h.name.as_bytes()), Span::of(bytes, h.value)))
-                .collect(),
+            headers: header_spans(bytes, req.headers),
         })
     }
 
@@ -231,21 +240,14 @@ impl Head {
     pub(crate) fn parse_response(bytes: &[u8], max_headers: usize) -> Result<Head, HandshakeError> {
         let mut storage = alloc::vec![httparse::EMPTY_HEADER; max_headers];
         let mut res = httparse::Response::new(&mut storage);
-        let len = match res.parse(bytes).map_err(map_httparse)? {
-            httparse::Status::Complete(len) => len,
-            httparse::Status::Partial => return Err(HandshakeError::MalformedHttp),
-        };
+        let len = complete(res.parse(bytes))?;
         Ok(Head {
             len,
             first: Span::of(bytes, res.reason.unwrap_or_default().as_bytes()),
             second: Span::default(),
             status: res.code.unwrap_or(0),
             minor_version: res.version.unwrap_or(0),
-            headers: res
-                .headers
-                .iter()
-                .map(|h| (Span::of(bytes, h.name.as_bytes()), Span::of(bytes, h.value)))
-                .collect(),
+            headers: header_spans(bytes, res.headers),
         })
     }
 
