@@ -175,8 +175,12 @@ impl ByteBuf {
     /// Frees an empty buffer that grew beyond `retain` bytes for traffic that is now much
     /// smaller than it: a large message does not pin its memory for the rest of the
     /// connection, while steady large traffic keeps its buffer (no allocation per message).
+    ///
+    /// Each emptying is judged once: a second call before any byte arrived again (peak 0)
+    /// changes nothing, so the buffer a large message needed survives callers that settle
+    /// twice.
     pub(crate) fn maybe_shrink(&mut self, retain: usize) {
-        if self.is_empty() {
+        if self.is_empty() && self.peak > 0 {
             if self.data.len() > retain && self.peak < self.data.len() / 8 {
                 self.release();
             }
