@@ -196,7 +196,11 @@ fn large_messages_reuse_the_input_buffer() {
         per_message.push(allocs() - before);
     }
     assert!(per_message[0] + per_message[1] <= 7, "{per_message:?}");
-    assert_eq!(&per_message[2..], [0, 0], "allocations per message: {per_message:?}");
+    assert_eq!(
+        &per_message[2..],
+        [0, 0],
+        "allocations per message: {per_message:?}"
+    );
 }
 
 /// Heap held by an idle open connection with permessage-deflate after it compressed and
