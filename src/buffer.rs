@@ -106,6 +106,24 @@ impl ByteBuf {
     /// moves when a buffer hovers near its limit); otherwise the buffer grows, to at most
     /// twice the limit in capacity.
     pub(crate) fn reserve(&mut self, extra: usize, limit: usize) -> Result<usize, Full> {
+        self.reserve_within(extra, limit, limit)
+    }
+
+    /// [`reserve`](Self::reserve) for bytes that may go past `limit` (small control frames
+    /// and HTTP heads queued whatever the backlog): any number of live bytes is accepted, but
+    /// capacity still grows to at most twice `limit` (or to what is needed, when more); at
+    /// that size the live bytes are moved instead, so a peer that times its pings against a
+    /// nearly full backlog cannot double the buffer again.
+    pub(crate) fn reserve_past(&mut self, extra: usize, limit: usize) -> Result<usize, Full> {
+        self.reserve_within(extra, usize::MAX, limit)
+    }
+
+    fn reserve_within(
+        &mut self,
+        extra: usize,
+        limit: usize,
+        capacity_limit: usize,
+    ) -> Result<usize, Full> {
         let live = self.len();
         let needed = live.checked_add(extra).ok_or(Full)?;
         // The limit applies to live bytes, whatever capacity earlier growth left behind.
@@ -116,15 +134,15 @@ impl ByteBuf {
             return Ok(0);
         }
         let shift = self.start;
-        if self.start >= live && self.data.len() >= needed {
+        let cap = needed
+            .max(self.data.len().saturating_mul(2))
+            .min(capacity_limit.saturating_mul(2))
+            .max(needed);
+        if self.data.len() >= needed && (self.start >= live || cap <= self.data.len()) {
             self.data.copy_within(self.start..self.end, 0);
         } else {
             // A fresh zeroed allocation (calloc: no memset for large sizes) and one copy of the
             // live bytes, rather than a realloc that would also copy the consumed prefix.
-            let cap = needed
-                .max(self.data.len().saturating_mul(2))
-                .min(limit.saturating_mul(2))
-                .max(needed);
             let mut data = alloc::vec![0u8; cap];
             if let (Some(dst), Some(src)) =
                 (data.get_mut(..live), self.data.get(self.start..self.end))
@@ -211,5 +229,38 @@ mod tests {
         assert_eq!(b.bytes(), b"gh");
         assert!(b.spare_mut().len() >= 7);
         assert_eq!(b.reserve(15, 16), Err(Full));
+    }
+
+    /// Control frames go out past the backlog limit, but a peer that times its pings against
+    /// a nearly full backlog must not double the capacity past twice the limit.
+    #[test]
+    fn reserve_past_the_limit_keeps_capacity_within_twice_the_limit() {
+        let limit = 1000;
+        let mut b = ByteBuf::new();
+        // Data grows the buffer to twice the limit: full, one byte written out, one more byte.
+        b.reserve(limit, limit).unwrap();
+        b.push(&[1; 1000]);
+        b.consume(1);
+        b.reserve(1, limit).unwrap();
+        b.push(&[2]);
+        assert_eq!(b.capacity(), 2 * limit);
+        // Most of it written out, then more data: 960 live bytes behind a 940-byte gap,
+        // 100 bytes free at the end.
+        b.consume(940);
+        b.reserve(900, limit).unwrap();
+        b.push(&[3; 900]);
+        assert_eq!((b.len(), b.spare_mut().len()), (960, 100));
+        // A pong-sized reservation past the limit moves the bytes instead of growing to 4×.
+        b.reserve_past(131, limit).unwrap();
+        assert_eq!(b.capacity(), 2 * limit);
+        assert!(b.spare_mut().len() >= 131);
+        assert_eq!(b.bytes().first(), Some(&1));
+        assert_eq!(b.bytes().last(), Some(&3));
+        b.push(&[4; 131]);
+        assert_eq!(b.len(), 1091);
+        // Past the limit in live bytes, which only `reserve_past` may do.
+        assert_eq!(b.reserve(1, limit), Err(Full));
+        assert!(b.reserve_past(1000, limit).is_ok());
+        assert!(b.capacity() >= 2091);
     }
 }

@@ -91,7 +91,7 @@ impl Outbound {
 
     /// Appends raw bytes (HTTP heads) regardless of the backlog limit.
     pub(crate) fn push_raw(&mut self, bytes: &[u8]) {
-        if self.buf.reserve(bytes.len(), usize::MAX).is_ok() {
+        if self.reserve_past_backlog(bytes.len()) {
             self.buf.push(bytes);
             self.pongs = PendingPongs::default();
         }
@@ -173,6 +173,12 @@ impl Outbound {
             .map_err(|_| SendError::OutputFull)
     }
 
+    /// Reserves room for `total` bytes that go out whatever the backlog (control frames, a
+    /// compressed message already checked against its bound); capacity stays bounded by it.
+    fn reserve_past_backlog(&mut self, total: usize) -> bool {
+        self.buf.reserve_past(total, self.max_backlog).is_ok()
+    }
+
     /// Sends a whole message, split into frames of `fragment_size` if configured.
     pub(crate) fn send_message(
         &mut self,
@@ -225,7 +231,7 @@ impl Outbound {
             .compression
             .take_compressed(payload, fin)
             .ok_or(SendError::CompressionFailed)?;
-        let _ = self.reserve(encoded(self, compressed.len()), usize::MAX);
+        self.reserve_past_backlog(encoded(self, compressed.len()));
         Ok(compressed)
     }
 
@@ -372,7 +378,7 @@ impl Outbound {
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
         let n = frame.write_payload(&mut payload);
         let payload = payload.get(..n).unwrap_or_default();
-        if self.reserve(self.header_len(n) + n, usize::MAX).is_ok() {
+        if self.reserve_past_backlog(self.header_len(n) + n) {
             self.write_frame(OpCode::Close, true, payload);
             self.pongs = PendingPongs::default();
         }
@@ -411,7 +417,7 @@ impl Outbound {
             self.stats.pongs -= 1;
         }
         let total = self.header_len(payload.len()) + payload.len();
-        if self.reserve(total, usize::MAX).is_ok() {
+        if self.reserve_past_backlog(total) {
             self.write_frame(OpCode::Pong, true, payload);
             self.pongs.count += 1;
             self.pongs.bytes += total;
