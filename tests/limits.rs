@@ -387,3 +387,31 @@ fn read_buf_respects_the_input_limit() {
         assert!(held >= frame.len(), "a whole frame must fit (held {held})");
     }
 }
+
+/// Read sizes are the application's to choose: a huge configured size is cut to the input
+/// limit, and a read that fills the offer doubles the next one without overflowing.
+#[test]
+fn huge_configured_read_sizes_are_cut_to_the_limit() {
+    let config = Config::new().with_read_sizes(usize::MAX, usize::MAX);
+    let mut server = wsmachine::Connection::server(config);
+    let mut at = 0;
+    while at < REQUEST.len() {
+        let buf = server.read_buf();
+        assert!(
+            !buf.is_empty() && buf.len() <= 2 * 16 * 1024 + 1,
+            "{}",
+            buf.len()
+        );
+        // Fill the whole offer (a read that ends the request early would not).
+        let n = buf.len().min(REQUEST.len() - at);
+        buf[..n].copy_from_slice(&REQUEST[at..at + n]);
+        buf[n..].fill(b' ');
+        let offered = buf.len();
+        server.commit_read(offered);
+        at += n;
+    }
+    assert!(matches!(
+        server.poll_event(),
+        Some(wsmachine::Event::Request(r)) if r.is_websocket()
+    ));
+}

@@ -578,8 +578,11 @@ impl Inbound {
         let n = n.min(self.st.offered).min(self.buf.spare_mut().len());
         if n >= self.st.offered && n > 0 {
             // The read filled everything offered: offer more next time.
-            self.st.read_size =
-                (self.st.read_size.saturating_mul(2)).min(self.st.config.max_read_size.max(1));
+            self.st.read_size = self
+                .st
+                .read_size
+                .saturating_mul(2)
+                .min(self.st.config.max_read_size.max(1));
         }
         self.st.offered = 0;
         if self.st.discard {
