@@ -104,16 +104,15 @@ impl ByteBuf {
     /// Live bytes are moved only when the consumed gap in front of them is at least as large
     /// as they are, so each byte is moved at most once per byte consumed (no repeated large
     /// moves when a buffer hovers near its limit); otherwise the buffer grows, to at most
-    /// twice the limit in capacity.
+    /// twice the limit in capacity, and once there the live bytes are moved after all.
     pub(crate) fn reserve(&mut self, extra: usize, limit: usize) -> Result<usize, Full> {
         self.reserve_within(extra, limit, limit)
     }
 
     /// [`reserve`](Self::reserve) for bytes that may go past `limit` (small control frames
     /// and HTTP heads queued whatever the backlog): any number of live bytes is accepted, but
-    /// capacity still grows to at most twice `limit` (or to what is needed, when more); at
-    /// that size the live bytes are moved instead, so a peer that times its pings against a
-    /// nearly full backlog cannot double the buffer again.
+    /// capacity still grows to at most twice `limit` (or to what is needed, when more), so a
+    /// peer that times its pings against a nearly full backlog cannot double the buffer again.
     pub(crate) fn reserve_past(&mut self, extra: usize, limit: usize) -> Result<usize, Full> {
         self.reserve_within(extra, usize::MAX, limit)
     }

@@ -17,9 +17,9 @@
 //!
 //! The compressor is created on the first compressed send, the decompressor on the first
 //! compressed message received, so a connection that never uses compression pays nothing.
-//! Measured with a counting allocator (zlib-rs, memory level 8; `tests/alloc.rs`): the
+//! Measured with a counting allocator (zlib-rs, memory level 8; `tests/zlib_heap.rs`): the
 //! compressor takes `4 * 2^window_bits + 243 KiB` (371 KiB at 15 bits, 259 KiB at 12,
-//! 245 KiB at 9), the decompressor 46 KiB at every window size (`tests/zlib_heap.rs`).
+//! 245 KiB at 9), the decompressor 46 KiB at every window size.
 //! Without context takeover the state is reset, not freed, between messages, so a steady
 //! stream of messages allocates nothing; `Connection::memory` reports these figures.
 
