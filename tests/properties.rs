@@ -1320,3 +1320,120 @@ proptest! {
         closed(&events);
     }
 }
+
+// ----- g. runs of small frames ---------------------------------------------------------------
+
+/// A payload for hostile small frames: valid text (ASCII or multi-byte), half of a code point
+/// (valid only with a neighbour), or any bytes.
+fn small_payload() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        "[a-z ]{0,40}".prop_map(String::into_bytes),
+        "[a-zé€😀]{0,30}".prop_map(String::into_bytes),
+        Just(vec![0xE2, 0x82]),
+        Just(vec![0xAC]),
+        Just(vec![0xF0, 0x9F]),
+        Just(vec![0x98, 0x80]),
+        vec(any::<u8>(), 0..126),
+        (100usize..=125).prop_map(|n| vec![b'x'; n]),
+    ]
+}
+
+/// One small frame: its first byte (FIN, RSV bits, opcode), its payload, and whether its
+/// masking follows the rule for its direction (§5.1).
+fn small_frame() -> impl Strategy<Value = (u8, Vec<u8>, bool)> {
+    (
+        prop_oneof![
+            8 => Just(0x81u8),
+            8 => Just(0x82u8),
+            1 => Just(0x01u8),
+            1 => Just(0x80u8),
+            1 => Just(0x00u8),
+            1 => Just(0x89u8),
+            1 => Just(0x8Au8),
+            1 => Just(0xC1u8),
+            1 => Just(0x91u8),
+            1 => Just(0x88u8),
+        ],
+        small_payload(),
+        prop::bool::weighted(0.97),
+    )
+}
+
+/// Encodes small frames for the connection at `to_server`; a close frame gets a valid code.
+fn encode_small(frames: &[(u8, Vec<u8>, bool)], to_server: bool, seed: u32) -> Vec<u8> {
+    let mut stream = Vec::new();
+    for (i, (b0, payload, right_mask)) in frames.iter().enumerate() {
+        let payload = if b0 & 0x0F == CLOSE {
+            close_payload(1000, "")
+        } else {
+            payload.clone()
+        };
+        let masked = to_server == *right_mask;
+        let mut f = frame(true, b0 & 0x0F, &payload, masked.then(|| key(seed, i)));
+        f[0] = *b0;
+        stream.extend(f);
+    }
+    stream
+}
+
+/// Feeds all of `stream` in chunks of `sizes` before polling (polling only when the input
+/// buffer is full), so that frames from several `receive` calls wait together.
+fn drive_batched(conn: &mut Connection, stream: &[u8], sizes: &[usize]) -> Transcript {
+    let mut log = Vec::new();
+    let mut pos = 0;
+    for size in sizes.iter().cycle() {
+        if pos >= stream.len() {
+            break;
+        }
+        let end = pos.saturating_add(*size.max(&1)).min(stream.len());
+        let n = conn.receive(&stream[pos..end]);
+        pos += n;
+        if n == 0 {
+            let before = log.len();
+            poll_all(conn, &mut log);
+            assert!(log.len() > before, "receive made no progress");
+        }
+    }
+    poll_all(conn, &mut log);
+    conn.receive_eof();
+    poll_all(conn, &mut log);
+    log
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    /// Runs of small frames take a fast path in `receive` that decodes and validates them
+    /// ahead of the events. Whatever the frames (invalid UTF-8 in any message, a code point
+    /// split between two messages, RSV bits, wrong masking, control frames, a fragment, a
+    /// close, limits smaller than a payload), the events and replies are those of the
+    /// general decoder, which a stream fed one byte at a time goes through (§5.2, §5.4, §8.1).
+    #[test]
+    fn small_frame_runs_decode_like_single_bytes(
+        to_server in any::<bool>(),
+        seed in any::<u32>(),
+        frames in vec(small_frame(), 0..40),
+        sizes in sizes(),
+        limit in prop_oneof![Just(usize::MAX), 0usize..130],
+        streaming in prop::bool::weighted(0.1),
+    ) {
+        let stream = encode_small(&frames, to_server, seed);
+        let mut config = Config::new().with_delivery(if streaming {
+            Delivery::Streaming
+        } else {
+            Delivery::Assembled
+        });
+        if limit != usize::MAX {
+            config = config.with_max_message_size(limit).with_max_frame_size(limit.max(1));
+        }
+        // Streamed pieces follow the chunking; their messages do not.
+        let view = |t: Transcript| if streaming { normalize(&t) } else { t.into_iter().map(|(e, o)| (Logical::Other(e), o)).collect() };
+        let bytes = view(drive(&mut open(to_server, config), &stream, &[1]));
+        let whole = view(drive(&mut open(to_server, config), &stream, &[usize::MAX]));
+        prop_assert_eq!(&whole, &bytes, "whole");
+        let chunked = view(drive(&mut open(to_server, config), &stream, &sizes));
+        prop_assert_eq!(&chunked, &bytes, "random chunks");
+        let batched = view(drive_batched(&mut open(to_server, config), &stream, &sizes));
+        prop_assert_eq!(&batched, &bytes, "chunks before polling");
+    }
+}

@@ -344,6 +344,33 @@ fn code_point_split_across_two_messages_fails() {
     }
 }
 
+/// §8.1: in one read of many small messages, the valid messages before an invalid one are
+/// delivered in order, then the connection fails with 1007 at the invalid one, and nothing
+/// after it is delivered (small messages read together are validated together, which must
+/// not move the failure or lose the messages in front of it).
+#[test]
+fn invalid_message_among_small_ones_fails_at_its_place() {
+    for (name, bad, _) in INVALID {
+        for at in [0, 1, 5] {
+            let mut s = server(Delivery::Assembled);
+            let mut stream = Vec::new();
+            let mut expected = Vec::new();
+            for i in 0..at {
+                let text = format!("msg {i} κόσμε");
+                stream.extend(cframe(true, TEXT, text.as_bytes()));
+                stream.extend(cframe(true, BINARY, &[0xFF, i as u8]));
+                expected.push(OwnedEvent::Text(text));
+                expected.push(OwnedEvent::Binary(vec![0xFF, i as u8]));
+            }
+            stream.extend(cframe(true, TEXT, &embed(bad)));
+            stream.extend(cframe(true, TEXT, b"after"));
+            let ev = feed(&mut s, &stream);
+            assert_eq!(&ev[..ev.len() - 1], &expected[..], "{name}, {at} before");
+            assert_failed_1007(&mut s, &ev, ProtocolError::InvalidUtf8);
+        }
+    }
+}
+
 /// §5.6 vs §5.2: binary messages are not validated; invalid UTF-8 in them is fine.
 #[test]
 fn binary_messages_are_not_validated() {

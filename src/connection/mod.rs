@@ -85,14 +85,15 @@ impl Default for Accept<'_> {
 /// Heap bytes a connection holds, per buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Memory {
-    /// The input buffer.
+    /// The input buffer, and the text of small messages decoded ahead of their events (at
+    /// most `Config::max_read_size` bytes, kept for the next reads like the input buffer).
     pub input: usize,
     /// The buffer fragmented messages are assembled in.
     pub message: usize,
     /// The output buffer.
     pub output: usize,
-    /// permessage-deflate state (an estimate: zlib's documented sizes for the compressor and
-    /// decompressor, plus their buffers).
+    /// permessage-deflate state: the compressor's and decompressor's heap as measured for
+    /// zlib-rs (`tests/zlib_heap.rs` pins the figures), plus their buffers.
     pub compression: usize,
 }
 
@@ -304,6 +305,15 @@ impl Connection {
     /// holding one, use [`poll_event_with_sender`](Self::poll_event_with_sender).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        if self.inb.lane.bytes > 0 && self.lane_open() {
+            return Some(lane_event(&mut self.inb, &mut self.out));
+        }
+        self.poll_event_decoded()
+    }
+
+    /// [`poll_event`](Self::poll_event) without the lane.
+    #[inline(never)]
+    fn poll_event_decoded(&mut self) -> Option<Event<'_>> {
         let ready = match self.fast_message() {
             Some(ready) => ready,
             None => self.advance()?,
@@ -313,6 +323,20 @@ impl Connection {
             return Some(render_text(&mut self.inb, &mut self.out, range));
         }
         Some(render(&mut self.inb, &mut self.out, ready))
+    }
+
+    /// Whether the frames in the lane can be delivered from it now (after settling what the
+    /// previous event owes). If not, `advance` drops the lane and decodes them again.
+    #[inline]
+    fn lane_open(&mut self) -> bool {
+        self.inb.settle();
+        let Inbound { buf, st, lane, .. } = &self.inb;
+        // Settling cleared every flag but `discard`. The state the lane's frames were checked
+        // for: no frame or message in progress, and nothing left in front of them.
+        matches!(self.out.link.phase, Phase::Open | Phase::CloseSent)
+            && !st.discard
+            && buf.start() == lane.from
+            && st.idle()
     }
 
     /// The common case without the general machinery: an open connection whose next frame is
@@ -343,6 +367,10 @@ impl Connection {
     /// ```
     #[must_use]
     pub fn poll_event_with_sender(&mut self) -> Option<(Event<'_>, Sender<'_>)> {
+        if self.inb.lane.bytes > 0 && self.lane_open() {
+            let Connection { inb, out } = self;
+            return Some((lane_event(inb, out), Sender { out }));
+        }
         let ready = self.advance()?;
         let Connection { inb, out } = self;
         let event = render(inb, out, ready);
@@ -388,6 +416,7 @@ impl Connection {
     /// [`SendError::NotOpen`], [`SendError::Closing`] after a close frame was sent (§5.5.1),
     /// [`SendError::Closed`], [`SendError::FragmentSequence`] while a fragmented message is
     /// unfinished, [`SendError::OutputFull`]. Nothing is queued then.
+    #[inline]
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.out.send_message(MessageKind::Text, text.as_bytes())
     }
@@ -424,6 +453,7 @@ impl Connection {
     /// # Errors
     ///
     /// As [`send_text`](Self::send_text).
+    #[inline]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.out.send_message(MessageKind::Binary, data)
     }
@@ -480,6 +510,7 @@ impl Connection {
 
     /// Bytes waiting to be written to the transport.
     #[must_use]
+    #[inline]
     pub fn output(&self) -> &[u8] {
         self.out.buf.bytes()
     }
@@ -593,7 +624,7 @@ impl Connection {
     #[must_use]
     pub fn memory(&self) -> Memory {
         Memory {
-            input: self.inb.buf.capacity(),
+            input: self.inb.buf.capacity() + self.inb.lane.text.capacity(),
             message: self.inb.msg.capacity(),
             output: self.out.buf.capacity(),
             compression: self.inb.compression.memory() + self.out.compression.memory(),
@@ -607,6 +638,7 @@ impl Connection {
     pub fn release_buffers(&mut self) {
         self.inb.settle();
         self.inb.buf.release();
+        self.inb.lane.release();
         if self.inb.msg.capacity() > 0 && !self.inb.msg_in_use() {
             self.inb.msg = recv::MessageBuf::Bytes(Vec::new());
         }
@@ -685,6 +717,41 @@ fn render_text_parts<'a>(
         Ok(text) => Event::Message(Message::Text(text)),
         Err(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
     }
+}
+
+/// Delivers the next frame of the lane: its header was parsed and checked by `receive`, and
+/// its text validated there, so only the lengths are read again here.
+#[inline]
+fn lane_event<'a>(inb: &'a mut Inbound, out: &mut Outbound) -> Event<'a> {
+    let Inbound { buf, st, lane, .. } = inb;
+    let header_len = recv::Lane::header_len(st.role);
+    let (b0, b1) = match buf.bytes() {
+        [b0, b1, ..] => (*b0, *b1),
+        // Cannot happen while the lane holds a frame; the general decoder would be right.
+        _ => (0, 0),
+    };
+    let len = usize::from(b1 & 0x7F);
+    lane.bytes = lane.bytes.saturating_sub(header_len + len);
+    lane.from += header_len + len;
+    buf.consume(header_len);
+    st.consume = len;
+    st.stats.frames += 1;
+    st.stats.message(len as u64);
+    if b0 & 0x0F == 0x1 {
+        let from = lane.pos;
+        lane.pos += len;
+        // Validated as part of the lane's text; a payload that ends or starts inside a code
+        // point (valid only together with its neighbour) is not a boundary there.
+        return match lane.text.get(from..from + len) {
+            Some(text) => Event::Message(Message::Text(text)),
+            // Failing sets `discard`: the next settling drops the lane with the input.
+            None => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
+        };
+    }
+    let start = buf.start();
+    Event::Message(Message::Binary(
+        buf.data().get(start..start + len).unwrap_or_default(),
+    ))
 }
 
 /// Turns a ready item into an event borrowing the input side. Failures found here (text that

@@ -24,6 +24,7 @@ use crate::error::ProtocolError;
 use crate::event::{CloseCause, Closed, Message, MessageKind};
 use crate::frame::{
     apply_mask, apply_mask_copy, header_len_from_b1, mask_copy_blocks, FrameHeader, OpCode, Status,
+    KEY_REPEAT,
 };
 use crate::role::Role;
 use crate::stats::DirectionStats;
@@ -95,6 +96,144 @@ pub(crate) struct Scanner {
 
 /// Frames from this size on end a `receive` call early and bound reads (see `receive`).
 const LARGE_FRAME: u64 = 64 * 1024;
+
+/// Whole small data frames that `receive` already decoded, checked and (for text) validated,
+/// so that delivering them is a few loads: each header is parsed once, and text is validated
+/// in one call per `receive` instead of one per message (making a `&str` in safe Rust means
+/// validating, and for short texts the per-call cost of `from_utf8` is most of the work).
+///
+/// The lane is only an accelerator: its frames stay in the input buffer as they arrived, and
+/// the general decoder drops the lane (`reset`) as soon as it reaches them, then reads them
+/// again. Bytes in front of the lane (the rest of a frame that straddled two reads) are the
+/// general decoder's; the lane is used once they are consumed and no message is in progress.
+#[derive(Debug, Default)]
+pub(crate) struct Lane {
+    /// Absolute position in the input buffer of the lane's first frame.
+    pub(crate) from: usize,
+    /// Bytes from `from` that are whole frames meeting every rule of
+    /// `RecvState::takes_whole` when no message is in progress, each with a payload of at
+    /// most 125 bytes behind a header of `header_len(role)` bytes.
+    pub(crate) bytes: usize,
+    /// The text payloads of those frames, in order, after the ones already delivered.
+    pub(crate) text: String,
+    /// Where the next undelivered text starts in `text`.
+    pub(crate) pos: usize,
+}
+
+impl Lane {
+    /// The header length of every frame in the lane: 2, plus the masking key from a client.
+    #[inline]
+    pub(crate) fn header_len(role: Role) -> usize {
+        if role.is_server() {
+            6
+        } else {
+            2
+        }
+    }
+
+    /// Hands the frames back to the general decoder.
+    pub(crate) fn reset(&mut self) {
+        self.bytes = 0;
+        self.pos = 0;
+        self.text.clear();
+    }
+
+    /// The general decoder is about to parse the header at absolute position `at`: from
+    /// there on the frames are its own.
+    #[inline]
+    pub(crate) fn reached(&mut self, at: usize) {
+        if self.bytes > 0 && at >= self.from {
+            self.reset();
+        }
+    }
+
+    /// The input buffer's contents moved down by `shift` bytes.
+    #[inline]
+    fn shifted(&mut self, shift: usize) {
+        self.from = self.from.saturating_sub(shift);
+    }
+
+    /// Frees the text buffer when it holds nothing undelivered.
+    pub(crate) fn release(&mut self) {
+        if self.bytes == 0 {
+            self.reset();
+            self.text = String::new();
+        }
+    }
+}
+
+/// Text frames joining the lane during one `receive` call, validated together at its end.
+struct LaneBatch {
+    /// The lane's text so far, then the new payloads; zeroed room past `filled` so that
+    /// payloads are stored in whole blocks without a capacity check per block.
+    bytes: Vec<u8>,
+    /// The bytes of `bytes` in use.
+    filled: usize,
+    /// Length of the lane's text before this call.
+    text_before: usize,
+    /// `Lane::bytes` before this call.
+    lane_before: usize,
+}
+
+impl LaneBatch {
+    /// Takes the lane's text to append to.
+    fn new(lane: &mut Lane) -> LaneBatch {
+        let text_before = lane.text.len();
+        LaneBatch {
+            bytes: core::mem::take(&mut lane.text).into_bytes(),
+            filled: text_before,
+            text_before,
+            lane_before: lane.bytes,
+        }
+    }
+
+    /// Makes room for a payload of `len` bytes, zeroed, growing by at least `room` (what the
+    /// rest of the input could hold), but to at most `max` bytes of text. `false` if it would
+    /// not fit within `max`.
+    #[inline]
+    fn make_room(&mut self, len: usize, room: usize, max: usize) -> bool {
+        if self.filled + len + TEXT_WINDOW <= self.bytes.len() {
+            return true;
+        }
+        self.grow(len, room, max)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, len: usize, room: usize, max: usize) -> bool {
+        if self.filled + len > max {
+            return false;
+        }
+        // Whole blocks may run past the last payload: a window of slack at the end.
+        let want = (self.filled + room.max(len)).min(max) + TEXT_WINDOW;
+        self.bytes.resize(want, 0);
+        true
+    }
+
+    /// The room for the next payload of `len` bytes (within what `make_room` made), which
+    /// counts as filled from now on.
+    #[inline(always)]
+    fn window(&mut self, len: usize) -> Option<&mut [u8; TEXT_WINDOW]> {
+        let at = self.filled;
+        self.filled += len;
+        self.bytes.get_mut(at..)?.first_chunk_mut::<TEXT_WINDOW>()
+    }
+
+    /// Appends `bytes` (within the room `make_room` made).
+    fn put(&mut self, bytes: &[u8]) {
+        let at = self.filled;
+        if let Some(dst) = self.bytes.get_mut(at..at + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.filled += bytes.len();
+        }
+    }
+
+    /// The text, cut to what was filled.
+    fn finish(mut self) -> (Vec<u8>, usize, usize) {
+        self.bytes.truncate(self.filled);
+        (self.bytes, self.text_before, self.lane_before)
+    }
+}
 
 impl Scanner {
     /// Follows a header that was just parsed.
@@ -311,6 +450,29 @@ impl RecvState {
         })
     }
 
+    /// No frame or message in progress.
+    #[inline]
+    pub(crate) fn idle(&self) -> bool {
+        self.frame.is_none() && self.message.is_none()
+    }
+
+    /// Whether `header` starts a one-frame data message that meets every rule `check_header`
+    /// would check for it, so that it can be delivered whole without that bookkeeping.
+    #[inline(always)]
+    fn takes_whole(&self, header: &FrameHeader) -> bool {
+        let config = &self.config;
+        let payload = header.payload_len;
+        header.fin
+            && header.rsv == 0
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+            && header.mask.is_some() == self.role.is_server()
+            && self.message.is_none()
+            && config.delivery == Delivery::Assembled
+            && payload <= config.max_frame_size as u64
+            && payload <= config.max_message_size as u64
+            && config.max_fragments >= 1
+    }
+
     fn check_header(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
         // RSV1 marks the first frame of a compressed message, and only that (RFC 7692 §6).
         let compressed = match h.rsv {
@@ -373,6 +535,8 @@ pub(crate) struct Inbound {
     pub(crate) protocol: Option<Box<str>>,
     /// permessage-deflate, when negotiated.
     pub(crate) compression: RecvCompression,
+    /// Small frames `receive` decoded ahead of the events.
+    pub(crate) lane: Lane,
 }
 
 impl Inbound {
@@ -399,6 +563,7 @@ impl Inbound {
             opening,
             protocol: None,
             compression: RecvCompression::default(),
+            lane: Lane::default(),
         }
     }
 
@@ -439,8 +604,9 @@ impl Inbound {
         }
         let room = limit.saturating_sub(self.buf.len());
         let mut n = data.len().min(room);
-        if self.buf.reserve(n, limit).is_err() {
-            n = 0;
+        match self.buf.reserve(n, limit) {
+            Ok(shift) => self.lane.shifted(shift),
+            Err(_) => n = 0,
         }
         let Some(data) = data.get(..n) else {
             return 0;
@@ -451,7 +617,17 @@ impl Inbound {
             return n;
         }
         let mut rest = data;
+        let mut batch = None;
         while !rest.is_empty() {
+            let scan = &self.st.scan;
+            if scan.on && scan.unscanned == 0 && scan.left == 0 {
+                let taken = self.receive_small_frames(rest, &mut batch);
+                let Some(tail) = rest.get(taken..).filter(|t| !t.is_empty()) else {
+                    rest = &[];
+                    break;
+                };
+                rest = tail;
+            }
             let scan = &mut self.st.scan;
             if !scan.on {
                 self.buf.push(rest);
@@ -500,20 +676,20 @@ impl Inbound {
                 scan.start(&header);
                 rest = tail;
                 // A small frame whose whole payload is at hand: copy it in the same step.
-                let len = header.payload_len as usize;
-                if header.payload_len <= 125 && len <= rest.len() {
-                    let (payload, tail) = rest.split_at(len);
+                let payload_len = header.payload_len as usize;
+                if header.payload_len <= 125 && payload_len <= rest.len() {
+                    let (payload, tail) = rest.split_at(payload_len);
                     match header.mask {
                         Some(key) => {
                             // Whole blocks, over-reading into the next frame's bytes and
                             // over-writing spare space, where both have room.
                             let spare = self.buf.spare_mut();
-                            if !mask_copy_blocks(spare, rest, key, len) {
-                                if let Some(dst) = spare.get_mut(..len) {
+                            if !mask_copy_blocks(spare, rest, key, payload_len) {
+                                if let Some(dst) = spare.get_mut(..payload_len) {
                                     apply_mask_copy(dst, payload, key, 0);
                                 }
                             }
-                            self.buf.commit(len);
+                            self.buf.commit(payload_len);
                         }
                         None => self.buf.push(payload),
                     }
@@ -537,9 +713,111 @@ impl Inbound {
                 rest = tail;
             }
         }
+        if let Some(batch) = batch {
+            self.validate_lane(batch);
+        }
         let taken = n - rest.len();
         self.st.stats.bytes += taken as u64;
         taken
+    }
+
+    /// The common case of small messages, in one tight loop: copies the whole frames with
+    /// payloads of at most 125 bytes at the front of `data` (unmasking them) and adds them to
+    /// the lane. It takes only frames that the lane can deliver, that is one-frame text or
+    /// binary messages within every limit, and stops at anything else (a longer or partial
+    /// frame, a control frame, a frame the general decoder must judge), which the general
+    /// path then copies. Returns the bytes taken.
+    #[inline]
+    fn receive_small_frames(&mut self, data: &[u8], batch: &mut Option<LaneBatch>) -> usize {
+        let server = self.st.role.is_server();
+        let config = &self.st.config;
+        if config.delivery != Delivery::Assembled || config.max_fragments == 0 {
+            return 0;
+        }
+        let max_len = config.max_frame_size.min(config.max_message_size).min(125);
+        let max_text = config.max_read_size;
+        let header_len = Lane::header_len(self.st.role);
+        let lane = &mut self.lane;
+        let end = self.buf.end();
+        if lane.bytes == 0 {
+            lane.from = end;
+        } else if lane.from + lane.bytes != end {
+            // Something the general decoder must read first lies between: not behind the lane.
+            return 0;
+        }
+        let batch = match batch {
+            Some(batch) => batch,
+            None => {
+                if lane.bytes == 0 {
+                    // Everything in it was delivered: start again at the front.
+                    lane.reset();
+                }
+                batch.insert(LaneBatch::new(lane))
+            }
+        };
+        let spare = self.buf.spare_mut();
+        let mut pos = 0;
+        while let Some(rest) = data.get(pos..) {
+            let Some(&[b0, b1]) = rest.first_chunk::<2>() else {
+                break;
+            };
+            let len = usize::from(b1 & 0x7F);
+            let text = b0 == 0x81;
+            // FIN, no RSV bits, text or binary; masked exactly when the peer is a client; a
+            // payload within the limits (and never an extended length: 126 and 127 > 125).
+            if !(text || b0 == 0x82) || (b1 & 0x80 != 0) != server || len > max_len {
+                break;
+            }
+            let total = header_len + len;
+            let (true, Some(out)) = (rest.len() >= total, spare.get_mut(pos..)) else {
+                break;
+            };
+            // Text is bounded like a read: beyond that, frames take the general path.
+            if text && !batch.make_room(len, rest.len(), max_text) {
+                break;
+            }
+            let key = match rest.get(2..).and_then(|k| k.first_chunk::<4>()) {
+                Some(&k) if server => u128::from(u32::from_ne_bytes(k)) * KEY_REPEAT,
+                _ => 0,
+            };
+            let frame = SmallFrame {
+                header_len,
+                len,
+                key,
+            };
+            match (
+                rest.first_chunk::<WINDOW>(),
+                out.first_chunk_mut::<WINDOW>(),
+            ) {
+                (Some(src), Some(dst)) => {
+                    frame.copy_window(dst, src, if text { batch.window(len) } else { None });
+                }
+                _ => frame.copy_exact(out, rest, text.then_some(&mut *batch)),
+            }
+            pos += total;
+        }
+        self.lane.bytes += pos;
+        self.buf.commit(pos);
+        pos
+    }
+
+    /// Validates the text payloads that joined the lane in one `receive` call, all at once.
+    /// If any of them is not UTF-8, those frames leave the lane again and the general
+    /// decoder, checking message by message, delivers the valid ones before failing the
+    /// connection at the first invalid one (§8.1).
+    fn validate_lane(&mut self, batch: LaneBatch) {
+        let lane = &mut self.lane;
+        let (bytes, text_before, lane_before) = batch.finish();
+        match String::from_utf8(bytes) {
+            Ok(text) => lane.text = text,
+            Err(e) => {
+                let mut bytes = e.into_bytes();
+                bytes.truncate(text_before);
+                // Text that was in the lane before this call is valid: this cannot fail.
+                lane.text = String::from_utf8(bytes).unwrap_or_default();
+                lane.bytes = lane_before;
+            }
+        }
     }
 
     /// The free space a read should fill.
@@ -547,6 +825,7 @@ impl Inbound {
         let mut want = self.st.read_size;
         if self.st.discard {
             self.buf.clear();
+            self.lane.reset();
         }
         let scan = &self.st.scan;
         // Inside a large frame, read no further than its end, for the reason `receive` stops
@@ -556,9 +835,14 @@ impl Inbound {
         if let Some(left) = bound {
             want = want.min(left);
         }
-        if self.buf.reserve(want, limit).is_err() {
-            let room = limit.saturating_sub(self.buf.len());
-            let _ = self.buf.reserve(room, limit);
+        match self.buf.reserve(want, limit) {
+            Ok(shift) => self.lane.shifted(shift),
+            Err(_) => {
+                let room = limit.saturating_sub(self.buf.len());
+                if let Ok(shift) = self.buf.reserve(room, limit) {
+                    self.lane.shifted(shift);
+                }
+            }
         }
         // Earlier growth may have left more free space than the limit allows to fill.
         let room = limit.saturating_sub(self.buf.len());
@@ -617,6 +901,7 @@ impl Inbound {
     fn settle_slow(&mut self) {
         if self.st.discard {
             self.buf.clear();
+            self.lane.reset();
             self.st.scan.on = false;
             self.st.consume = 0;
             self.opening = None;
@@ -653,6 +938,7 @@ impl Inbound {
             return None;
         }
         self.settle();
+        self.lane.reached(self.buf.start());
         let Ok(Status::Complete((header, len))) = FrameHeader::parse(self.buf.bytes()) else {
             return None;
         };
@@ -666,19 +952,8 @@ impl Inbound {
     #[inline(always)]
     fn whole_message(&mut self, header: &FrameHeader, len: usize) -> Option<Ready> {
         let st = &mut self.st;
-        let config = &st.config;
         let payload = header.payload_len;
-        if !(header.fin
-            && header.rsv == 0
-            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
-            && header.mask.is_some() == st.role.is_server()
-            && st.message.is_none()
-            && config.delivery == Delivery::Assembled
-            && payload <= config.max_frame_size as u64
-            && payload <= config.max_message_size as u64
-            && config.max_fragments >= 1
-            && (self.buf.len() - len) as u64 >= payload)
-        {
+        if !(st.takes_whole(header) && (self.buf.len() - len) as u64 >= payload) {
             return None;
         }
         self.buf.consume(len);
@@ -712,6 +987,7 @@ impl Inbound {
 
     fn step(&mut self, out: &mut Outbound) -> Flow {
         let Some(frame) = self.st.frame else {
+            self.lane.reached(self.buf.start());
             let (header, len) = match FrameHeader::parse(self.buf.bytes()) {
                 Ok(Status::Complete(parsed)) => parsed,
                 Ok(Status::Partial) => return Flow::More,
@@ -1044,6 +1320,75 @@ impl Inbound {
         Flow::Ready(Ready::Closed(
             self.st.fail(ProtocolError::UnexpectedRsvBits(0b100), out),
         ))
+    }
+}
+
+/// Bytes that hold any small frame (at most 6 + 125) rounded up to whole 16-byte blocks.
+const WINDOW: usize = 144;
+
+/// Text room a small frame may write into, in whole blocks.
+const TEXT_WINDOW: usize = 128;
+
+/// A whole frame with a payload of at most 125 bytes, to copy into the input buffer.
+struct SmallFrame {
+    header_len: usize,
+    /// The payload length.
+    len: usize,
+    /// The masking key repeated over 16 bytes, or 0 for frames without one.
+    key: u128,
+}
+
+impl SmallFrame {
+    /// Copies the frame from the front of `src` to the front of `dst`, unmasking the payload,
+    /// in whole 16-byte blocks: the bytes written past the frame are overwritten by the next
+    /// frame or lie beyond the buffer's end. Text payloads are appended to `text` the same
+    /// way (its length then cut to the payload).
+    #[inline(always)]
+    fn copy_window(
+        &self,
+        dst: &mut [u8; WINDOW],
+        src: &[u8; WINDOW],
+        text: Option<&mut [u8; TEXT_WINDOW]>,
+    ) {
+        if let (Some(d), Some(s)) = (dst.first_chunk_mut::<16>(), src.first_chunk::<16>()) {
+            // The header, and the start of the payload that the blocks overwrite.
+            *d = *s;
+        }
+        let blocks = self.len.div_ceil(16);
+        let mut text_out = text;
+        for i in 0..blocks {
+            let at = self.header_len + 16 * i;
+            let (Some(d), Some(s)) = (
+                dst.get_mut(at..).and_then(|d| d.first_chunk_mut::<16>()),
+                src.get(at..).and_then(|s| s.first_chunk::<16>()),
+            ) else {
+                break;
+            };
+            let v = (u128::from_ne_bytes(*s) ^ self.key).to_ne_bytes();
+            *d = v;
+            if let Some(t) = text_out
+                .as_deref_mut()
+                .and_then(|t| t.get_mut(16 * i..))
+                .and_then(|t| t.first_chunk_mut::<16>())
+            {
+                *t = v;
+            }
+        }
+    }
+
+    /// The same, byte-exact, for the last frames of an input.
+    fn copy_exact(&self, dst: &mut [u8], src: &[u8], text: Option<&mut LaneBatch>) {
+        let total = self.header_len + self.len;
+        let (Some(dst), Some(src)) = (dst.get_mut(..total), src.get(..total)) else {
+            return;
+        };
+        dst.copy_from_slice(src);
+        let payload = dst.get_mut(self.header_len..).unwrap_or_default();
+        let key = self.key.to_ne_bytes();
+        apply_mask(payload, key.first_chunk().copied().unwrap_or_default(), 0);
+        if let Some(t) = text {
+            t.put(payload);
+        }
     }
 }
 

@@ -11,7 +11,9 @@ use crate::connection::state::{Link, Phase, Step};
 use crate::entropy::MaskRng;
 use crate::error::SendError;
 use crate::event::{CloseCause, MessageKind};
-use crate::frame::{apply_mask_copy, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use crate::frame::{
+    apply_mask_copy, mask_copy_small, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
+};
 use crate::role::Role;
 use crate::stats::DirectionStats;
 use crate::utf8::Utf8Validator;
@@ -180,16 +182,68 @@ impl Outbound {
     }
 
     /// Sends a whole message, split into frames of `fragment_size` if configured.
+    #[inline]
     pub(crate) fn send_message(
         &mut self,
         kind: MessageKind,
         payload: &[u8],
     ) -> Result<(), SendError> {
+        if self.send_small(kind, payload) {
+            return Ok(());
+        }
         let compress = self.compression.wants(payload.len());
         self.send_whole(kind, payload, compress)
     }
 
+    /// The common case of small messages, without the general path's steps: a message of at
+    /// most 125 bytes, uncompressed, as one frame, with room for it in the output. Returns
+    /// `false` with nothing done otherwise; the general path then decides the same way.
+    #[inline]
+    fn send_small(&mut self, kind: MessageKind, payload: &[u8]) -> bool {
+        let len = payload.len();
+        if len > 125
+            || !matches!(self.link.phase, Phase::Open | Phase::CloseReceived)
+            || self.sending.is_some()
+            || (self.fragment_size != 0 && len > self.fragment_size)
+            || self.compression.wants(len)
+        {
+            return false;
+        }
+        // A client masks (§5.3): 4 more header bytes for the key.
+        let header_len = if self.rng.is_some() { 6 } else { 2 };
+        let total = header_len + len;
+        if self.buf.len() + total > self.max_backlog || self.buf.spare_mut().len() < total {
+            // Over the backlog, or the buffer must grow: the general path's business.
+            return false;
+        }
+        let mask = self.rng.as_mut().map(MaskRng::mask);
+        let Some(dst) = self.buf.spare_mut().get_mut(..total) else {
+            return false;
+        };
+        let (head, body) = dst.split_at_mut(header_len);
+        let b0 = 0x80 | kind.opcode().as_u8();
+        match (head, mask) {
+            ([h0, h1, k0, k1, k2, k3], Some(key)) => {
+                (*h0, *h1) = (b0, 0x80 | len as u8);
+                [*k0, *k1, *k2, *k3] = key;
+                mask_copy_small(body, payload, key);
+            }
+            ([h0, h1], None) => {
+                (*h0, *h1) = (b0, len as u8);
+                body.copy_from_slice(payload);
+            }
+            // `head` is `header_len` bytes, which is 6 exactly when there is a key.
+            _ => return false,
+        }
+        self.buf.commit(total);
+        self.stats.frames += 1;
+        self.stats.message(len as u64);
+        self.pongs = PendingPongs::default();
+        true
+    }
+
     /// Sends a whole message, compressed or not.
+    #[inline(never)]
     pub(crate) fn send_whole(
         &mut self,
         kind: MessageKind,

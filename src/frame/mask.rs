@@ -96,6 +96,26 @@ pub(crate) fn mask_copy_blocks(dst: &mut [u8], src: &[u8], key: [u8; 4], len: us
     true
 }
 
+/// Multiplying a 4-byte key (as a `u32`) by this repeats it over 16 bytes, in either byte
+/// order.
+pub(crate) const KEY_REPEAT: u128 = 0x0000_0001_0000_0001_0000_0001_0000_0001;
+
+/// [`apply_mask_copy`] at key phase 0 for small payloads: whole 16-byte blocks, then single
+/// bytes, without the set-up of the vectorised loop.
+#[inline(always)]
+pub(crate) fn mask_copy_small(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    let k = u128::from(u32::from_ne_bytes(key)) * KEY_REPEAT;
+    let (dst_blocks, dst_tail) = dst.as_chunks_mut::<16>();
+    let (src_blocks, src_tail) = src.as_chunks::<16>();
+    for (d, s) in dst_blocks.iter_mut().zip(src_blocks) {
+        *d = (u128::from_ne_bytes(*s) ^ k).to_ne_bytes();
+    }
+    // The blocks covered a multiple of 4 bytes: the tail starts at key phase 0 again.
+    for ((d, s), m) in dst_tail.iter_mut().zip(src_tail).zip(k.to_ne_bytes()) {
+        *d = s ^ m;
+    }
+}
+
 /// The byte-at-a-time definition of §5.3, kept as the reference the fast paths are tested
 /// against.
 pub fn apply_mask_reference(buf: &mut [u8], key: [u8; 4], offset: usize) {

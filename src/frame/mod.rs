@@ -20,8 +20,8 @@
 
 mod mask;
 
-pub(crate) use mask::mask_copy_blocks;
 pub use mask::{apply_mask, apply_mask_copy, apply_mask_reference};
+pub(crate) use mask::{mask_copy_blocks, mask_copy_small, KEY_REPEAT};
 
 use crate::error::ProtocolError;
 
