@@ -1134,8 +1134,11 @@ fn drive_bounded(
     sends: bool,
 ) -> Result<Vec<OwnedEvent>, TestCaseError> {
     let cfg = *conn.config();
-    // Buffered input is bounded by this; the buffer's capacity by twice it.
-    let max_input = 2 * (cfg.max_frame_size + MAX_HEADER_LEN + cfg.max_read_size);
+    // Buffered input is bounded by this; the buffer's capacity by twice it. `memory().input`
+    // also counts the text of small messages decoded ahead of their events: at most a read's
+    // worth plus 128 bytes.
+    let max_input =
+        2 * (cfg.max_frame_size + MAX_HEADER_LEN + cfg.max_read_size) + cfg.max_read_size + 128;
     // Past the backlog only automatic pongs (at most `PENDING_PONGS` unsent) and one close
     // frame are queued, each at most 131 bytes.
     let max_output = cfg.max_output_backlog + (PENDING_PONGS + 1) * 131;

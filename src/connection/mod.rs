@@ -86,7 +86,8 @@ impl Default for Accept<'_> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Memory {
     /// The input buffer, and the text of small messages decoded ahead of their events (at
-    /// most `Config::max_read_size` bytes, kept for the next reads like the input buffer).
+    /// most `Config::max_read_size` + 128 bytes, kept for the next reads like the input
+    /// buffer).
     pub input: usize,
     /// The buffer fragmented messages are assembled in.
     pub message: usize,

@@ -7,6 +7,12 @@
 //! input buffer; fragmented messages, and text frames that arrive in pieces, are assembled in
 //! a separate buffer while being validated, so each byte is validated exactly once and invalid
 //! UTF-8 fails the connection as soon as it arrives (§8.1).
+//!
+//! Small messages have a fast path, the `Lane`: while `receive` copies a run of whole frames
+//! with payloads of at most 125 bytes, it also checks them against every rule the decoder
+//! would apply and validates their text in one call for the whole run, so that each event is
+//! then a few loads. The frames stay in the input buffer; whenever the lane cannot deliver
+//! them in order, the general decoder drops it and reads them again.
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -204,8 +210,11 @@ impl LaneBatch {
         if self.filled + len > max {
             return false;
         }
-        // Whole blocks may run past the last payload: a window of slack at the end.
+        // Whole blocks may run past the last payload: a window of slack at the end. Exact
+        // growth keeps the capacity within `max + TEXT_WINDOW`.
         let want = (self.filled + room.max(len)).min(max) + TEXT_WINDOW;
+        self.bytes
+            .reserve_exact(want.saturating_sub(self.bytes.len()));
         self.bytes.resize(want, 0);
         true
     }

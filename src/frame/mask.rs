@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn fast_equals_reference_for_small_cases() {
         let key = [0xa1, 0x02, 0xf3, 0x44];
-        for len in 0..40 {
+        for len in 0..140 {
             for off in 0..8 {
                 let src: alloc::vec::Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(31)).collect();
                 let mut fast = src.clone();
@@ -151,6 +151,9 @@ mod tests {
                 apply_mask_copy(&mut copied, &src, key, off);
                 assert_eq!(copied, reference, "copy len {len} offset {off}");
                 if off == 0 {
+                    let mut small = alloc::vec![0u8; len];
+                    mask_copy_small(&mut small, &src, key);
+                    assert_eq!(small, reference, "small len {len}");
                     let span = len.div_ceil(16) * 16;
                     let mut padded_src = src.clone();
                     padded_src.resize(span, 0xee);
