@@ -90,6 +90,12 @@ fn poll_all(conn: &mut Connection, log: &mut Transcript) {
 /// Feeds `stream` in chunks of `sizes` (cycled, each at least 1), polling after every
 /// `receive`, then signals end of stream. Returns every event with its output.
 fn drive(conn: &mut Connection, stream: &[u8], sizes: &[usize]) -> Transcript {
+    drive_polling(conn, stream, sizes, true)
+}
+
+/// [`drive`], polling after every `receive` when `each` is set, else only when the input
+/// buffer is full (so that frames from several `receive` calls wait together).
+fn drive_polling(conn: &mut Connection, stream: &[u8], sizes: &[usize], each: bool) -> Transcript {
     let mut log = Vec::new();
     let mut pos = 0;
     for size in sizes.iter().cycle() {
@@ -102,9 +108,11 @@ fn drive(conn: &mut Connection, stream: &[u8], sizes: &[usize]) -> Transcript {
         while !chunk.is_empty() {
             let n = conn.receive(chunk);
             chunk = &chunk[n..];
-            let before = log.len();
-            poll_all(conn, &mut log);
-            assert!(n > 0 || log.len() > before, "receive made no progress");
+            if each || n == 0 {
+                let before = log.len();
+                poll_all(conn, &mut log);
+                assert!(n > 0 || log.len() > before, "receive made no progress");
+            }
         }
     }
     poll_all(conn, &mut log);
@@ -1379,30 +1387,6 @@ fn encode_small(frames: &[(u8, Vec<u8>, bool)], to_server: bool, seed: u32) -> V
     stream
 }
 
-/// Feeds all of `stream` in chunks of `sizes` before polling (polling only when the input
-/// buffer is full), so that frames from several `receive` calls wait together.
-fn drive_batched(conn: &mut Connection, stream: &[u8], sizes: &[usize]) -> Transcript {
-    let mut log = Vec::new();
-    let mut pos = 0;
-    for size in sizes.iter().cycle() {
-        if pos >= stream.len() {
-            break;
-        }
-        let end = pos.saturating_add(*size.max(&1)).min(stream.len());
-        let n = conn.receive(&stream[pos..end]);
-        pos += n;
-        if n == 0 {
-            let before = log.len();
-            poll_all(conn, &mut log);
-            assert!(log.len() > before, "receive made no progress");
-        }
-    }
-    poll_all(conn, &mut log);
-    conn.receive_eof();
-    poll_all(conn, &mut log);
-    log
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(600))]
 
@@ -1436,7 +1420,7 @@ proptest! {
         prop_assert_eq!(&whole, &bytes, "whole");
         let chunked = view(drive(&mut open(to_server, config), &stream, &sizes));
         prop_assert_eq!(&chunked, &bytes, "random chunks");
-        let batched = view(drive_batched(&mut open(to_server, config), &stream, &sizes));
+        let batched = view(drive_polling(&mut open(to_server, config), &stream, &sizes, false));
         prop_assert_eq!(&batched, &bytes, "chunks before polling");
     }
 }
