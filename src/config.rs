@@ -73,6 +73,8 @@ pub struct Config {
     /// The smallest free space `read_buf` offers, and the initial input buffer size.
     pub min_read_size: usize,
     /// The largest free space `read_buf` offers; it grows towards this while reads fill it.
+    /// It also bounds the text of small messages that `receive` decodes ahead of their events
+    /// (128 bytes more at most).
     pub max_read_size: usize,
     /// permessage-deflate (RFC 7692): offered by a client, accepted by a server, when set.
     /// Off by default. Limits apply to the decompressed size.
