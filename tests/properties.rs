@@ -1387,11 +1387,35 @@ fn encode_small(frames: &[(u8, Vec<u8>, bool)], to_server: bool, seed: u32) -> V
     stream
 }
 
+/// Feeds `stream` through `read_buf`/`commit_read` (the zero-copy path), at most `sizes` bytes
+/// per read (cycled), polling after every read, then signals end of stream.
+fn drive_reads(conn: &mut Connection, stream: &[u8], sizes: &[usize]) -> Transcript {
+    let mut log = Vec::new();
+    let mut pos = 0;
+    for size in sizes.iter().cycle() {
+        if pos >= stream.len() {
+            break;
+        }
+        let buf = conn.read_buf();
+        let n = buf.len().min(*size.max(&1)).min(stream.len() - pos);
+        buf[..n].copy_from_slice(&stream[pos..pos + n]);
+        conn.commit_read(n);
+        pos += n;
+        let before = log.len();
+        poll_all(conn, &mut log);
+        assert!(n > 0 || log.len() > before, "read_buf made no progress");
+    }
+    poll_all(conn, &mut log);
+    conn.receive_eof();
+    poll_all(conn, &mut log);
+    log
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(600))]
 
-    /// Runs of small frames take a fast path in `receive` that decodes and validates them
-    /// ahead of the events. Whatever the frames (invalid UTF-8 in any message, a code point
+    /// Runs of small frames take a fast path in `receive` and `commit_read` that decodes and
+    /// validates them ahead of the events. Whatever the frames (invalid UTF-8 in any message, a code point
     /// split between two messages, RSV bits, wrong masking, control frames, a fragment, a
     /// close, limits smaller than a payload), the events and replies are those of the
     /// general decoder, which a stream fed one byte at a time goes through (§5.2, §5.4, §8.1).
@@ -1422,5 +1446,9 @@ proptest! {
         prop_assert_eq!(&chunked, &bytes, "random chunks");
         let batched = view(drive_polling(&mut open(to_server, config), &stream, &sizes, false));
         prop_assert_eq!(&batched, &bytes, "chunks before polling");
+        let read = view(drive_reads(&mut open(to_server, config), &stream, &sizes));
+        prop_assert_eq!(&read, &bytes, "read_buf and commit_read");
+        let whole_reads = view(drive_reads(&mut open(to_server, config), &stream, &[usize::MAX]));
+        prop_assert_eq!(&whole_reads, &bytes, "reads as large as offered");
     }
 }

@@ -9,7 +9,8 @@
 //! UTF-8 fails the connection as soon as it arrives (§8.1).
 //!
 //! Small messages have a fast path, the `Lane`: while `receive` copies a run of whole frames
-//! with payloads of at most 125 bytes, it also checks them against every rule the decoder
+//! with payloads of at most 125 bytes (or `commit_read` unmasks them in place), it also
+//! checks them against every rule the decoder
 //! would apply and validates their text in one call for the whole run, so that each event is
 //! then a few loads. The frames stay in the input buffer; whenever the lane cannot deliver
 //! them in order, the general decoder drops it and reads them again.
@@ -168,7 +169,73 @@ impl Lane {
     }
 }
 
-/// Text frames joining the lane during one `receive` call, validated together at its end.
+/// What a frame must be to join the lane, from the configuration: a one-frame text or binary
+/// message (FIN, no RSV bits), masked exactly when the peer is a client, with a payload of at
+/// most 125 bytes within the frame and message limits.
+#[derive(Clone, Copy)]
+struct SmallRules {
+    server: bool,
+    header_len: usize,
+    max_len: usize,
+    /// The lane's bound on text: a read's worth.
+    max_text: usize,
+}
+
+impl SmallRules {
+    /// `None` when no frame can take the lane (streaming delivery, no fragments allowed).
+    #[inline]
+    fn new(st: &RecvState) -> Option<SmallRules> {
+        let config = &st.config;
+        (config.delivery == Delivery::Assembled && config.max_fragments > 0).then(|| SmallRules {
+            server: st.role.is_server(),
+            header_len: Lane::header_len(st.role),
+            max_len: config.max_frame_size.min(config.max_message_size).min(125),
+            max_text: config.max_read_size,
+        })
+    }
+
+    /// The payload length of the frame that starts `rest` and whether it is text, if the
+    /// frame may join the lane (its payload may still be incomplete).
+    #[inline(always)]
+    fn frame(&self, rest: &[u8]) -> Option<(usize, bool)> {
+        let &[b0, b1] = rest.first_chunk::<2>()?;
+        let len = usize::from(b1 & 0x7F);
+        let text = b0 == 0x81;
+        // 126 and 127 (an extended length follows) are above any `max_len`.
+        ((text || b0 == 0x82) && (b1 & 0x80 != 0) == self.server && len <= self.max_len)
+            .then_some((len, text))
+    }
+}
+
+impl Lane {
+    /// The batch for frames joining the lane at absolute position `at` during this call (made
+    /// on first use), or `None` if `at` does not follow the lane's last frame.
+    fn batch_at<'b>(
+        &mut self,
+        at: usize,
+        batch: &'b mut Option<LaneBatch>,
+    ) -> Option<&'b mut LaneBatch> {
+        if self.bytes == 0 {
+            self.from = at;
+        } else if self.from + self.bytes != at {
+            // Something the general decoder must read first lies between.
+            return None;
+        }
+        Some(match batch {
+            Some(batch) => batch,
+            None => {
+                if self.bytes == 0 {
+                    // Everything in it was delivered: start again at the front.
+                    self.reset();
+                }
+                batch.insert(LaneBatch::new(self))
+            }
+        })
+    }
+}
+
+/// Text frames joining the lane during one `receive` or `commit_read` call, validated together
+/// at its end.
 struct LaneBatch {
     /// The lane's text so far, then the new payloads; zeroed room past `filled` so that
     /// payloads are stored in whole blocks without a capacity check per block.
@@ -252,6 +319,22 @@ impl Scanner {
         self.len = header.payload_len;
         self.key = header.mask;
         self.offset = 0;
+    }
+
+    /// Unmasks the rest of the current frame's payload among the unscanned bytes, stopping at
+    /// the frame's end.
+    fn finish_payload(&mut self, data: &mut [u8], end: usize) {
+        if !self.on || self.left == 0 {
+            return;
+        }
+        let pos = end - self.unscanned.min(end);
+        let n = (end - pos).min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        if let (Some(key), Some(bytes)) = (self.key, data.get_mut(pos..pos + n)) {
+            apply_mask(bytes, key, self.offset);
+        }
+        self.unscanned -= n;
+        self.left -= n as u64;
+        self.offset = (self.offset + n) & 3;
     }
 
     /// Scans the last `unscanned` bytes of `data[..end]` in place.
@@ -738,45 +821,24 @@ impl Inbound {
     /// path then copies. Returns the bytes taken.
     #[inline]
     fn receive_small_frames(&mut self, data: &[u8], batch: &mut Option<LaneBatch>) -> usize {
-        let server = self.st.role.is_server();
-        let config = &self.st.config;
-        if config.delivery != Delivery::Assembled || config.max_fragments == 0 {
+        let Some(rules) = SmallRules::new(&self.st) else {
             return 0;
-        }
-        let max_len = config.max_frame_size.min(config.max_message_size).min(125);
-        let max_text = config.max_read_size;
-        let header_len = Lane::header_len(self.st.role);
-        let lane = &mut self.lane;
-        let end = self.buf.end();
-        if lane.bytes == 0 {
-            lane.from = end;
-        } else if lane.from + lane.bytes != end {
-            // Something the general decoder must read first lies between: not behind the lane.
-            return 0;
-        }
-        let batch = match batch {
-            Some(batch) => batch,
-            None => {
-                if lane.bytes == 0 {
-                    // Everything in it was delivered: start again at the front.
-                    lane.reset();
-                }
-                batch.insert(LaneBatch::new(lane))
-            }
         };
+        let Some(batch) = self.lane.batch_at(self.buf.end(), batch) else {
+            return 0;
+        };
+        let SmallRules {
+            server,
+            header_len,
+            max_text,
+            ..
+        } = rules;
         let spare = self.buf.spare_mut();
         let mut pos = 0;
         while let Some(rest) = data.get(pos..) {
-            let Some(&[b0, b1]) = rest.first_chunk::<2>() else {
+            let Some((len, text)) = rules.frame(rest) else {
                 break;
             };
-            let len = usize::from(b1 & 0x7F);
-            let text = b0 == 0x81;
-            // FIN, no RSV bits, text or binary; masked exactly when the peer is a client; a
-            // payload within the limits (and never an extended length: 126 and 127 > 125).
-            if !(text || b0 == 0x82) || (b1 & 0x80 != 0) != server || len > max_len {
-                break;
-            }
             let total = header_len + len;
             let (true, Some(out)) = (rest.len() >= total, spare.get_mut(pos..)) else {
                 break;
@@ -810,7 +872,63 @@ impl Inbound {
         pos
     }
 
-    /// Validates the text payloads that joined the lane in one `receive` call, all at once.
+    /// [`receive_small_frames`](Self::receive_small_frames) for bytes a read already put in
+    /// the buffer (`commit_read`): the whole small frames from absolute position `from` to
+    /// `end` are unmasked in place and added to the lane. Returns the bytes taken.
+    fn scan_small_frames(
+        &mut self,
+        from: usize,
+        end: usize,
+        batch: &mut Option<LaneBatch>,
+    ) -> usize {
+        let Some(rules) = SmallRules::new(&self.st) else {
+            return 0;
+        };
+        let Some(batch) = self.lane.batch_at(from, batch) else {
+            return 0;
+        };
+        let header_len = rules.header_len;
+        let data = self.buf.data_mut();
+        let mut pos = from;
+        while let Some(rest) = data.get(pos..end) {
+            let Some((len, text)) = rules.frame(rest) else {
+                break;
+            };
+            let total = header_len + len;
+            if rest.len() < total || (text && !batch.make_room(len, rest.len(), rules.max_text)) {
+                break;
+            }
+            let key = match rest.get(2..).and_then(|k| k.first_chunk::<4>()) {
+                Some(&k) if rules.server => u128::from(u32::from_ne_bytes(k)) * KEY_REPEAT,
+                _ => 0,
+            };
+            let at = pos + header_len;
+            if let Some(payload) = data.get_mut(at..pos + total) {
+                unmask_small(payload, key);
+            }
+            if text {
+                // Whole blocks, reading past the payload where the buffer has room.
+                match data.get(at..at + len.div_ceil(16) * 16) {
+                    Some(src) => {
+                        if let Some(window) = batch.window(len) {
+                            let blocks = window.as_chunks_mut::<16>().0.iter_mut();
+                            for (d, s) in blocks.zip(src.as_chunks::<16>().0) {
+                                *d = *s;
+                            }
+                        }
+                    }
+                    None => batch.put(data.get(at..pos + total).unwrap_or_default()),
+                }
+            }
+            pos += total;
+        }
+        let taken = pos - from;
+        self.lane.bytes += taken;
+        taken
+    }
+
+    /// Validates the text payloads that joined the lane in one `receive` or `commit_read`
+    /// call, all at once.
     /// If any of them is not UTF-8, those frames leave the lane again and the general
     /// decoder, checking message by message, delivers the valid ones before failing the
     /// connection at the first invalid one (§8.1).
@@ -886,7 +1004,19 @@ impl Inbound {
         if self.st.scan.on {
             self.st.scan.unscanned += n;
             let end = self.buf.end();
+            let mut batch = None;
+            // The end of a frame that straddled reads, then small frames, then the rest frame
+            // by frame.
+            self.st.scan.finish_payload(self.buf.data_mut(), end);
+            if self.st.scan.left == 0 {
+                let from = end.saturating_sub(self.st.scan.unscanned);
+                let taken = self.scan_small_frames(from, end, &mut batch);
+                self.st.scan.unscanned -= taken;
+            }
             self.st.scan.scan(self.buf.data_mut(), end);
+            if let Some(batch) = batch {
+                self.validate_lane(batch);
+            }
         }
     }
 
@@ -1398,6 +1528,20 @@ impl SmallFrame {
         if let Some(t) = text {
             t.put(payload);
         }
+    }
+}
+
+/// Unmasks a small payload in place with `key` (repeated over 16 bytes): whole blocks, then
+/// single bytes.
+#[inline(always)]
+fn unmask_small(payload: &mut [u8], key: u128) {
+    let (blocks, tail) = payload.as_chunks_mut::<16>();
+    for b in blocks {
+        *b = (u128::from_ne_bytes(*b) ^ key).to_ne_bytes();
+    }
+    // The blocks covered a multiple of 4 bytes: the tail starts at key phase 0 again.
+    for (b, m) in tail.iter_mut().zip(key.to_ne_bytes()) {
+        *b ^= m;
     }
 }
 
