@@ -30,8 +30,8 @@ use crate::connection::state::{Phase, Step};
 use crate::error::ProtocolError;
 use crate::event::{CloseCause, Closed, Message, MessageKind};
 use crate::frame::{
-    apply_mask, apply_mask_copy, header_len_from_b1, mask_copy_blocks, FrameHeader, OpCode, Status,
-    KEY_REPEAT,
+    apply_mask, apply_mask_copy, header_len_from_b1, mask_copy_blocks, mask_small, FrameHeader,
+    OpCode, Status, KEY_REPEAT,
 };
 use crate::role::Role;
 use crate::stats::DirectionStats;
@@ -904,7 +904,7 @@ impl Inbound {
             };
             let at = pos + header_len;
             if let Some(payload) = data.get_mut(at..pos + total) {
-                unmask_small(payload, key);
+                mask_small(payload, key);
             }
             if text {
                 // Whole blocks, reading past the payload where the buffer has room.
@@ -1528,20 +1528,6 @@ impl SmallFrame {
         if let Some(t) = text {
             t.put(payload);
         }
-    }
-}
-
-/// Unmasks a small payload in place with `key` (repeated over 16 bytes): whole blocks, then
-/// single bytes.
-#[inline(always)]
-fn unmask_small(payload: &mut [u8], key: u128) {
-    let (blocks, tail) = payload.as_chunks_mut::<16>();
-    for b in blocks {
-        *b = (u128::from_ne_bytes(*b) ^ key).to_ne_bytes();
-    }
-    // The blocks covered a multiple of 4 bytes: the tail starts at key phase 0 again.
-    for (b, m) in tail.iter_mut().zip(key.to_ne_bytes()) {
-        *b ^= m;
     }
 }
 

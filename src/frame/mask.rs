@@ -116,6 +116,20 @@ pub(crate) fn mask_copy_small(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
     }
 }
 
+/// [`apply_mask`] at key phase 0 for small payloads, in place, with `key` already repeated
+/// over 16 bytes (see [`KEY_REPEAT`]): the in-place sibling of [`mask_copy_small`].
+#[inline(always)]
+pub(crate) fn mask_small(buf: &mut [u8], key: u128) {
+    let (blocks, tail) = buf.as_chunks_mut::<16>();
+    for b in blocks {
+        *b = (u128::from_ne_bytes(*b) ^ key).to_ne_bytes();
+    }
+    // The blocks covered a multiple of 4 bytes: the tail starts at key phase 0 again.
+    for (b, m) in tail.iter_mut().zip(key.to_ne_bytes()) {
+        *b ^= m;
+    }
+}
+
 /// The byte-at-a-time definition of §5.3, kept as the reference the fast paths are tested
 /// against.
 pub fn apply_mask_reference(buf: &mut [u8], key: [u8; 4], offset: usize) {
@@ -154,6 +168,12 @@ mod tests {
                     let mut small = alloc::vec![0u8; len];
                     mask_copy_small(&mut small, &src, key);
                     assert_eq!(small, reference, "small len {len}");
+                    let mut in_place = src.clone();
+                    mask_small(
+                        &mut in_place,
+                        u128::from(u32::from_ne_bytes(key)) * KEY_REPEAT,
+                    );
+                    assert_eq!(in_place, reference, "in place len {len}");
                     let span = len.div_ceil(16) * 16;
                     let mut padded_src = src.clone();
                     padded_src.resize(span, 0xee);

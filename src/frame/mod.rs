@@ -21,7 +21,7 @@
 mod mask;
 
 pub use mask::{apply_mask, apply_mask_copy, apply_mask_reference};
-pub(crate) use mask::{mask_copy_blocks, mask_copy_small, KEY_REPEAT};
+pub(crate) use mask::{mask_copy_blocks, mask_copy_small, mask_small, KEY_REPEAT};
 
 use crate::error::ProtocolError;
 
