@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use crate::close::{CloseCode, CloseFrame};
 use crate::error::{HandshakeError, ProtocolError};
 use crate::extensions::{self, Extensions};
-use crate::handshake::{has_token, list_items, values, Head, HeaderIter, Span};
+use crate::handshake::{has_token, values, Head, HeaderIter, Span};
 
 /// Whether a message is text or binary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -231,10 +231,11 @@ impl<'a> Request<'a> {
     }
 
     /// The subprotocols offered in `Sec-WebSocket-Protocol`, in the client's order of
-    /// preference.
+    /// preference. Only values that are HTTP tokens are listed: anything else could not be
+    /// echoed in a `101` (see [`Connection::accept`](crate::Connection::accept)).
     pub fn subprotocols(&self) -> impl Iterator<Item = &'a str> + 'a {
-        values(self.headers(), "sec-websocket-protocol")
-            .flat_map(list_items)
+        // Tokens only (see `offered_protocols`), which are ASCII.
+        crate::handshake::offered_protocols(self.headers())
             .filter_map(|p| core::str::from_utf8(p).ok())
     }
 

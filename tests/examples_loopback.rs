@@ -301,3 +301,141 @@ fn chat_serves_the_page_and_relays_between_two_clients() {
     bob.conn.send_text("still here").unwrap();
     assert_eq!(chat_event(&mut bob), "still here");
 }
+
+/// The request that pinned a CPU core in both echo servers: a valid upgrade offering only the
+/// subprotocol `x-é` (bytes `78 2d c3 a9`, not an HTTP token), then the client closes its
+/// socket. Both servers must answer and then finish the connection (the std server reports
+/// its outcome; the tokio task completes) instead of spinning on a request that waits for an
+/// answer after end of stream.
+#[test]
+fn non_token_subprotocol_then_hang_up_ends_the_connection_in_both_servers() {
+    const REQUEST: &[u8] =
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Protocol: x-\xc3\xa9\r\n\r\n";
+    fn hang_up(addr: &str) -> Vec<u8> {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(REQUEST).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        answer
+    }
+
+    // std: the connection's thread reports its outcome.
+    let (url, outcomes) = std_server();
+    let answer = hang_up(url.trim_start_matches("ws://").trim_end_matches('/'));
+    assert!(answer.starts_with(b"HTTP/1.1 101"), "{answer:?}");
+    assert!(!answer.windows(22).any(|w| w == b"Sec-WebSocket-Protocol"));
+    let closed = outcomes
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the std server's connection thread never finished")
+        .expect("a Closed event");
+    assert_eq!(closed.code, CloseCode::ABNORMAL);
+
+    // tokio: the connection's task completes.
+    run_tokio(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio_io::echo_connection(stream).await
+        });
+        let answer = tokio::task::spawn_blocking(move || hang_up(&addr))
+            .await
+            .unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 101"), "{answer:?}");
+        let closed = tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("the tokio server's connection task never finished")
+            .unwrap()
+            .unwrap()
+            .expect("a Closed event");
+        assert_eq!(closed.code, CloseCode::ABNORMAL);
+    });
+}
+
+/// A fake server that completes the upgrade and then sends a masked frame (§5.1: a server
+/// MUST NOT mask). Returns the address and a channel with every byte the client wrote after
+/// its request, up to its end of stream.
+fn masking_server() -> (String, mpsc::Receiver<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let text = String::from_utf8_lossy(&head).to_string();
+        let key = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap()
+            .trim()
+            .to_string();
+        let accept = wsmachine::handshake::accept_key(key.as_bytes());
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        );
+        stream.write_all(response.as_bytes()).unwrap();
+        // A masked text frame "hi".
+        stream
+            .write_all(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2])
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+        let _ = tx.send(rest);
+    });
+    (url, rx)
+}
+
+/// §7.1.7: after a protocol error (here a masked frame from the server) both example clients
+/// write the 1002 close frame their connection queued before they give up.
+#[test]
+fn example_clients_send_the_close_frame_after_a_protocol_error() {
+    fn close_codes(bytes: &[u8]) -> Vec<u16> {
+        // Client frames are masked: decode them independently of the crate.
+        let mut codes = Vec::new();
+        let mut rest = bytes;
+        while rest.len() >= 2 {
+            let (b0, len) = (rest[0], usize::from(rest[1] & 0x7F));
+            let (len, at) = match len {
+                126 => (usize::from(u16::from_be_bytes([rest[2], rest[3]])), 4),
+                127 => break,
+                n => (n, 2),
+            };
+            let key = [rest[at], rest[at + 1], rest[at + 2], rest[at + 3]];
+            let payload: Vec<u8> = rest[at + 4..at + 4 + len]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ key[i % 4])
+                .collect();
+            if b0 & 0x0F == 0x8 && payload.len() >= 2 {
+                codes.push(u16::from_be_bytes([payload[0], payload[1]]));
+            }
+            rest = &rest[at + 4 + len..];
+        }
+        codes
+    }
+
+    let (url, written) = masking_server();
+    assert!(std_checks::run(&url).is_err());
+    let bytes = written.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(close_codes(&bytes), [1002], "std client wrote {bytes:?}");
+
+    let (url, written) = masking_server();
+    assert!(run_tokio(tokio_client::run(&url)).is_err());
+    let bytes = written.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(close_codes(&bytes), [1002], "tokio client wrote {bytes:?}");
+}

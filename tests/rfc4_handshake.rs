@@ -1172,16 +1172,71 @@ fn server_eof_without_bytes_is_incomplete() {
     assert_eq!(events.len(), 1);
 }
 
-/// §4.2.2: a client may half-close after its request; the request still gets its answer
-/// (here a rejection), and the connection ends after it.
+/// End of stream while the server's request waits for its answer ends the connection on
+/// the next poll: nobody is left to read a `101`, and a driver waiting for the application
+/// would otherwise wait forever (a spinning loop once EOF was seen).
 #[test]
-fn server_eof_while_awaiting_answer_still_lets_the_request_be_answered() {
+fn server_eof_while_awaiting_answer_reports_closed_on_the_next_poll() {
     let (mut server, _) = server_with_request(Config::new(), REQUEST);
     server.receive_eof();
-    assert!(drain(&mut server).is_empty());
-    server.respond(403, &[], b"no").unwrap();
-    assert!(take_output(&mut server).starts_with(b"HTTP/1.1 403"));
-    assert_eq!(closed(&drain(&mut server)).cause, CloseCause::Responded);
+    let events = drain(&mut server);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let closed = closed(&events);
+    assert_eq!(closed.code, CloseCode::ABNORMAL);
+    assert_eq!(
+        closed.cause,
+        CloseCause::Handshake(HandshakeError::Incomplete)
+    );
+    assert_eq!(server.accept(Accept::new()), Err(SendError::Closed));
+    assert_eq!(server.respond(403, &[], b"no"), Err(SendError::Closed));
+    assert!(server.output().is_empty());
+}
+
+/// A request whose `Sec-WebSocket-Protocol` offers a value that is not an HTTP token (here
+/// `x-é`, bytes `78 2d c3 a9`) never hands that value to the application: a `101` could not
+/// carry it (§4.1 requires the chosen value to be one of the offered tokens, RFC 9110 §5.6.2).
+#[test]
+fn subprotocols_yield_only_tokens() {
+    let request = b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Protocol: x-\xc3\xa9, chat, a b, \"q\", v1.json\r\n\r\n";
+    let mut server = Connection::server(Config::new());
+    assert_eq!(server.receive(request), request.len());
+    let Some(Event::Request(req)) = server.poll_event() else {
+        panic!("expected a request")
+    };
+    assert!(req.is_websocket());
+    let offered: Vec<&str> = req.subprotocols().collect();
+    assert_eq!(offered, ["chat", "v1.json"]);
+}
+
+/// The chain that pinned a CPU: a request offering only `x-é`, an application that picks
+/// "the first offered subprotocol", the client gone. The application has no non-token value
+/// to pick; a failed `accept` leaves the request answerable; and the end of stream ends the
+/// connection.
+#[test]
+fn non_token_subprotocol_then_eof_reaches_closed() {
+    let request = b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Protocol: x-\xc3\xa9\r\n\r\n";
+    let mut server = Connection::server(Config::new());
+    assert_eq!(server.receive(request), request.len());
+    let Some(Event::Request(req)) = server.poll_event() else {
+        panic!("expected a request")
+    };
+    assert_eq!(req.subprotocols().next(), None);
+    // An application that insists on the raw value gets an error and may still answer.
+    assert_eq!(
+        server.accept(Accept::new().with_subprotocol("x-é")),
+        Err(SendError::SubprotocolNotOffered)
+    );
+    assert!(server.output().is_empty());
+    assert_eq!(server.state(), State::Connecting);
+    server.receive_eof();
+    let events = drain(&mut server);
+    assert_eq!(closed(&events).code, CloseCode::ABNORMAL);
+    assert!(server.is_closed());
+    assert!(server.poll_event().is_none());
 }
 
 // ----- client: the request ---------------------------------------------------------------

@@ -223,7 +223,17 @@ impl<D: Driver> AsyncClient<D> {
         let wait = async {
             loop {
                 if let Some(event) = self.conn.poll_event() {
-                    return Ok(event.into_owned());
+                    let event = event.into_owned();
+                    if matches!(event, OwnedEvent::Closed(_)) {
+                        // A failure queued a close frame (§7.1.7: it SHOULD be sent): write
+                        // it out before the caller gives up on the connection.
+                        while self.conn.wants_write() && !self.driver.is_done(&self.conn) {
+                            if self.driver.drive(&mut self.conn).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    return Ok(event);
                 }
                 if self.driver.is_done(&self.conn) {
                     return Err("the connection is closed".to_string());

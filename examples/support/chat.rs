@@ -71,10 +71,16 @@ async fn connection(stream: TcpStream, relay: broadcast::Sender<Arc<str>>) {
                 Some(_) => {}
             }
             let _ = match answer {
-                Some(Answer::Upgrade) => {
-                    subscription = Some(relay.subscribe());
-                    conn.accept(Accept::new())
-                }
+                Some(Answer::Upgrade) => match conn.accept(Accept::new()) {
+                    Ok(()) => {
+                        subscription = Some(relay.subscribe());
+                        Ok(())
+                    }
+                    // Never leave a request unanswered.
+                    Err(_) => {
+                        conn.respond(400, &[("Content-Type", "text/plain")], b"bad upgrade\n")
+                    }
+                },
                 Some(Answer::Page) => conn.respond(
                     200,
                     &[("Content-Type", "text/html; charset=utf-8")],

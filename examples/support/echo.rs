@@ -64,7 +64,11 @@ pub fn echo_events(conn: &mut Connection) -> Option<Closed> {
                 Some(p) => Accept::new().with_subprotocol(p),
                 None => Accept::new(),
             };
-            let _ = conn.accept(choice);
+            if conn.accept(choice).is_err() {
+                // The request cannot be accepted as it stands: answer it rather than leave the
+                // client (and this connection) waiting for an answer that never comes.
+                let _ = conn.respond(400, &[("Content-Type", "text/plain")], b"bad upgrade\n");
+            }
         }
         if plain {
             let _ = conn.respond(200, &[("Content-Type", "text/plain")], PAGE);

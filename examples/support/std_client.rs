@@ -55,7 +55,13 @@ impl StdClient {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(event) = self.conn.poll_event() {
-                return Ok(event.into_owned());
+                let event = event.into_owned();
+                if matches!(event, OwnedEvent::Closed(_)) {
+                    // After a failure the connection queued a close frame (1002, 1007, ...);
+                    // §7.1.7 says it SHOULD reach the peer before the transport goes.
+                    let _ = self.transport.flush(&mut self.conn);
+                }
+                return Ok(event);
             }
             self.transport
                 .flush(&mut self.conn)

@@ -276,7 +276,10 @@ impl Connection {
 
     /// The transport reached end of stream (or was dropped after the close timer). Remaining
     /// input is still decoded; then [`Event::Closed`] follows, with code 1006 unless a close
-    /// frame arrived (§7.1.5).
+    /// frame arrived (§7.1.5). This holds in every phase: a server whose request still waits
+    /// for `accept` or `respond` reports `Closed` (cause
+    /// [`HandshakeError::Incomplete`]) on the next poll, since no one is left to read the
+    /// answer.
     pub fn receive_eof(&mut self) {
         self.out.link.eof = true;
     }
@@ -294,8 +297,14 @@ impl Connection {
             Phase::CloseReceived if self.out.link.eof => {
                 end_of_stream(&mut self.inb.st, &mut self.out, CloseCause::Abnormal)
             }
-            // A client may half-close after its request: the request still gets its answer
-            // (`accept` or `respond`); the end of stream is reported after that.
+            // The request was delivered but the transport ended before the application
+            // answered it: nobody is left to read an answer, and a driver waiting for one
+            // would wait forever. End of stream in any phase ends the connection.
+            Phase::AwaitingAnswer if self.out.link.eof => end_of_stream(
+                &mut self.inb.st,
+                &mut self.out,
+                CloseCause::Handshake(HandshakeError::Incomplete),
+            ),
             Phase::AwaitingAnswer | Phase::CloseReceived => None,
         }
     }

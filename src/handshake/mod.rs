@@ -281,14 +281,24 @@ impl<'a> Iterator for HeaderIter<'a> {
     }
 }
 
-/// Server: whether the request's `Sec-WebSocket-Protocol` headers offer `protocol`.
-pub(crate) fn protocol_offered<'a, I>(headers: I, protocol: &str) -> bool
+/// Server: the subprotocols a request's `Sec-WebSocket-Protocol` headers offer, in order.
+/// Only HTTP tokens count (RFC 9110 §5.6.2, which §4.1 refers to): a value a `101` could not
+/// echo back is never offered, so an application cannot choose it and then fail to answer.
+pub(crate) fn offered_protocols<'a, I>(headers: I) -> impl Iterator<Item = &'a [u8]>
 where
     I: IntoIterator<Item = (&'a str, &'a [u8])>,
 {
     values(headers, "sec-websocket-protocol")
         .flat_map(list_items)
-        .any(|p| p == protocol.as_bytes())
+        .filter(|p| crate::extensions::is_token(p))
+}
+
+/// Server: whether the request's `Sec-WebSocket-Protocol` headers offer `protocol`.
+pub(crate) fn protocol_offered<'a, I>(headers: I, protocol: &str) -> bool
+where
+    I: IntoIterator<Item = (&'a str, &'a [u8])>,
+{
+    offered_protocols(headers).any(|p| p == protocol.as_bytes())
 }
 
 /// Client: the subprotocol a response chose (§4.1): none, or exactly one value, which
