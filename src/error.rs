@@ -51,6 +51,9 @@ pub enum ProtocolError {
     TooManyFragments,
     /// A compressed message that does not inflate (RFC 7692 §8).
     InflateFailed,
+    /// Not the peer's doing: an internal assumption of this crate broke. The connection fails
+    /// with 1011 and no detail rather than deliver wrong or truncated data. Please report it.
+    Internal,
 }
 
 impl ProtocolError {
@@ -75,6 +78,7 @@ impl ProtocolError {
             | ProtocolError::InflateFailed => CloseCode::INVALID_PAYLOAD,
             ProtocolError::FrameTooLarge | ProtocolError::MessageTooLarge => CloseCode::TOO_BIG,
             ProtocolError::TooManyFragments => CloseCode::POLICY,
+            ProtocolError::Internal => CloseCode::INTERNAL_ERROR,
         }
     }
 
@@ -100,6 +104,7 @@ impl ProtocolError {
             ProtocolError::MessageTooLarge => "message too large",
             ProtocolError::TooManyFragments => "too many fragments",
             ProtocolError::InflateFailed => "invalid compressed data",
+            ProtocolError::Internal => "internal error",
         }
     }
 }

@@ -1,6 +1,6 @@
-//! permessage-deflate state of a connection, per direction. Without the `deflate` feature
-//! these are empty types whose methods say "not negotiated", so the rest of the connection
-//! needs no `cfg`.
+//! permessage-deflate, the sending side: the compressor of a connection (the receiving side
+//! is `inflate.rs`). Without the `deflate` feature this is an empty type whose methods say
+//! "not negotiated", so the rest of the connection needs no `cfg`.
 
 #[cfg(feature = "deflate")]
 pub(crate) use imp::*;
@@ -12,129 +12,7 @@ mod imp {
     use alloc::boxed::Box;
     use alloc::vec::Vec;
 
-    use crate::extensions::deflate::{DeflateConfig, DeflateParams, Deflater, Inflater};
-
-    /// Size of the buffer streamed messages are inflated into, piece by piece.
-    const STREAM_PIECE: usize = 16 * 1024;
-
-    /// The receiving side: the decompressor, created on the first compressed message.
-    #[derive(Debug, Default)]
-    pub(crate) struct RecvCompression {
-        state: Option<Box<RecvState>>,
-    }
-
-    #[derive(Debug)]
-    struct RecvState {
-        params: DeflateParams,
-        inflater: Option<Inflater>,
-        /// Streaming delivery: inflated bytes not yet delivered are `out[pending..filled]`.
-        out: Vec<u8>,
-        pending: usize,
-        filled: usize,
-        /// The pending bytes end the message.
-        complete: bool,
-    }
-
-    impl RecvCompression {
-        pub(crate) fn negotiate(&mut self, params: DeflateParams) {
-            self.state = Some(Box::new(RecvState {
-                params,
-                inflater: None,
-                out: Vec::new(),
-                pending: 0,
-                filled: 0,
-                complete: false,
-            }));
-        }
-
-        pub(crate) fn params(&self) -> Option<DeflateParams> {
-            self.state.as_ref().map(|s| s.params)
-        }
-
-        pub(crate) fn inflater(&mut self) -> Option<&mut Inflater> {
-            let state = self.state.as_mut()?;
-            let params = state.params;
-            Some(state.inflater.get_or_insert_with(|| Inflater::new(&params)))
-        }
-
-        /// Streaming: the undelivered inflated bytes, and whether they end the message.
-        pub(crate) fn pending(&self) -> (&[u8], bool) {
-            match &self.state {
-                Some(s) => (
-                    s.out.get(s.pending..s.filled).unwrap_or_default(),
-                    s.complete,
-                ),
-                None => (&[], false),
-            }
-        }
-
-        /// Streaming: `n` pending bytes were delivered.
-        pub(crate) fn take_pending(&mut self, n: usize) {
-            if let Some(s) = self.state.as_mut() {
-                s.pending = (s.pending + n).min(s.filled);
-                if s.pending == s.filled {
-                    s.complete = false;
-                }
-            }
-        }
-
-        /// Streaming: inflates the next piece from `input`; returns the input bytes used.
-        pub(crate) fn inflate_piece(
-            &mut self,
-            input: &[u8],
-            fin: bool,
-        ) -> Result<usize, crate::extensions::deflate::InflateError> {
-            let Some(s) = self.state.as_mut() else {
-                return Ok(0);
-            };
-            if s.out.len() < STREAM_PIECE {
-                s.out = alloc::vec![0; STREAM_PIECE];
-            }
-            let params = s.params;
-            let inflater = s.inflater.get_or_insert_with(|| Inflater::new(&params));
-            let (used, produced, complete) = inflater.step(input, fin, &mut s.out)?;
-            s.pending = 0;
-            s.filled = produced;
-            s.complete = complete;
-            Ok(used)
-        }
-
-        /// The decompressor found the data corrupt after handing on what came before.
-        pub(crate) fn has_failed(&self) -> bool {
-            self.state
-                .as_ref()
-                .and_then(|s| s.inflater.as_ref())
-                .is_some_and(Inflater::has_failed)
-        }
-
-        /// The byte range of the streaming piece buffer, for events.
-        pub(crate) fn piece(&self, range: core::ops::Range<usize>) -> &[u8] {
-            self.state
-                .as_ref()
-                .and_then(|s| s.out.get(range))
-                .unwrap_or_default()
-        }
-
-        /// Absolute start of the pending bytes in the piece buffer.
-        pub(crate) fn pending_start(&self) -> usize {
-            self.state.as_ref().map_or(0, |s| s.pending)
-        }
-
-        pub(crate) fn memory(&self) -> usize {
-            self.state.as_ref().map_or(0, |s| {
-                s.out.capacity()
-                    + if s.inflater.is_some() {
-                        INFLATE_COST
-                    } else {
-                        0
-                    }
-            })
-        }
-    }
-
-    /// The heap of zlib-rs's decompressor (its state is opaque), measured with a counting
-    /// allocator: 46.4 KiB at 9, 12 and 15 window bits alike (tests/zlib_heap.rs).
-    const INFLATE_COST: usize = 47_552;
+    use crate::extensions::deflate::{DeflateConfig, DeflateParams, Deflater};
 
     /// The heap of zlib-rs's compressor at memory level 8: `4 * 2^bits + 243.1 KiB`, measured
     /// likewise.
@@ -230,19 +108,6 @@ mod imp {
 
 #[cfg(not(feature = "deflate"))]
 mod stub {
-    /// permessage-deflate is not compiled in.
-    #[derive(Debug, Default)]
-    pub(crate) struct RecvCompression {}
-
-    impl RecvCompression {
-        pub(crate) fn piece(&self, _range: core::ops::Range<usize>) -> &[u8] {
-            &[]
-        }
-        pub(crate) fn memory(&self) -> usize {
-            0
-        }
-    }
-
     /// permessage-deflate is not compiled in.
     #[derive(Debug, Default)]
     pub(crate) struct SendCompression {}

@@ -1,6 +1,7 @@
 //! The [`Connection`]: one WebSocket endpoint as a state machine.
 
 mod compress;
+mod inflate;
 mod opening;
 mod recv;
 mod send;
@@ -10,77 +11,26 @@ use alloc::vec::Vec;
 
 use base64::Engine as _;
 
+pub use opening::Accept;
 pub use send::Sender;
 pub use state::State;
 
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::Config;
 use crate::entropy::{MaskRng, Seed};
-use crate::error::{HandshakeError, ProtocolError, SendError};
-use crate::event::{CloseCause, Event, Fragment, Message, MessageKind, Request, Response};
+use crate::error::{HandshakeError, SendError};
+use crate::event::{CloseCause, Event, Message, MessageKind};
+use crate::handshake::accept_key;
 use crate::handshake::client::ClientRequest;
-use crate::handshake::{accept_key, Head, Span};
 use crate::role::Role;
 use crate::stats::Stats;
 use crate::utf8;
 use opening::Opening;
-use recv::{end_of_stream, Inbound, Ready};
+use recv::deliver::{render, render_text};
+use recv::lane::{lane_event, lane_ready};
+use recv::{end_of_stream, Inbound, Ready, Stage};
 use send::Outbound;
 use state::Phase;
-
-/// How a server accepts an upgrade request: the subprotocol it chooses and extra headers.
-///
-/// ```
-/// use wsmachine::Accept;
-/// let accept = Accept::new().with_subprotocol("chat").with_headers(&[("X-Server", "demo")]);
-/// # let _ = accept;
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Accept<'a> {
-    pub(crate) subprotocol: Option<&'a str>,
-    pub(crate) headers: &'a [(&'a str, &'a str)],
-    /// Negotiate permessage-deflate when configured and offered.
-    pub(crate) compression: bool,
-}
-
-impl<'a> Accept<'a> {
-    /// Accept with no subprotocol and no extra headers.
-    #[must_use]
-    pub const fn new() -> Accept<'a> {
-        Accept {
-            subprotocol: None,
-            headers: &[],
-            compression: true,
-        }
-    }
-
-    /// Declines permessage-deflate for this connection even when configured and offered.
-    #[must_use]
-    pub const fn without_compression(mut self) -> Accept<'a> {
-        self.compression = false;
-        self
-    }
-
-    /// Chooses one of the subprotocols the client offered (§4.2.2).
-    #[must_use]
-    pub const fn with_subprotocol(mut self, protocol: &'a str) -> Accept<'a> {
-        self.subprotocol = Some(protocol);
-        self
-    }
-
-    /// Adds headers to the `101` response (cookies, server name).
-    #[must_use]
-    pub const fn with_headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Accept<'a> {
-        self.headers = headers;
-        self
-    }
-}
-
-impl Default for Accept<'_> {
-    fn default() -> Self {
-        Accept::new()
-    }
-}
 
 /// Heap bytes a connection holds, per buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -143,7 +93,7 @@ impl Connection {
     #[must_use]
     pub fn server(config: Config) -> Connection {
         Connection {
-            inb: Inbound::new(Role::Server, config, Some(Opening::server())),
+            inb: Inbound::new(Role::Server, config, Stage::Handshake(Opening::server())),
             out: Outbound::new(Role::Server, &config, None, Phase::ReadingRequest),
         }
     }
@@ -191,7 +141,7 @@ impl Connection {
         let extensions = request.extensions().unwrap_or("").as_bytes().to_vec();
         let opening = Opening::client(accept_key(&key), protocols, extensions);
         Ok(Connection {
-            inb: Inbound::new(Role::Client, config, Some(opening)),
+            inb: Inbound::new(Role::Client, config, Stage::Handshake(opening)),
             out,
         })
     }
@@ -212,26 +162,31 @@ impl Connection {
 
     fn upgraded(role: Role, config: Config, rng: Option<MaskRng>, leftover: &[u8]) -> Connection {
         let mut conn = Connection {
-            inb: Inbound::new(role, config, None),
+            inb: Inbound::new(role, config, Stage::Frames),
             out: Outbound::new(role, &config, rng, Phase::Open),
         };
         conn.inb.start_frames(0);
         // The leftover is already in memory: take all of it whatever the limit (`receive`
         // may stop early after a large frame, so loop).
         let mut rest = leftover;
-        while !rest.is_empty() {
-            let n = conn.inb.receive(rest, usize::MAX);
-            rest = rest.get(n..).unwrap_or_default();
-            if n == 0 {
+        while let Some(tail) = rest.get(conn.inb.receive(rest, Some(usize::MAX))..) {
+            if tail.len() == rest.len() {
                 break;
             }
+            rest = tail;
         }
         conn
     }
 
-    fn input_limit(&self) -> usize {
+    /// How many bytes the input buffer may hold in this phase, or `None` once input is
+    /// discarded (a close frame arrived, or the connection ended).
+    fn input_limit(&self) -> Option<usize> {
         let config = &self.inb.st.config;
-        match self.out.link.phase {
+        let phase = self.out.link.phase;
+        if !phase.reads_input() {
+            return None;
+        }
+        Some(match phase {
             Phase::ReadingRequest
             | Phase::AwaitingAnswer
             | Phase::ReadingResponse
@@ -240,7 +195,7 @@ impl Connection {
                 .saturating_mul(2)
                 .saturating_add(1),
             _ => config.max_buffered_input(),
-        }
+        })
     }
 
     // ----- inputs -------------------------------------------------------------------------
@@ -271,7 +226,8 @@ impl Connection {
     /// Takes `n` bytes written at the start of [`read_buf`](Self::read_buf): at most the
     /// length it returned, and nothing on a second call without a new `read_buf`.
     pub fn commit_read(&mut self, n: usize) {
-        self.inb.commit_read(n);
+        let discard = !self.out.link.phase.reads_input();
+        self.inb.commit_read(n, discard);
     }
 
     /// The transport reached end of stream (or was dropped after the close timer). Remaining
@@ -287,7 +243,7 @@ impl Connection {
     // ----- events -------------------------------------------------------------------------
 
     fn advance(&mut self) -> Option<Ready> {
-        self.inb.settle();
+        self.inb.settle(self.out.link.phase);
         match self.out.link.phase {
             Phase::Closed => self.out.link.take_closed().map(Ready::Closed),
             Phase::ReadingRequest => self.inb.advance_request(&mut self.out),
@@ -295,13 +251,12 @@ impl Connection {
             Phase::ReadingRejection => self.inb.advance_rejection(&mut self.out),
             Phase::Open | Phase::CloseSent => self.inb.advance_frames(&mut self.out),
             Phase::CloseReceived if self.out.link.eof => {
-                end_of_stream(&mut self.inb.st, &mut self.out, CloseCause::Abnormal)
+                end_of_stream(&mut self.out, CloseCause::Abnormal)
             }
             // The request was delivered but the transport ended before the application
             // answered it: nobody is left to read an answer, and a driver waiting for one
             // would wait forever. End of stream in any phase ends the connection.
             Phase::AwaitingAnswer if self.out.link.eof => end_of_stream(
-                &mut self.inb.st,
                 &mut self.out,
                 CloseCause::Handshake(HandshakeError::Incomplete),
             ),
@@ -339,14 +294,10 @@ impl Connection {
     /// previous event owes). If not, `advance` drops the lane and decodes them again.
     #[inline]
     fn lane_open(&mut self) -> bool {
-        self.inb.settle();
-        let Inbound { buf, st, lane, .. } = &self.inb;
-        // Settling cleared every flag but `discard`. The state the lane's frames were checked
-        // for: no frame or message in progress, and nothing left in front of them.
-        matches!(self.out.link.phase, Phase::Open | Phase::CloseSent)
-            && !st.discard
-            && buf.start() == lane.from
-            && st.idle()
+        let phase = self.out.link.phase;
+        self.inb.settle(phase);
+        matches!(phase, Phase::Open | Phase::CloseSent)
+            && lane_ready(&self.inb.lane, &self.inb.st, self.inb.buf.start())
     }
 
     /// The common case without the general machinery: an open connection whose next frame is
@@ -354,10 +305,11 @@ impl Connection {
     /// [`advance`](Self::advance), which would reach the same result.
     #[inline]
     fn fast_message(&mut self) -> Option<Ready> {
-        if !matches!(self.out.link.phase, Phase::Open | Phase::CloseSent) {
+        let phase = self.out.link.phase;
+        if !matches!(phase, Phase::Open | Phase::CloseSent) {
             return None;
         }
-        self.inb.fast_message()
+        self.inb.fast_message(phase)
     }
 
     /// The next event together with a [`Sender`], so that a reply can be queued while the
@@ -646,198 +598,12 @@ impl Connection {
     /// permessage-deflate was used, the compression state (which must survive between
     /// messages with context takeover).
     pub fn release_buffers(&mut self) {
-        self.inb.settle();
+        self.inb.settle(self.out.link.phase);
         self.inb.buf.release();
         self.inb.lane.release();
         if self.inb.msg.capacity() > 0 && !self.inb.msg_in_use() {
             self.inb.msg = recv::MessageBuf::Bytes(Vec::new());
         }
         self.out.buf.release();
-    }
-}
-
-static EMPTY_HEAD: Head = Head::EMPTY;
-
-/// Validates the text at `range` of the input buffer, whose bytes before `range.start` are
-/// consumed (the frame header at least).
-///
-/// `core::str::from_utf8` checks ASCII a word at a time only from an 8-byte aligned address,
-/// and a payload behind a 2- or 6-byte header rarely is. For short texts (where the SIMD
-/// validator hands over to `core` anyway) the consumed bytes just before the payload are
-/// overwritten with spaces up to the previous aligned address and validated along with it:
-/// ASCII cannot change the validity of what follows, and the spaces are sliced off again.
-fn validate_in_place(
-    buf: &mut crate::buffer::ByteBuf,
-    range: core::ops::Range<usize>,
-) -> Result<&str, utf8::Utf8Error> {
-    let len = range.end.saturating_sub(range.start);
-    let misalign = (buf.data().as_ptr() as usize).wrapping_add(range.start) % 8;
-    let pad = if (len < 64 || cfg!(not(feature = "simd"))) && misalign <= range.start {
-        misalign
-    } else {
-        0
-    };
-    if pad > 0 {
-        // At most 7 bytes, all consumed: one 8-byte store where the buffer has room before
-        // `range.start` (a loop or `fill` here compiles to a call to memset).
-        let data = buf.data_mut();
-        match range
-            .start
-            .checked_sub(8)
-            .and_then(|from| data.get_mut(from..range.start))
-        {
-            Some(word) => word.copy_from_slice(&[b' '; 8]),
-            None => data
-                .get_mut(range.start - pad..range.start)
-                .unwrap_or_default()
-                .fill(b' '),
-        }
-    }
-    let bytes = buf
-        .data()
-        .get(range.start - pad..range.end)
-        .unwrap_or_default();
-    let text = if pad > 0 {
-        core::str::from_utf8(bytes).map_err(|_| utf8::Utf8Error)?
-    } else {
-        utf8::validate(bytes)?
-    };
-    Ok(text.get(pad..).unwrap_or_default())
-}
-
-/// A whole text message from the input buffer, validated here (once).
-#[inline]
-fn render_text<'a>(
-    inb: &'a mut Inbound,
-    out: &mut Outbound,
-    range: core::ops::Range<usize>,
-) -> Event<'a> {
-    let Inbound { buf, st, .. } = inb;
-    render_text_parts(buf, st, out, range)
-}
-
-#[inline]
-fn render_text_parts<'a>(
-    buf: &'a mut crate::buffer::ByteBuf,
-    st: &mut recv::RecvState,
-    out: &mut Outbound,
-    range: core::ops::Range<usize>,
-) -> Event<'a> {
-    match validate_in_place(buf, range) {
-        Ok(text) => Event::Message(Message::Text(text)),
-        Err(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
-    }
-}
-
-/// Delivers the next frame of the lane: its header was parsed and checked by `receive`, and
-/// its text validated there, so only the lengths are read again here.
-#[inline]
-fn lane_event<'a>(inb: &'a mut Inbound, out: &mut Outbound) -> Event<'a> {
-    let Inbound { buf, st, lane, .. } = inb;
-    let header_len = recv::Lane::header_len(st.role);
-    let (b0, b1) = match buf.bytes() {
-        [b0, b1, ..] => (*b0, *b1),
-        // Cannot happen while the lane holds a frame; the general decoder would be right.
-        _ => (0, 0),
-    };
-    let len = usize::from(b1 & 0x7F);
-    lane.bytes = lane.bytes.saturating_sub(header_len + len);
-    lane.from += header_len + len;
-    buf.consume(header_len);
-    st.consume = len;
-    st.stats.frames += 1;
-    st.stats.message(len as u64);
-    if b0 & 0x0F == 0x1 {
-        let from = lane.pos;
-        lane.pos += len;
-        // Validated as part of the lane's text; a payload that ends or starts inside a code
-        // point (valid only together with its neighbour) is not a boundary there.
-        return match lane.text.get(from..from + len) {
-            Some(text) => Event::Message(Message::Text(text)),
-            // Failing sets `discard`: the next settling drops the lane with the input.
-            None => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
-        };
-    }
-    let start = buf.start();
-    Event::Message(Message::Binary(
-        buf.data().get(start..start + len).unwrap_or_default(),
-    ))
-}
-
-/// Turns a ready item into an event borrowing the input side. Failures found here (text that
-/// is not UTF-8) update only the state, never the buffers the event would borrow.
-fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready) -> Event<'a> {
-    let Inbound {
-        buf,
-        utf8: validator,
-        msg,
-        st,
-        opening,
-        compression,
-        ..
-    } = inb;
-    if let Ready::Text(r) = ready {
-        return render_text_parts(buf, st, out, r);
-    }
-    let data = buf.data();
-    let slice = |r: core::ops::Range<usize>| data.get(r).unwrap_or_default();
-    match ready {
-        // Handled before `data` borrows the buffer.
-        Ready::Text(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
-        Ready::Binary(r) => Event::Message(Message::Binary(slice(r))),
-        Ready::Assembled => Event::Message(msg.view()),
-        Ready::StreamText { range, fin, piece } => match validator.feed(if piece {
-            compression.piece(range)
-        } else {
-            slice(range)
-        }) {
-            Ok(v) if !fin || v.at_boundary => Event::Fragment(Fragment::Text {
-                text: if v.joined.is_empty() {
-                    v.body
-                } else {
-                    v.joined
-                },
-                fin,
-            }),
-            _ => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
-        },
-        Ready::StreamBinary { range, fin, piece } => Event::Fragment(Fragment::Binary {
-            bytes: if piece {
-                compression.piece(range)
-            } else {
-                slice(range)
-            },
-            fin,
-        }),
-        Ready::Ping(r) => Event::Ping(slice(r)),
-        Ready::Pong(r) => Event::Pong(slice(r)),
-        Ready::CloseReceived { code, reason } => Event::CloseReceived(CloseFrame {
-            code,
-            // Validated when the frame was decoded.
-            reason: core::str::from_utf8(slice(reason)).unwrap_or_default(),
-        }),
-        Ready::Closed(closed) => Event::Closed(closed),
-        // `Ready::Request`, `Accepted` and `Rejected` are only produced with the handshake
-        // state present; the empty head stands in rather than a panic.
-        Ready::Request => {
-            let (head, websocket) = opening
-                .as_deref()
-                .map_or((&EMPTY_HEAD, false), |o| (&o.head, o.is_websocket()));
-            Event::Request(Request {
-                bytes: buf.bytes(),
-                head,
-                websocket,
-            })
-        }
-        Ready::Accepted => Event::Accepted(Response {
-            bytes: buf.bytes(),
-            head: opening.as_deref().map_or(&EMPTY_HEAD, |o| &o.head),
-            body: Span::default(),
-        }),
-        Ready::Rejected => Event::Rejected(Response {
-            bytes: buf.bytes(),
-            head: opening.as_deref().map_or(&EMPTY_HEAD, |o| &o.head),
-            body: opening.as_deref().map_or(Span::default(), |o| o.body),
-        }),
     }
 }

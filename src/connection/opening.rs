@@ -5,15 +5,68 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::close::CloseCode;
-use crate::connection::recv::{end_of_stream, Inbound, Ready};
+use crate::connection::recv::{end_of_stream, Inbound, Owed, Ready, Stage};
 use crate::connection::send::Outbound;
 use crate::connection::state::{Phase, Step};
-use crate::connection::Accept;
 use crate::error::{HandshakeError, SendError};
 use crate::event::CloseCause;
 use crate::handshake::{
     client, find_head_end, protocol_offered, server, values, AcceptKey, Head, Span,
 };
+
+/// How a server accepts an upgrade request: the subprotocol it chooses and extra headers.
+///
+/// ```
+/// use wsmachine::Accept;
+/// let accept = Accept::new().with_subprotocol("chat").with_headers(&[("X-Server", "demo")]);
+/// # let _ = accept;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accept<'a> {
+    pub(crate) subprotocol: Option<&'a str>,
+    pub(crate) headers: &'a [(&'a str, &'a str)],
+    /// Negotiate permessage-deflate when configured and offered.
+    pub(crate) compression: bool,
+}
+
+impl<'a> Accept<'a> {
+    /// Accept with no subprotocol and no extra headers.
+    #[must_use]
+    pub const fn new() -> Accept<'a> {
+        Accept {
+            subprotocol: None,
+            headers: &[],
+            compression: true,
+        }
+    }
+
+    /// Declines permessage-deflate for this connection even when configured and offered.
+    #[must_use]
+    pub const fn without_compression(mut self) -> Accept<'a> {
+        self.compression = false;
+        self
+    }
+
+    /// Chooses one of the subprotocols the client offered (§4.2.2).
+    #[must_use]
+    pub const fn with_subprotocol(mut self, protocol: &'a str) -> Accept<'a> {
+        self.subprotocol = Some(protocol);
+        self
+    }
+
+    /// Adds headers to the `101` response (cookies, server name).
+    #[must_use]
+    pub const fn with_headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Accept<'a> {
+        self.headers = headers;
+        self
+    }
+}
+
+impl Default for Accept<'_> {
+    fn default() -> Self {
+        Accept::new()
+    }
+}
 
 /// What the handshake needs to remember.
 #[derive(Debug, Default)]
@@ -82,13 +135,21 @@ fn client_deflate(
 }
 
 impl Inbound {
+    /// The handshake state, while the input holds an HTTP head.
+    fn opening(&mut self) -> Option<&mut Opening> {
+        match &mut self.stage {
+            Stage::Handshake(opening) => Some(opening),
+            Stage::Frames => None,
+        }
+    }
+
     /// Looks for a complete head in the new input; fails when it outgrows the limit.
-    fn find_head(&mut self) -> Result<Option<usize>, HandshakeError> {
-        let limit = self.st.config.max_handshake_bytes;
-        let Some(opening) = self.opening.as_mut() else {
-            return Ok(None);
-        };
-        let data = self.buf.bytes();
+    /// `Ok(None)`: not complete yet.
+    fn find_head(
+        opening: &mut Opening,
+        data: &[u8],
+        limit: usize,
+    ) -> Result<Option<usize>, HandshakeError> {
         match find_head_end(data, opening.scanned) {
             Some(len) if len <= limit => Ok(Some(len)),
             Some(_) => Err(HandshakeError::HeadTooLarge),
@@ -112,25 +173,39 @@ impl Inbound {
         out.link
             .finish(CloseCode::ABNORMAL, CloseCause::Handshake(error));
         out.link.shutdown = true;
-        self.st.discard = true;
         out.link.take_closed().map(Ready::Closed)
     }
 
-    fn handshake_eof(&mut self, out: &mut Outbound) -> Option<Ready> {
-        end_of_stream(
-            &mut self.st,
-            out,
-            CloseCause::Handshake(HandshakeError::Incomplete),
-        )
+    /// A handshake phase without its state: cannot happen (the state is made with the
+    /// connection and dropped only when the phase moves on).
+    fn no_opening(&mut self, out: &mut Outbound) -> Option<Ready> {
+        Some(Ready::Closed(
+            self.st.internal("handshake state missing", out),
+        ))
+    }
+
+    /// Waits for a complete head: its length, or what to report instead.
+    fn complete_head(&mut self, out: &mut Outbound) -> Result<usize, Option<Ready>> {
+        let limit = self.st.config.max_handshake_bytes;
+        let Stage::Handshake(opening) = &mut self.stage else {
+            return Err(self.no_opening(out));
+        };
+        match Self::find_head(opening, self.buf.bytes(), limit) {
+            Ok(Some(len)) => Ok(len),
+            Ok(None) if out.link.eof => Err(end_of_stream(
+                out,
+                CloseCause::Handshake(HandshakeError::Incomplete),
+            )),
+            Ok(None) => Err(None),
+            Err(e) => Err(self.fail_handshake(out, e)),
+        }
     }
 
     /// Server: waits for the request head and classifies it (§4.2.1).
     pub(crate) fn advance_request(&mut self, out: &mut Outbound) -> Option<Ready> {
-        let len = match self.find_head() {
-            Ok(Some(len)) => len,
-            Ok(None) if out.link.eof => return self.handshake_eof(out),
-            Ok(None) => return None,
-            Err(e) => return self.fail_handshake(out, e),
+        let len = match self.complete_head(out) {
+            Ok(len) => len,
+            Err(ready) => return ready,
         };
         let data = self.buf.bytes().get(..len).unwrap_or_default();
         let head = match Head::parse_request(data, self.st.config.max_headers) {
@@ -146,10 +221,11 @@ impl Inbound {
             Ok(upgrade) => upgrade.map(|u| u.accept_key()),
             Err(e) => return self.fail_handshake(out, e),
         };
-        if let Some(opening) = self.opening.as_mut() {
-            opening.head = head;
-            opening.accept = accept;
-        }
+        let Some(opening) = self.opening() else {
+            return self.no_opening(out);
+        };
+        opening.head = head;
+        opening.accept = accept;
         out.link.step(Step::RequestHead);
         Some(Ready::Request)
     }
@@ -160,10 +236,16 @@ impl Inbound {
         out: &mut Outbound,
         accept: &Accept<'_>,
     ) -> Result<(), SendError> {
-        self.check_answerable(out)?;
-        let opening = self.opening.as_ref().ok_or(SendError::NoPendingRequest)?;
+        check_answerable(out)?;
+        let Stage::Handshake(opening) = &self.stage else {
+            return Err(SendError::NoPendingRequest);
+        };
         let accept_key = opening.accept.ok_or(SendError::NotWebSocketRequest)?;
-        let data = self.buf.bytes().get(..opening.head.len).unwrap_or_default();
+        let data = self
+            .buf
+            .bytes()
+            .get(..opening.head.len)
+            .ok_or(SendError::NoPendingRequest)?;
         let headers = opening.head.headers(data);
         if let Some(chosen) = accept.subprotocol {
             if !protocol_offered(headers.clone(), chosen) {
@@ -197,19 +279,11 @@ impl Inbound {
         out.link.step(Step::Accept);
         self.protocol = accept.subprotocol.map(Box::from);
         self.buf.consume(head_len);
-        self.opening = None;
+        self.stage = Stage::Frames;
         // Frames the client sent right behind its request are decoded from here on.
         self.start_frames(self.buf.len());
         self.buf.maybe_shrink(self.st.config.min_read_size);
         Ok(())
-    }
-
-    fn check_answerable(&self, out: &Outbound) -> Result<(), SendError> {
-        match out.link.phase {
-            Phase::AwaitingAnswer => Ok(()),
-            Phase::Closed => Err(SendError::Closed),
-            _ => Err(SendError::NoPendingRequest),
-        }
     }
 
     /// Server: the application answers with an HTTP response and the connection ends.
@@ -220,31 +294,30 @@ impl Inbound {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<(), SendError> {
-        self.check_answerable(out)?;
+        check_answerable(out)?;
         let mut response = Vec::new();
         server::write_response(&mut response, status, headers, body)?;
         out.push_raw(&response);
         out.link.step(Step::Respond);
         out.link.finish(CloseCode::ABNORMAL, CloseCause::Responded);
         out.link.shutdown = true;
-        self.st.discard = true;
         Ok(())
     }
 
     /// Client: waits for the response head and validates it (§4.1).
     pub(crate) fn advance_response(&mut self, out: &mut Outbound) -> Option<Ready> {
-        let len = match self.find_head() {
-            Ok(Some(len)) => len,
-            Ok(None) if out.link.eof => return self.handshake_eof(out),
-            Ok(None) => return None,
-            Err(e) => return self.fail_handshake(out, e),
+        let len = match self.complete_head(out) {
+            Ok(len) => len,
+            Err(ready) => return ready,
         };
         let data = self.buf.bytes().get(..len).unwrap_or_default();
         let head = match Head::parse_response(data, self.st.config.max_headers) {
             Ok(head) => head,
             Err(e) => return self.fail_handshake(out, e),
         };
-        let opening = self.opening.as_mut()?;
+        let Stage::Handshake(opening) = &mut self.stage else {
+            return self.no_opening(out);
+        };
         if head.status != 101 {
             let length = values(head.headers(data), "content-length")
                 .next()
@@ -286,8 +359,7 @@ impl Inbound {
                 out.link.step(Step::Switched);
                 // The head stays until the `Accepted` event is done with it; frames the server
                 // sent in the same read follow it and are decoded from now on.
-                self.st.consume = len;
-                self.st.drop_opening = true;
+                self.st.owed = Owed::Head(len);
                 self.start_frames(self.buf.len() - len);
                 Some(Ready::Accepted)
             }
@@ -298,9 +370,12 @@ impl Inbound {
     /// or the handshake size limit.
     pub(crate) fn advance_rejection(&mut self, out: &mut Outbound) -> Option<Ready> {
         let limit = self.st.config.max_handshake_bytes;
-        let opening = self.opening.as_mut()?;
+        let have_total = self.buf.len();
+        let Some(opening) = self.opening() else {
+            return self.no_opening(out);
+        };
         let head_len = opening.head.len;
-        let have = self.buf.len().saturating_sub(head_len);
+        let have = have_total.saturating_sub(head_len);
         let wanted = opening.body_wanted.unwrap_or(limit).min(limit);
         if have < wanted && !out.link.eof {
             return None;
@@ -316,7 +391,15 @@ impl Inbound {
             CloseCause::Handshake(HandshakeError::Rejected(status)),
         );
         out.link.shutdown = true;
-        self.st.discard = true;
         Some(Ready::Rejected)
+    }
+}
+
+/// Whether a request waits for `accept` or `respond`.
+fn check_answerable(out: &Outbound) -> Result<(), SendError> {
+    match out.link.phase {
+        Phase::AwaitingAnswer => Ok(()),
+        Phase::Closed => Err(SendError::Closed),
+        _ => Err(SendError::NoPendingRequest),
     }
 }

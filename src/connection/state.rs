@@ -96,6 +96,13 @@ impl Phase {
         })
     }
 
+    /// Whether input still means something: not once the peer's close frame arrived (nothing
+    /// after it belongs to the connection, §5.5.1) or the connection ended. Input is
+    /// discarded in those phases.
+    pub(crate) const fn reads_input(self) -> bool {
+        !matches!(self, Phase::CloseReceived | Phase::Closed)
+    }
+
     /// The public view of the phase.
     pub(crate) const fn state(self) -> State {
         match self {

@@ -212,15 +212,6 @@ fn map_httparse(e: httparse::Error) -> HandshakeError {
 }
 
 impl Head {
-    pub(crate) const EMPTY: Head = Head {
-        len: 0,
-        first: Span { start: 0, end: 0 },
-        second: Span { start: 0, end: 0 },
-        status: 0,
-        minor_version: 0,
-        headers: Vec::new(),
-    };
-
     /// Parses a complete request head (`bytes` ends with the blank line).
     pub(crate) fn parse_request(bytes: &[u8], max_headers: usize) -> Result<Head, HandshakeError> {
         let mut storage = alloc::vec![httparse::EMPTY_HEADER; max_headers];
