@@ -7,8 +7,9 @@ pub enum Delivery {
     /// Memory per message is bounded by `max_message_size`.
     Assembled,
     /// Pieces as they arrive: [`Event::Fragment`](crate::Event::Fragment), text already
-    /// validated, so a message of any size passes through with bounded memory.
-    /// `max_message_size` does not apply.
+    /// validated, so a message of any size and any number of frames passes through with
+    /// bounded memory. `max_message_size` and `max_fragments` do not apply
+    /// (`max_frame_size` does).
     Streaming,
 }
 
@@ -25,7 +26,7 @@ pub enum Delivery {
 /// | `max_headers` | 64 | server: 431; client: handshake fails |
 /// | `max_frame_size` | 16 MiB | close 1009 |
 /// | `max_message_size` | 16 MiB | close 1009 (assembled delivery) |
-/// | `max_fragments` | 4,096 frames per message | close 1008 |
+/// | `max_fragments` | 4,096 frames per message (assembled delivery) | close 1008 |
 /// | `max_output_backlog` | 16 MiB + 64 KiB | `SendError::OutputFull`, nothing queued |
 ///
 /// With permessage-deflate (feature `deflate`), `max_message_size` bounds the decompressed
@@ -50,7 +51,8 @@ pub struct Config {
     pub max_frame_size: usize,
     /// Largest assembled message accepted.
     pub max_message_size: usize,
-    /// Most frames one message may be split into.
+    /// Most frames one message may be split into, with assembled delivery (a streamed
+    /// message may have any number: each frame costs only its own bytes).
     pub max_fragments: usize,
     /// Most bytes of output waiting to be written before `send_*` refuses new frames.
     /// Automatic pongs and close replies (at most 131 bytes each) are always queued.

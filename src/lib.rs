@@ -111,7 +111,7 @@ pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Delivery};
-pub use connection::{Accept, Connection, Memory, Sender, State};
+pub use connection::{Accept, Connection, Sender, State};
 pub use entropy::{EntropyError, Seed};
 pub use error::{HandshakeError, ProtocolError, SendError};
 pub use event::{
@@ -119,7 +119,7 @@ pub use event::{
     OwnedResponse, Request, Response,
 };
 pub use role::Role;
-pub use stats::{DirectionStats, Stats};
+pub use stats::{DirectionStats, Memory, Stats};
 
 /// The examples in README.md, compiled and run as doc tests.
 #[cfg(doctest)]

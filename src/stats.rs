@@ -60,3 +60,27 @@ impl core::fmt::Display for Stats {
         )
     }
 }
+
+/// Heap bytes a connection holds, per buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Memory {
+    /// The input buffer, and the text of small messages decoded ahead of their events (at
+    /// most `Config::max_read_size` + 128 bytes, kept for the next reads like the input
+    /// buffer).
+    pub input: usize,
+    /// The buffer fragmented messages are assembled in.
+    pub message: usize,
+    /// The output buffer.
+    pub output: usize,
+    /// permessage-deflate state: the compressor's and decompressor's heap as measured for
+    /// zlib-rs (`tests/zlib_heap.rs` pins the figures), plus their buffers.
+    pub compression: usize,
+}
+
+impl Memory {
+    /// The sum of all buffers.
+    #[must_use]
+    pub const fn total(&self) -> usize {
+        self.input + self.message + self.output + self.compression
+    }
+}

@@ -97,6 +97,35 @@ fn fragment_count_limit_fails_with_1008() {
     );
 }
 
+/// Streaming delivery passes a message of any number of frames: a peer that streams 10,000
+/// frames (past the default `max_fragments` of 4,096) is not failed with 1008, and memory
+/// stays bounded by one frame. (Assembled delivery keeps the limit, above.)
+#[test]
+fn streaming_passes_any_number_of_fragments() {
+    let mut s = server_open(Config::new().with_delivery(Delivery::Streaming));
+    let mut delivered = 0usize;
+    let mut frames = 0;
+    let mut peak = 0;
+    for i in 0..10_000 {
+        let frame = if i == 0 {
+            cframe(false, BINARY, &[7; 100])
+        } else {
+            cframe(i == 9_999, CONT, &[7; 100])
+        };
+        for event in feed(&mut s, &frame) {
+            match event {
+                OwnedEvent::Fragment { data, .. } => delivered += data.len(),
+                other => panic!("frame {i}: {other:?}"),
+            }
+        }
+        frames += 1;
+        peak = peak.max(s.memory().total());
+    }
+    assert_eq!((frames, delivered), (10_000, 1_000_000));
+    assert!(peak < 4096, "memory peaked at {peak} bytes");
+    assert_eq!(s.state(), wsmachine::State::Open);
+}
+
 /// Streaming delivery passes a message far larger than any buffer limit with bounded memory.
 #[test]
 fn streaming_passes_a_huge_message_with_bounded_memory() {

@@ -1213,6 +1213,10 @@ fn drive_bounded(
             check(conn)?;
             let polled = poll(conn, &mut events)?;
             prop_assert!(n > 0 || polled > 0, "no progress with a full input buffer");
+            // Once events are drained, a read always has room: an empty `read_buf` (which a
+            // socket read answers with 0, that is end of stream) only ever means "drain
+            // events first".
+            prop_assert!(!conn.read_buf().is_empty(), "read_buf empty after draining");
         }
         if action & 2 != 0 {
             take_output(conn);

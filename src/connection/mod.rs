@@ -23,7 +23,7 @@ use crate::event::{CloseCause, Event, Message, MessageKind};
 use crate::handshake::accept_key;
 use crate::handshake::client::ClientRequest;
 use crate::role::Role;
-use crate::stats::Stats;
+use crate::stats::{Memory, Stats};
 use crate::utf8;
 use opening::Opening;
 use recv::deliver::{render, render_text};
@@ -31,30 +31,6 @@ use recv::lane::{lane_event, lane_ready};
 use recv::{end_of_stream, Inbound, Ready, Stage};
 use send::Outbound;
 use state::Phase;
-
-/// Heap bytes a connection holds, per buffer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Memory {
-    /// The input buffer, and the text of small messages decoded ahead of their events (at
-    /// most `Config::max_read_size` + 128 bytes, kept for the next reads like the input
-    /// buffer).
-    pub input: usize,
-    /// The buffer fragmented messages are assembled in.
-    pub message: usize,
-    /// The output buffer.
-    pub output: usize,
-    /// permessage-deflate state: the compressor's and decompressor's heap as measured for
-    /// zlib-rs (`tests/zlib_heap.rs` pins the figures), plus their buffers.
-    pub compression: usize,
-}
-
-impl Memory {
-    /// The sum of all buffers.
-    #[must_use]
-    pub const fn total(&self) -> usize {
-        self.input + self.message + self.output + self.compression
-    }
-}
 
 /// A WebSocket endpoint, client or server, from the first handshake byte to the end of the
 /// closing handshake, as a pure state machine: bytes in, events and bytes out.
@@ -214,17 +190,44 @@ impl Connection {
     }
 
     /// The free space a transport read should fill, for reading without a copy; call
-    /// [`commit_read`](Self::commit_read) with the number of bytes read.
+    /// [`commit_read`](Self::commit_read) with the number of bytes read, before any other
+    /// call on the connection.
     ///
-    /// Its size adapts between `Config::min_read_size` and `Config::max_read_size`. It is empty
-    /// only when the input buffer is at its limit: drain events first.
+    /// Its size adapts between `Config::min_read_size` and `Config::max_read_size`. It is
+    /// empty only when the input buffer is full: events wait to be drained, or (server) a
+    /// request waits for `accept` or `respond`. Right after [`poll_event`](Self::poll_event)
+    /// returned `None` on an open connection it never is. A socket read into an empty buffer
+    /// returns 0, which looks like end of stream: check `is_empty()` first, and drain events
+    /// (or answer the request) instead of reading. Once the connection ended, input is dropped
+    /// and the whole buffer is offered again, so a driver can read on to end of stream.
+    ///
+    /// ```
+    /// # use wsmachine::{Config, Connection};
+    /// # let mut conn = Connection::upgraded_server(Config::new(), &[]);
+    /// # let mut socket: &[u8] = &[];
+    /// use std::io::Read;
+    /// let buf = conn.read_buf();
+    /// if buf.is_empty() {
+    ///     // drain `poll_event` (or answer the request) first
+    /// } else {
+    ///     match socket.read(buf) {
+    ///         Ok(0) => conn.receive_eof(),
+    ///         Ok(n) => conn.commit_read(n),
+    ///         Err(_) => conn.receive_eof(),
+    ///     }
+    /// }
+    /// ```
     pub fn read_buf(&mut self) -> &mut [u8] {
         let limit = self.input_limit();
         self.inb.read_buf(limit)
     }
 
     /// Takes `n` bytes written at the start of [`read_buf`](Self::read_buf): at most the
-    /// length it returned, and nothing on a second call without a new `read_buf`.
+    /// length it returned.
+    ///
+    /// It must directly follow that `read_buf`: any other input or event call in between
+    /// (`receive`, `poll_event`, `release_buffers`, a second `commit_read`) may move the
+    /// buffer, so the offer is void and `commit_read` takes nothing.
     pub fn commit_read(&mut self, n: usize) {
         let discard = !self.out.link.phase.reads_input();
         self.inb.commit_read(n, discard);

@@ -278,6 +278,8 @@ impl Inbound {
         out.push_raw(&response);
         out.link.step(Step::Accept);
         self.protocol = accept.subprotocol.map(Box::from);
+        // The buffer moves: whatever `read_buf` offered is void.
+        self.st.offered = 0;
         self.buf.consume(head_len);
         self.stage = Stage::Frames;
         // Frames the client sent right behind its request are decoded from here on.

@@ -132,7 +132,7 @@ pub(crate) struct RecvState {
     read_size: usize,
     /// The free space the last `read_buf` offered, until `commit_read` or any other input
     /// call (which may move the buffer) voids the offer.
-    offered: usize,
+    pub(crate) offered: usize,
     pub(crate) stats: DirectionStats,
 }
 
