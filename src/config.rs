@@ -20,14 +20,19 @@ pub enum Delivery {
 /// connection before anything is allocated. The limits bound the bytes a buffer holds; its
 /// capacity stays within twice that (the room that keeps moving bytes within a buffer cheap).
 ///
-/// | limit | default | on violation |
-/// |---|---|---|
-/// | `max_handshake_bytes` | 16 KiB | server: 431; client: handshake fails |
-/// | `max_headers` | 64 | server: 431; client: handshake fails |
-/// | `max_frame_size` | 16 MiB | close 1009 |
-/// | `max_message_size` | 16 MiB | close 1009 (assembled delivery) |
-/// | `max_fragments` | 4,096 frames per message (assembled delivery) | close 1008 |
-/// | `max_output_backlog` | 16 MiB + 64 KiB | `SendError::OutputFull`, nothing queued |
+/// | limit | default | valid range | on violation |
+/// |---|---|---|---|
+/// | `max_handshake_bytes` | 16 KiB | 0 to 1 MiB | server: 431; client: handshake fails |
+/// | `max_headers` | 64 | 0 to 4,096 | server: 431; client: handshake fails |
+/// | `max_frame_size` | 16 MiB | 0 to [`MAX_LIMIT`](Config::MAX_LIMIT) | close 1009 |
+/// | `max_message_size` | 16 MiB | 0 to `MAX_LIMIT` | close 1009 (assembled delivery) |
+/// | `max_fragments` | 4,096 frames per message | 1 to `usize::MAX` | close 1008 (assembled delivery) |
+/// | `max_output_backlog` | 16 MiB + 64 KiB | 0 to `MAX_LIMIT` | `SendError::OutputFull`, nothing queued |
+///
+/// No configuration can make a connection panic or allocate without bound: every value is
+/// clamped into its valid range (listed on each field) when a connection is made, and the
+/// builder methods clamp as they set. [`validated`](Config::validated) shows the values a
+/// connection uses, and [`Connection::config`](crate::Connection::config) returns them.
 ///
 /// With permessage-deflate (feature `deflate`), `max_message_size` bounds the decompressed
 /// size, checked while inflating: a small frame that inflates past it fails with 1009 as soon
@@ -44,26 +49,31 @@ pub enum Delivery {
 #[non_exhaustive]
 pub struct Config {
     /// Largest HTTP request or response head, and for a rejected client, head plus body.
+    /// 0 to 1 MiB.
     pub max_handshake_bytes: usize,
-    /// Most header lines in an HTTP head.
+    /// Most header lines in an HTTP head. 0 to 4,096 (the parser's storage is sized by the
+    /// lines the head has, not by this limit).
     pub max_headers: usize,
-    /// Largest frame payload accepted.
+    /// Largest frame payload accepted. 0 to [`MAX_LIMIT`](Config::MAX_LIMIT).
     pub max_frame_size: usize,
-    /// Largest assembled message accepted.
+    /// Largest assembled message accepted. 0 to [`MAX_LIMIT`](Config::MAX_LIMIT).
     pub max_message_size: usize,
     /// Most frames one message may be split into, with assembled delivery (a streamed
-    /// message may have any number: each frame costs only its own bytes).
+    /// message may have any number: each frame costs only its own bytes). 1 to `usize::MAX`.
     pub max_fragments: usize,
     /// Most bytes of output waiting to be written before `send_*` refuses new frames.
     /// Automatic pongs and close replies (at most 131 bytes each) are always queued.
+    /// 0 to [`MAX_LIMIT`](Config::MAX_LIMIT).
     pub max_output_backlog: usize,
     /// Split outgoing messages into frames of at most this many payload bytes; 0 sends every
-    /// message as one frame.
+    /// message as one frame. 0 to [`MAX_LIMIT`](Config::MAX_LIMIT).
     pub outgoing_fragment_size: usize,
     /// Whole messages or streamed fragments.
     pub delivery: Delivery,
-    /// Answer pings with pongs automatically (§5.5.2). A newer ping replaces a pong not yet
-    /// written out (§5.5.3), so a ping flood cannot grow the output.
+    /// Answer pings with pongs automatically (§5.5.2). Each ping gets its pong, but once 16
+    /// automatic pongs wait unwritten at the end of the output, a newer ping replaces the
+    /// last of them (§5.5.3 allows answering only the most recent ping), so a ping flood from
+    /// a peer that never reads cannot grow the output past 16 pongs (2 KiB).
     pub auto_pong: bool,
     /// Answer a close frame with a close frame echoing its code and reason (§5.5.1). When off,
     /// the application calls `close` after [`Event::CloseReceived`](crate::Event::CloseReceived).
@@ -73,18 +83,76 @@ pub struct Config {
     /// [`Request::origin`](crate::Request::origin) whatever this setting.
     pub accept_legacy_versions: bool,
     /// The smallest free space `read_buf` offers, and the initial input buffer size.
+    /// 1 to 16 MiB.
     pub min_read_size: usize,
     /// The largest free space `read_buf` offers; it grows towards this while reads fill it.
     /// It also bounds the text of small messages that `receive` decodes ahead of their events
-    /// (128 bytes more at most).
+    /// (128 bytes more at most). `min_read_size` to 16 MiB.
     pub max_read_size: usize,
     /// permessage-deflate (RFC 7692): offered by a client, accepted by a server, when set.
-    /// Off by default. Limits apply to the decompressed size.
+    /// Off by default. Limits apply to the decompressed size. Window bits are clamped to 9
+    /// to 15 and the level to 0 to 9.
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::extensions::deflate::DeflateConfig>,
 }
 
+/// The smaller of two sizes, in a `const fn`.
+const fn min(a: usize, b: usize) -> usize {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
 impl Config {
+    /// The largest value any byte limit takes (frame, message, backlog, fragment size): a
+    /// quarter of the address space, so that buffers holding up to twice a limit, plus a
+    /// header and a read, never overflow a size or exceed what an allocation may be.
+    pub const MAX_LIMIT: usize = isize::MAX as usize / 4;
+
+    /// The largest `max_handshake_bytes`.
+    const MAX_HANDSHAKE: usize = 1 << 20;
+    /// The largest `max_headers`.
+    const MAX_HEADERS: usize = 4096;
+    /// The largest read size.
+    const MAX_READ: usize = 16 << 20;
+
+    /// This configuration with every value clamped into its valid range: what a connection
+    /// uses. Idempotent; the defaults are unchanged by it.
+    ///
+    /// ```
+    /// use wsmachine::Config;
+    /// let config = Config::new().with_read_sizes(0, usize::MAX).validated();
+    /// assert_eq!((config.min_read_size, config.max_read_size), (1, 16 << 20));
+    /// assert_eq!(Config::new().validated(), Config::new());
+    /// ```
+    #[must_use]
+    pub const fn validated(mut self) -> Config {
+        self.max_handshake_bytes = min(self.max_handshake_bytes, Self::MAX_HANDSHAKE);
+        self.max_headers = min(self.max_headers, Self::MAX_HEADERS);
+        self.max_frame_size = min(self.max_frame_size, Self::MAX_LIMIT);
+        self.max_message_size = min(self.max_message_size, Self::MAX_LIMIT);
+        if self.max_fragments == 0 {
+            self.max_fragments = 1;
+        }
+        self.max_output_backlog = min(self.max_output_backlog, Self::MAX_LIMIT);
+        self.outgoing_fragment_size = min(self.outgoing_fragment_size, Self::MAX_LIMIT);
+        self.min_read_size = min(self.min_read_size, Self::MAX_READ);
+        if self.min_read_size == 0 {
+            self.min_read_size = 1;
+        }
+        self.max_read_size = min(self.max_read_size, Self::MAX_READ);
+        if self.max_read_size < self.min_read_size {
+            self.max_read_size = self.min_read_size;
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.deflate {
+            self.deflate = Some(deflate.validated());
+        }
+        self
+    }
+
     /// The defaults listed in the table above.
     #[must_use]
     pub const fn new() -> Config {
@@ -195,24 +263,20 @@ impl Config {
         self
     }
 
-    /// Sets [`min_read_size`](Self::min_read_size) and [`max_read_size`](Self::max_read_size).
+    /// Sets [`min_read_size`](Self::min_read_size) and [`max_read_size`](Self::max_read_size)
+    /// (clamped as [`validated`](Self::validated) does).
     #[must_use]
     pub const fn with_read_sizes(mut self, min: usize, max: usize) -> Config {
         self.min_read_size = min;
         self.max_read_size = max;
-        self
+        self.validated()
     }
 
     /// The most bytes the input buffer holds once open: one whole frame plus one read.
     pub(crate) const fn max_buffered_input(&self) -> usize {
-        let read = if self.max_read_size > self.min_read_size {
-            self.max_read_size
-        } else {
-            self.min_read_size
-        };
         self.max_frame_size
             .saturating_add(crate::frame::MAX_HEADER_LEN)
-            .saturating_add(read)
+            .saturating_add(self.max_read_size)
     }
 }
 

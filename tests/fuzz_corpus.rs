@@ -11,20 +11,27 @@ fn replay(target: &str, run: fn(&[u8])) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")
         .join(target);
+    // Every target has a committed corpus: a missing or empty folder (a renamed target, a
+    // corpus left out of a commit) fails here instead of replaying nothing.
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{target}: no corpus at {}: {e}", dir.display()));
     let mut files = 0;
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        for entry in entries {
-            let path = entry.unwrap().path();
-            // A fuzzer running on the same corpus may have just replaced the file.
-            let Ok(data) = std::fs::read(&path) else {
-                continue;
-            };
-            let result = std::panic::catch_unwind(|| run(&data));
-            assert!(result.is_ok(), "{target}: {} fails", path.display());
-            files += 1;
-        }
+    for entry in entries {
+        let path = entry.unwrap().path();
+        // A fuzzer running on the same corpus may have just replaced the file.
+        let Ok(data) = std::fs::read(&path) else {
+            continue;
+        };
+        let result = std::panic::catch_unwind(|| run(&data));
+        assert!(result.is_ok(), "{target}: {} fails", path.display());
+        files += 1;
     }
-    // Empty input and a few fixed ones always run, even without a corpus.
+    assert!(
+        files > 0,
+        "{target}: the corpus at {} is empty",
+        dir.display()
+    );
+    // Empty input and a few fixed ones always run too.
     run(&[]);
     run(&[0; 64]);
     run(&[0xff; 64]);

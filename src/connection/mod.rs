@@ -68,6 +68,7 @@ impl Connection {
     /// A server that starts by reading the client's HTTP request (§4.2).
     #[must_use]
     pub fn server(config: Config) -> Connection {
+        let config = config.validated();
         Connection {
             inb: Inbound::new(Role::Server, config, Stage::Handshake(Opening::server())),
             out: Outbound::new(Role::Server, &config, None, Phase::ReadingRequest),
@@ -85,6 +86,7 @@ impl Connection {
         request: &ClientRequest<'_>,
         seed: Seed,
     ) -> Result<Connection, HandshakeError> {
+        let config = config.validated();
         let mut out = Outbound::new(
             Role::Client,
             &config,
@@ -137,6 +139,7 @@ impl Connection {
     }
 
     fn upgraded(role: Role, config: Config, rng: Option<MaskRng>, leftover: &[u8]) -> Connection {
+        let config = config.validated();
         let mut conn = Connection {
             inb: Inbound::new(role, config, Stage::Frames),
             out: Outbound::new(role, &config, rng, Phase::Open),
@@ -569,7 +572,8 @@ impl Connection {
         self.out.send_whole(kind, data, false)
     }
 
-    /// The configuration.
+    /// The configuration in use: the one the connection was made with, every value clamped
+    /// into its valid range ([`Config::validated`]).
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.inb.st.config

@@ -136,6 +136,18 @@ impl DeflateConfig {
     }
 }
 
+impl DeflateConfig {
+    /// This policy with window bits clamped to 9..=15 and the level to at most 9 (the fields
+    /// are public; a connection uses the clamped values).
+    #[must_use]
+    pub const fn validated(mut self) -> DeflateConfig {
+        self.max_window_bits = clamp_bits(self.max_window_bits);
+        self.peer_max_window_bits = clamp_bits(self.peer_max_window_bits);
+        self.level = if self.level > 9 { 9 } else { self.level };
+        self
+    }
+}
+
 impl Default for DeflateConfig {
     fn default() -> DeflateConfig {
         DeflateConfig::new()

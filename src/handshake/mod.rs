@@ -188,6 +188,14 @@ pub(crate) struct Head {
     pub(crate) headers: Vec<(Span, Span)>,
 }
 
+/// Header slots for parsing `head`: as many as it has lines (each header takes one), and at
+/// most `max_headers`, so that a large limit costs nothing for a small head and a head with
+/// too many lines still fails with `TooManyHeaders`.
+fn header_slots(head: &[u8], max_headers: usize) -> usize {
+    let lines = head.iter().filter(|&&b| b == b'\n').count();
+    lines.min(max_headers)
+}
+
 /// The head's length, once httparse has it all (the caller found the blank line first).
 fn complete(parsed: httparse::Result<usize>) -> Result<usize, HandshakeError> {
     match parsed.map_err(map_httparse)? {
@@ -214,7 +222,7 @@ fn map_httparse(e: httparse::Error) -> HandshakeError {
 impl Head {
     /// Parses a complete request head (`bytes` ends with the blank line).
     pub(crate) fn parse_request(bytes: &[u8], max_headers: usize) -> Result<Head, HandshakeError> {
-        let mut storage = alloc::vec![httparse::EMPTY_HEADER; max_headers];
+        let mut storage = alloc::vec![httparse::EMPTY_HEADER; header_slots(bytes, max_headers)];
         let mut req = httparse::Request::new(&mut storage);
         let len = complete(req.parse(bytes))?;
         Ok(Head {
@@ -229,7 +237,7 @@ impl Head {
 
     /// Parses a complete response head.
     pub(crate) fn parse_response(bytes: &[u8], max_headers: usize) -> Result<Head, HandshakeError> {
-        let mut storage = alloc::vec![httparse::EMPTY_HEADER; max_headers];
+        let mut storage = alloc::vec![httparse::EMPTY_HEADER; header_slots(bytes, max_headers)];
         let mut res = httparse::Response::new(&mut storage);
         let len = complete(res.parse(bytes))?;
         Ok(Head {
