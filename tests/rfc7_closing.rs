@@ -450,3 +450,85 @@ fn request_then_eof_delivers_the_request_then_closed() {
         Err(SendError::Closed)
     );
 }
+
+/// §5.5.1: with automatic replies off, the application owes the close reply after
+/// `CloseReceived`; the connection says so, and asks for a close timer meanwhile (an
+/// application that never replies must not hold the connection forever).
+#[test]
+fn owed_close_reply_is_visible_and_asks_for_a_timer() {
+    let mut s = server_open(Config::new().with_auto_close_reply(false));
+    assert!(!s.is_close_reply_owed() && !s.close_expected());
+    assert!(s.receive(&cframe(true, CLOSE, &close_payload(1001, "away"))) > 0);
+    assert!(matches!(
+        s.poll_event(),
+        Some(wsmachine::Event::CloseReceived(_))
+    ));
+    assert!(s.is_close_reply_owed());
+    assert!(
+        s.close_expected(),
+        "a close timer is wanted while the reply is owed"
+    );
+    assert!(take_output(&mut s).is_empty(), "no automatic reply");
+    s.close(CloseCode(1001), "").unwrap();
+    assert!(!s.is_close_reply_owed());
+    let frames = decode_frames(&take_output(&mut s));
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].opcode, CLOSE);
+}
+
+/// §5.5.2: a ping is answered until the peer's close frame arrives, also while our own close
+/// waits for its answer. With `auto_pong` off, the application's `pong` must be accepted then.
+#[test]
+fn manual_pong_is_accepted_after_our_close_was_sent() {
+    let mut s = server_open(Config::new().with_auto_pong(false));
+    s.close(CloseCode::NORMAL, "").unwrap();
+    let _ = take_output(&mut s);
+    assert!(s.receive(&cframe(true, PING, b"still there?")) > 0);
+    assert_eq!(
+        s.poll_event(),
+        Some(wsmachine::Event::Ping(b"still there?"))
+    );
+    assert_eq!(s.pong(b"still there?"), Ok(()));
+    let frames = decode_frames(&take_output(&mut s));
+    assert_eq!(frames.len(), 1);
+    assert_eq!(
+        (frames[0].opcode, frames[0].payload.as_slice()),
+        (PONG, &b"still there?"[..])
+    );
+    // Data and pings stay refused (§5.5.1).
+    assert_eq!(s.ping(b""), Err(SendError::Closing));
+    assert_eq!(s.send_text("x"), Err(SendError::Closing));
+}
+
+/// Which side closed first follows the order in which the close frames met the connection
+/// (ours queued, the peer's arrived), never whether the application had polled the peer's
+/// before calling `close`: the same inputs and commands give the same cause.
+#[test]
+fn closed_first_is_decided_by_arrival_not_by_polling() {
+    let peer_close = cframe(true, CLOSE, &close_payload(1000, "peer"));
+    // The peer's close arrives; the application polls it before closing.
+    let mut polled = server_open(Config::new());
+    assert!(polled.receive(&peer_close) > 0);
+    let events = drain(&mut polled);
+    assert_eq!(closed(&events).cause, CloseCause::ClosedByPeer);
+    // The same, but the application closes before polling: the peer still closed first.
+    let mut unpolled = server_open(Config::new());
+    assert!(unpolled.receive(&peer_close) > 0);
+    unpolled.close(CloseCode::GOING_AWAY, "me").unwrap();
+    let events = drain(&mut unpolled);
+    assert_eq!(closed(&events).cause, CloseCause::ClosedByPeer);
+    // The other order: our close first, then the peer's arrives.
+    let mut ours = server_open(Config::new());
+    ours.close(CloseCode::GOING_AWAY, "me").unwrap();
+    assert!(ours.receive(&peer_close) > 0);
+    assert_eq!(closed(&drain(&mut ours)).cause, CloseCause::ClosedLocally);
+    // Part of the peer's close frame is not its arrival.
+    let mut partial = server_open(Config::new());
+    assert!(partial.receive(&peer_close[..3]) > 0);
+    partial.close(CloseCode::GOING_AWAY, "me").unwrap();
+    assert!(partial.receive(&peer_close[3..]) > 0);
+    assert_eq!(
+        closed(&drain(&mut partial)).cause,
+        CloseCause::ClosedLocally
+    );
+}

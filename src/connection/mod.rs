@@ -154,6 +154,7 @@ impl Connection {
             }
             rest = tail;
         }
+        conn.note_arrivals();
         conn
     }
 
@@ -189,7 +190,15 @@ impl Connection {
     #[must_use = "bytes not taken must be passed again after draining events"]
     pub fn receive(&mut self, data: &[u8]) -> usize {
         let limit = self.input_limit();
-        self.inb.receive(data, limit)
+        let n = self.inb.receive(data, limit);
+        self.note_arrivals();
+        n
+    }
+
+    /// Carries what the input side saw arrive over to the state both sides share.
+    #[inline]
+    fn note_arrivals(&mut self) {
+        self.out.link.peer_close_arrived |= self.inb.st.scan.close_arrived();
     }
 
     /// The free space a transport read should fill, for reading without a copy; call
@@ -234,6 +243,7 @@ impl Connection {
     pub fn commit_read(&mut self, n: usize) {
         let discard = !self.out.link.phase.reads_input();
         self.inb.commit_read(n, discard);
+        self.note_arrivals();
     }
 
     /// The transport reached end of stream (or was dropped after the close timer). Remaining
@@ -250,6 +260,13 @@ impl Connection {
 
     fn advance(&mut self) -> Option<Ready> {
         self.inb.settle(self.out.link.phase);
+        let ready = self.advance_phase();
+        // The client's frame decoding starts at the `101`, on bytes that arrived with it.
+        self.note_arrivals();
+        ready
+    }
+
+    fn advance_phase(&mut self) -> Option<Ready> {
         match self.out.link.phase {
             Phase::Closed => self.out.link.take_closed().map(Ready::Closed),
             Phase::ReadingRequest => self.inb.advance_request(&mut self.out),
@@ -357,7 +374,10 @@ impl Connection {
     /// [`SendError::SubprotocolNotOffered`], [`SendError::InvalidHeader`]. Nothing is sent then
     /// and the request still waits.
     pub fn accept(&mut self, accept: Accept<'_>) -> Result<(), SendError> {
-        self.inb.accept(&mut self.out, &accept)
+        self.inb.accept(&mut self.out, &accept)?;
+        // Frames that arrived behind the request are scanned from here on.
+        self.note_arrivals();
+        Ok(())
     }
 
     /// Server: answers the pending request with an HTTP response instead (a rejection with any
@@ -502,12 +522,26 @@ impl Connection {
         self.out.link.shutdown && self.out.buf.is_empty()
     }
 
-    /// Whether the peer is expected to close: a close frame was sent, or the connection is over
-    /// but the transport is still open. Run a timer; on expiry drop the transport and call
+    /// Whether to run a close timer: a close frame was sent and the peer's is awaited, the
+    /// peer's close frame arrived and our reply is owed (automatic replies off, see
+    /// [`is_close_reply_owed`](Self::is_close_reply_owed)), or the connection is over but the
+    /// transport is still open. On expiry drop the transport and call
     /// [`receive_eof`](Self::receive_eof).
     #[must_use]
     pub fn close_expected(&self) -> bool {
-        matches!(self.out.link.phase, Phase::CloseSent | Phase::Closed) && !self.out.link.eof
+        matches!(
+            self.out.link.phase,
+            Phase::CloseSent | Phase::CloseReceived | Phase::Closed
+        ) && !self.out.link.eof
+    }
+
+    /// Whether the peer's close frame arrived and the application owes the reply: with
+    /// `Config::auto_close_reply` off, after [`Event::CloseReceived`], until
+    /// [`close`](Self::close) is called (§5.5.1: as soon as practical; a message in progress
+    /// may be finished first).
+    #[must_use]
+    pub fn is_close_reply_owed(&self) -> bool {
+        self.out.link.phase == Phase::CloseReceived
     }
 
     // ----- getters ------------------------------------------------------------------------

@@ -400,7 +400,13 @@ impl Outbound {
 
     /// Sends a ping or an unsolicited pong.
     pub(crate) fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
-        self.check_data()?;
+        match (opcode, self.link.phase) {
+            // §5.5.2: a ping is answered until the peer's close frame arrives, also while we
+            // wait for it after sending ours (a driver answering pings itself, with
+            // `auto_pong` off, must be able to).
+            (OpCode::Pong, Phase::CloseSent) => {}
+            _ => self.check_data()?,
+        }
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(SendError::ControlTooLong);
         }
@@ -420,6 +426,7 @@ impl Outbound {
         self.check_data()?;
         self.write_close(frame);
         let was_received = self.link.phase == Phase::CloseReceived;
+        self.link.closed_first = !self.link.peer_close_arrived;
         self.link.step(Step::SendClose);
         if was_received {
             self.finish_closing(CloseCause::ClosedByPeer);

@@ -132,6 +132,10 @@ pub(crate) struct Link {
     pub(crate) eof: bool,
     /// The code of the peer's close frame, once received.
     pub(crate) peer_code: Option<CloseCode>,
+    /// The peer's close frame has arrived (it may not be decoded yet).
+    pub(crate) peer_close_arrived: bool,
+    /// We queued our close frame before the peer's arrived: the closing handshake is ours.
+    pub(crate) closed_first: bool,
 }
 
 impl Link {
@@ -143,6 +147,8 @@ impl Link {
             shutdown: false,
             eof: false,
             peer_code: None,
+            peer_close_arrived: false,
+            closed_first: false,
         }
     }
 

@@ -9,7 +9,7 @@
 
 use crate::connection::recv::Inbound;
 use crate::frame::{
-    apply_mask, apply_mask_copy, header_len_from_b1, mask_copy_blocks, FrameHeader, Status,
+    apply_mask, apply_mask_copy, header_len_from_b1, mask_copy_blocks, FrameHeader, OpCode, Status,
 };
 
 /// Unmasks payload bytes as they arrive by following frame headers ahead of the decoder.
@@ -30,15 +30,29 @@ pub(crate) struct Scanner {
     key: Option<[u8; 4]>,
     /// Payload offset of the next byte, for the mask phase.
     offset: usize,
+    /// A whole close frame went by: the peer's close has arrived, whether or not the
+    /// application has polled it yet (which side closed first is decided by arrival, §7).
+    close_arrived: bool,
+    /// The current frame is a close frame.
+    close_started: bool,
 }
 
 /// Frames from this size on end a `receive` call early and bound reads (see `receive`).
 const LARGE_FRAME: u64 = 64 * 1024;
 
 impl Scanner {
+    /// Whether a whole close frame from the peer has arrived.
+    #[inline]
+    pub(crate) fn close_arrived(&self) -> bool {
+        self.close_arrived || (self.close_started && self.left == 0)
+    }
+
     /// Follows a header that was just parsed.
     #[inline]
     fn start(&mut self, header: &FrameHeader) {
+        // The previous frame is complete when the next one starts.
+        self.close_arrived |= self.close_started;
+        self.close_started = header.opcode == OpCode::Close;
         self.left = header.payload_len;
         self.len = header.payload_len;
         self.key = header.mask;

@@ -309,7 +309,13 @@ fn on_close(st: &RecvState, close: CloseFrame<'_>, out: &mut Outbound) {
         }
         Phase::CloseSent => {
             out.link.step(Step::ReceiveClose);
-            out.finish_closing(CloseCause::ClosedLocally);
+            // Who closed first is a matter of arrival, not of when the application polled:
+            // a close sent after the peer's had arrived answers it.
+            out.finish_closing(if out.link.closed_first {
+                CloseCause::ClosedLocally
+            } else {
+                CloseCause::ClosedByPeer
+            });
         }
         _ => {}
     }
