@@ -170,6 +170,8 @@ pub enum SendError {
     /// An unbuffered send needs a server (client frames are masked, which means copying) and
     /// an empty output (the payload must follow what was queued before).
     UnbufferedNotPossible,
+    /// A body with a status that carries none (204, 304: RFC 9110 §15.3.5, §15.4.5).
+    BodyNotAllowed(u16),
 }
 
 impl fmt::Display for SendError {
@@ -195,6 +197,7 @@ impl fmt::Display for SendError {
             SendError::UnbufferedNotPossible => {
                 f.write_str("unbuffered sends need a server with its output written out")
             }
+            SendError::BodyNotAllowed(s) => write!(f, "a {s} response carries no body"),
         }
     }
 }

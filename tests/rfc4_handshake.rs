@@ -1239,6 +1239,67 @@ Sec-WebSocket-Protocol: x-\xc3\xa9\r\n\r\n";
     assert!(server.poll_event().is_none());
 }
 
+/// §4.2.1, §4.2.2: a request that carries `Sec-WebSocket-Key` or `Sec-WebSocket-Version`
+/// but no `Upgrade: websocket` is a broken upgrade: 400, not a plain request the application
+/// would answer with a page (a broken WebSocket client must not see `200`). A request with
+/// none of the WebSocket headers stays a plain request.
+#[test]
+fn websocket_headers_without_upgrade_get_400() {
+    let broken = [
+        &b"GET /chat HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"[..],
+        b"GET /chat HTTP/1.1\r\nHost: h\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    ];
+    for request in broken {
+        let (response, closed) = refusal(Config::new(), request);
+        assert_eq!(
+            response.status,
+            400,
+            "{:?}",
+            String::from_utf8_lossy(request)
+        );
+        assert_eq!(
+            closed.cause,
+            CloseCause::Handshake(HandshakeError::MissingUpgrade)
+        );
+    }
+    let (_, plain) = server_with_request(
+        Config::new(),
+        b"GET /index.html HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+    );
+    assert!(!plain.websocket);
+}
+
+/// RFC 9110 §8.6, §15.3.5, §15.4.5: 204 and 304 carry no content: `respond` adds no
+/// `Content-Length` to them and refuses a body.
+#[test]
+fn respond_204_and_304_have_no_content_length() {
+    for status in [204u16, 304] {
+        let plain = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        let (mut server, _) = server_with_request(Config::new(), plain);
+        assert_eq!(
+            server.respond(status, &[], b"body"),
+            Err(SendError::BodyNotAllowed(status))
+        );
+        server.respond(status, &[("ETag", "\"x\"")], b"").unwrap();
+        let response = parse_response(&take_output(&mut server));
+        assert_eq!(response.status, status);
+        assert!(
+            !response
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-length")),
+            "{response:?}"
+        );
+    }
+    // Other statuses keep their length.
+    let (mut server, _) = server_with_request(Config::new(), b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    server.respond(200, &[], b"").unwrap();
+    let response = parse_response(&take_output(&mut server));
+    assert_eq!(response.one("content-length"), "0");
+}
+
 // ----- client: the request ---------------------------------------------------------------
 
 /// §4.1: the request head is queued as soon as the client connection is created.
@@ -1495,6 +1556,27 @@ fn uri_ipv6_host() {
     );
     let r = ClientRequest::from_uri("wss://[::1]/").unwrap();
     assert_eq!((r.host(), r.port()), ("[::1]", None));
+}
+
+/// §3, RFC 3986 §3.2.3: an empty port (`ws://h:/`) is allowed and means the default port,
+/// with and without brackets.
+#[test]
+fn uri_empty_port_is_the_default() {
+    let r = ClientRequest::from_uri("ws://example.com:/chat").unwrap();
+    assert_eq!(
+        (r.host(), r.port(), r.path()),
+        ("example.com", None, "/chat")
+    );
+    assert_eq!(r.effective_port(), 80);
+    let r = ClientRequest::from_uri("wss://[::1]:/").unwrap();
+    assert_eq!(
+        (r.host(), r.port(), r.effective_port()),
+        ("[::1]", None, 443)
+    );
+    let r = ClientRequest::from_uri("ws://h:").unwrap();
+    assert_eq!((r.host(), r.port(), r.path()), ("h", None, "/"));
+    assert!(ClientRequest::from_uri("ws://h:x/").is_err());
+    assert!(ClientRequest::from_uri("ws://:80/").is_err());
 }
 
 /// §3 (RFC 3986 §3.2.2): an IPv6 literal without brackets is not a valid host.

@@ -88,12 +88,13 @@ impl<'a> ClientRequest<'a> {
             }
         };
         let port = match port {
-            // RFC 3986 §3.2.3: digits only (`parse` would also take a leading '+').
+            // RFC 3986 §3.2.3: an empty port is allowed and means the scheme's default.
+            Some("") | None => None,
+            // Digits only (`parse` would also take a leading '+').
             Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => {
                 Some(p.parse::<u16>().map_err(|_| bad)?)
             }
             Some(_) => return Err(bad),
-            None => None,
         };
         // §3: an empty path is "/"; a query alone is written after it ("/?q", see `write`).
         let path = if path.is_empty() { "/" } else { path };

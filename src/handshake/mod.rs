@@ -132,18 +132,11 @@ pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
     // A terminator may straddle the previous scan: start up to 3 bytes earlier.
     let start = from.saturating_sub(3);
     let tail = buf.get(start..)?;
-    let mut i = 0;
-    while let Some(offset) = tail.get(i..)?.iter().position(|&b| b == b'\n') {
-        let nl = i + offset;
+    memchr::memchr_iter(b'\n', tail).find_map(|nl| {
         let before = tail.get(..nl).unwrap_or_default();
-        let blank = matches!(before, [.., b'\n'] | [.., b'\n', b'\r']);
         // A blank line needs a previous line: "\n" at the very start of a head is not one.
-        if blank {
-            return Some(start + nl + 1);
-        }
-        i = nl + 1;
-    }
-    None
+        matches!(before, [.., b'\n'] | [.., b'\n', b'\r']).then_some(start + nl + 1)
+    })
 }
 
 /// A range of a head's bytes.
@@ -192,7 +185,7 @@ pub(crate) struct Head {
 /// most `max_headers`, so that a large limit costs nothing for a small head and a head with
 /// too many lines still fails with `TooManyHeaders`.
 fn header_slots(head: &[u8], max_headers: usize) -> usize {
-    let lines = head.iter().filter(|&&b| b == b'\n').count();
+    let lines = memchr::memchr_iter(b'\n', head).count();
     lines.min(max_headers)
 }
 

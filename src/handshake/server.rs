@@ -43,14 +43,16 @@ impl Upgrade<'_> {
 /// Checks a request against §4.2.1.
 ///
 /// Returns `Ok(None)` for a request that does not ask for a WebSocket (no `Upgrade:
-/// websocket`): a plain HTTP request the application may answer itself. `headers` are
+/// websocket` and no `Sec-WebSocket-Key` or `Sec-WebSocket-Version`): a plain HTTP request
+/// the application may answer itself. `headers` are
 /// `(name, value)` pairs in any case; `minor_version` is 1 for HTTP/1.1. With `legacy`,
 /// version 8 is accepted as well as 13.
 ///
 /// # Errors
 ///
-/// The first rule broken, checked in this order: method, HTTP version, `Host`, `Connection`,
-/// `Sec-WebSocket-Version` (426), `Sec-WebSocket-Key`.
+/// [`HandshakeError::MissingUpgrade`] for WebSocket headers without `Upgrade: websocket`;
+/// then the first rule broken, checked in this order: method, HTTP version, `Host`,
+/// `Connection`, `Sec-WebSocket-Version` (426), `Sec-WebSocket-Key`.
 pub fn validate_request<'a, I>(
     method: &str,
     minor_version: u8,
@@ -63,6 +65,15 @@ where
 {
     let headers = headers.into_iter();
     if !values(headers.clone(), "upgrade").any(|v| has_token(v, "websocket")) {
+        // A request with WebSocket headers but no `Upgrade: websocket` is a broken upgrade
+        // (answered 400), not a plain request for the application to serve.
+        let websocket_headers = ["sec-websocket-key", "sec-websocket-version"];
+        if websocket_headers
+            .iter()
+            .any(|name| values(headers.clone(), name).next().is_some())
+        {
+            return Err(HandshakeError::MissingUpgrade);
+        }
         return Ok(None);
     }
     if method != "GET" {
@@ -171,12 +182,14 @@ pub fn reason_phrase(status: u16) -> &'static str {
 }
 
 /// Writes an HTTP response that ends the connection: a rejection of an upgrade, or the answer
-/// to a plain request. `Content-Length` (unless given) and `Connection: close` are added.
+/// to a plain request. `Content-Length` (unless given, and except for 204 and 304, which
+/// carry no content, RFC 9110 §8.6) and `Connection: close` are added.
 ///
 /// # Errors
 ///
 /// [`SendError::InvalidStatus`] for a status outside 200-599,
-/// [`SendError::InvalidHeader`] for a header that is not safe to send.
+/// [`SendError::InvalidHeader`] for a header that is not safe to send,
+/// [`SendError::BodyNotAllowed`] for a body with 204 or 304.
 pub fn write_response(
     out: &mut Vec<u8>,
     status: u16,
@@ -185,6 +198,11 @@ pub fn write_response(
 ) -> Result<(), SendError> {
     if !(200..=599).contains(&status) {
         return Err(SendError::InvalidStatus(status));
+    }
+    // RFC 9110 §15.3.5, §15.4.5: no content, so no body and no `Content-Length` of ours.
+    let contentless = matches!(status, 204 | 304);
+    if contentless && !body.is_empty() {
+        return Err(SendError::BodyNotAllowed(status));
     }
     check_headers(headers)?;
     out.extend_from_slice(b"HTTP/1.1 ");
@@ -201,7 +219,7 @@ pub fn write_response(
         has_length |= name.eq_ignore_ascii_case("content-length");
         put_header(out, name, value.as_bytes());
     }
-    if !has_length {
+    if !has_length && !contentless {
         let mut buf = [0u8; 20];
         put_header(out, "Content-Length", format_usize(body.len(), &mut buf));
     }
