@@ -58,6 +58,7 @@ impl ByteBuf {
     /// The live bytes.
     #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
+        // `start <= end <= data.len()` always holds (every method keeps it).
         self.data.get(self.start..self.end).unwrap_or_default()
     }
 
@@ -158,7 +159,27 @@ impl ByteBuf {
     /// The free space after the live bytes.
     #[inline]
     pub(crate) fn spare_mut(&mut self) -> &mut [u8] {
+        // `end <= data.len()` always holds (every method keeps it).
         self.data.get_mut(self.end..).unwrap_or_default()
+    }
+
+    /// The free space after the live bytes, at least `n` bytes of it. Callers reserve first;
+    /// were they not to, the buffer grows here rather than lose bytes (debug builds stop, so
+    /// that the tests find the caller).
+    #[inline]
+    pub(crate) fn spare_at_least(&mut self, n: usize) -> &mut [u8] {
+        let needed = self.end.saturating_add(n);
+        if self.data.len() < needed {
+            self.grow_unreserved(needed);
+        }
+        self.data.get_mut(self.end..).unwrap_or_default()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_unreserved(&mut self, needed: usize) {
+        debug_assert!(false, "a write of {needed} bytes without a reservation");
+        self.data.resize(needed, 0);
     }
 
     /// Marks `n` bytes of the free space as live.
@@ -168,11 +189,12 @@ impl ByteBuf {
         self.note_peak();
     }
 
-    /// Appends bytes; the caller has reserved room.
+    /// Appends bytes; the caller has reserved room (if not, the buffer grows: bytes are never
+    /// dropped).
     #[inline]
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         let n = bytes.len();
-        if let Some(dst) = self.spare_mut().get_mut(..n) {
+        if let Some(dst) = self.spare_at_least(n).get_mut(..n) {
             dst.copy_from_slice(bytes);
             self.end += n;
             self.note_peak();

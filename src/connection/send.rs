@@ -139,22 +139,25 @@ impl Outbound {
         };
         // Encode straight into the output (the caller reserved room for the whole frame, and
         // any bytes past the header are overwritten by the payload or lie beyond the end).
+        let mut head = [0u8; MAX_HEADER_LEN];
         match self.buf.spare_mut().first_chunk_mut::<MAX_HEADER_LEN>() {
             Some(dst) => {
                 let n = header.encode(dst);
                 self.buf.commit(n);
             }
             None => {
-                let mut head = [0u8; MAX_HEADER_LEN];
-                let n = header.encode(&mut head);
-                self.buf.push(head.get(..n).unwrap_or_default());
+                // `encode` writes at most `MAX_HEADER_LEN` bytes.
+                let n = header.encode(&mut head).min(MAX_HEADER_LEN);
+                if let Some(head) = head.get(..n) {
+                    self.buf.push(head);
+                }
             }
         }
         match mask {
             Some(key) => {
-                let dst = self.buf.spare_mut();
-                let len = payload.len().min(dst.len());
-                if let Some(dst) = dst.get_mut(..len) {
+                // The whole payload, as the header declares: never fewer bytes.
+                let len = payload.len();
+                if let Some(dst) = self.buf.spare_at_least(len).get_mut(..len) {
                     apply_mask_copy(dst, payload, key, 0);
                 }
                 self.buf.commit(len);
@@ -437,9 +440,12 @@ impl Outbound {
     /// Queues a close frame regardless of the backlog limit (it is at most 131 bytes).
     pub(crate) fn write_close(&mut self, frame: CloseFrame<'_>) {
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-        let n = frame.write_payload(&mut payload);
-        let payload = payload.get(..n).unwrap_or_default();
-        if self.reserve_past_backlog(self.header_len(n) + n) {
+        // At most 125 bytes: a code and a reason of at most 123 (checked, or ours).
+        let n = frame.write_payload(&mut payload).min(MAX_CONTROL_PAYLOAD);
+        if let (Some(payload), true) = (
+            payload.get(..n),
+            self.reserve_past_backlog(self.header_len(n) + n),
+        ) {
             self.write_frame(OpCode::Close, true, payload);
             self.pongs = PendingPongs::default();
         }

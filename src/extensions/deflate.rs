@@ -627,6 +627,7 @@ impl Inflater {
                     return Err(Ok(InflateError::TooBig));
                 }
                 if produced > 0 {
+                    // zlib never reports more than the room it was given.
                     sink(scratch.get(..produced).unwrap_or_default()).map_err(Err)?;
                 }
                 return Err(Ok(InflateError::Corrupt));

@@ -160,7 +160,9 @@ impl LaneBatch {
     /// Appends `bytes` (within the room `make_room` made).
     fn put(&mut self, bytes: &[u8]) {
         let at = self.filled;
-        if let Some(dst) = self.bytes.get_mut(at..at + bytes.len()) {
+        let dst = self.bytes.get_mut(at..at + bytes.len());
+        debug_assert!(dst.is_some(), "lane text without the room make_room made");
+        if let Some(dst) = dst {
             dst.copy_from_slice(bytes);
             self.filled += bytes.len();
         }
@@ -284,6 +286,7 @@ impl Inbound {
                             }
                         }
                     }
+                    // `pos + total <= end`: checked above.
                     None => batch.put(data.get(at..pos + total).unwrap_or_default()),
                 }
             }
@@ -422,13 +425,15 @@ impl SmallFrame {
     /// The same, byte-exact, for the last frames of an input.
     fn copy_exact(&self, dst: &mut [u8], src: &[u8], text: Option<&mut LaneBatch>) {
         let total = self.header_len + self.len;
+        // The caller checked that both hold the whole frame.
         let (Some(dst), Some(src)) = (dst.get_mut(..total), src.get(..total)) else {
+            debug_assert!(false, "a small frame copied without room");
             return;
         };
         dst.copy_from_slice(src);
-        let payload = dst.get_mut(self.header_len..).unwrap_or_default();
-        let key = self.key.to_ne_bytes();
-        apply_mask(payload, key.first_chunk().copied().unwrap_or_default(), 0);
+        let (_, payload) = dst.split_at_mut(self.header_len.min(total));
+        let [k0, k1, k2, k3, ..] = self.key.to_ne_bytes();
+        apply_mask(payload, [k0, k1, k2, k3], 0);
         if let Some(t) = text {
             t.put(payload);
         }
