@@ -13,8 +13,24 @@ use rand_core::SeedableRng;
 /// 32 bytes of entropy that seed a client's masking keys.
 ///
 /// §5.3 requires masking keys that the application (and a script in a browser) cannot
-/// predict: seed from a cryptographically secure source in production.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// predict: seed from a cryptographically secure source in production ([`Seed::from_os`]).
+/// The seed is expanded by ChaCha12 (`rand_chacha`, the generator behind
+/// `rand::rngs::StdRng`) into the handshake nonce and one key per frame.
+///
+/// A `Seed` is neither `Copy` nor `Clone`: a connection takes it by value, so two clients
+/// cannot share a stream of masking keys by accident (which would make one client's keys
+/// predictable from the other's). To reuse bytes on purpose (a test), build a new `Seed`
+/// from them.
+///
+/// ```compile_fail
+/// # use wsmachine::{Config, Connection, Seed};
+/// # use wsmachine::handshake::client::ClientRequest;
+/// let seed = Seed::new([7; 32]);
+/// let request = ClientRequest::new("example.com", "/");
+/// let a = Connection::client(Config::new(), &request, seed);
+/// let b = Connection::client(Config::new(), &request, seed); // error: use of moved value
+/// ```
+#[derive(PartialEq, Eq)]
 pub struct Seed([u8; 32]);
 
 impl Seed {
@@ -107,9 +123,9 @@ mod tests {
     /// drawn with `fill` as `fill_bytes` draws it: the documented generator, nothing else.
     #[test]
     fn keys_are_the_chacha12_stream() {
-        let seed = Seed::new(core::array::from_fn(|i| i as u8));
-        let mut ours = MaskRng::new(seed);
-        let mut reference = ChaCha12Rng::from_seed(seed.0);
+        let bytes = core::array::from_fn(|i| i as u8);
+        let mut ours = MaskRng::new(Seed::new(bytes));
+        let mut reference = ChaCha12Rng::from_seed(bytes);
         let (mut nonce, mut expected) = ([0u8; 16], [0u8; 16]);
         ours.fill(&mut nonce);
         reference.fill_bytes(&mut expected);
