@@ -59,7 +59,9 @@
 //! After any input or command: drain [`Connection::poll_event`] until `None`; write
 //! [`Connection::output`] and report it with [`Connection::consume_output`]; half-close when
 //! [`Connection::should_shutdown_write`]; arm a timer while [`Connection::close_expected`].
-//! The details are on [`Connection`]; the README shows loops for `std::net` and tokio.
+//! End of stream ([`Connection::receive_eof`]) in any phase leads to exactly one
+//! [`Event::Closed`]. The details are on [`Connection`]; the README shows loops for
+//! `std::net` and tokio.
 //!
 //! ## Limits
 //!

@@ -133,14 +133,20 @@ fn raw_upgrade(url: &str) -> TcpStream {
               Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
         )
         .unwrap();
+    let head = read_head(&mut stream);
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    stream
+}
+
+/// Reads an HTTP head byte by byte (nothing after it).
+fn read_head(stream: &mut TcpStream) -> Vec<u8> {
     let mut head = Vec::new();
     let mut byte = [0u8];
     while !head.ends_with(b"\r\n\r\n") {
         stream.read_exact(&mut byte).unwrap();
         head.push(byte[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"));
-    stream
+    head
 }
 
 /// A masked client frame header for `len` bytes of binary payload with a zero mask.
@@ -370,12 +376,7 @@ fn masking_server() -> (String, mpsc::Receiver<Vec<u8>>) {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8];
-        while !head.ends_with(b"\r\n\r\n") {
-            stream.read_exact(&mut byte).unwrap();
-            head.push(byte[0]);
-        }
+        let head = read_head(&mut stream);
         let text = String::from_utf8_lossy(&head).to_string();
         let key = text
             .lines()
