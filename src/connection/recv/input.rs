@@ -248,7 +248,7 @@ impl Inbound {
                 rest = tail;
             }
         }
-        if let Some(batch) = batch {
+        if let Some(batch) = &mut batch {
             self.validate_lane(batch);
         }
         let taken = n - rest.len();
@@ -326,7 +326,7 @@ impl Inbound {
                 self.st.scan.unscanned -= taken;
             }
             self.st.scan.scan(self.buf.data_mut(), end);
-            if let Some(batch) = batch {
+            if let Some(batch) = &mut batch {
                 self.validate_lane(batch);
             }
         }

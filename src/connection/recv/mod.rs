@@ -38,7 +38,7 @@ use crate::utf8::Utf8Validator;
 pub(crate) use deliver::MessageBuf;
 use input::Scanner;
 use lane::Lane;
-use rules::{FrameRules, MessageState};
+use rules::{FrameRules, LaneMemo, MessageState};
 
 /// Something ready to be turned into an [`Event`](crate::Event). Ranges are absolute
 /// positions in the input buffer, valid until the next call that changes it.
@@ -124,6 +124,8 @@ pub(crate) struct FrameState {
 pub(crate) struct RecvState {
     pub(crate) config: Config,
     pub(crate) rules: FrameRules,
+    /// What the lane learnt from the rules, kept across reads.
+    pub(crate) lane_memo: LaneMemo,
     pub(crate) scan: Scanner,
     frame: Option<FrameState>,
     message: Option<MessageState>,
@@ -217,6 +219,7 @@ impl Inbound {
             st: RecvState {
                 config,
                 rules: FrameRules::new(role, &config),
+                lane_memo: LaneMemo::default(),
                 scan: Scanner::default(),
                 frame: None,
                 message: None,
@@ -242,6 +245,7 @@ impl Inbound {
     ) {
         self.compression.negotiate(params);
         self.st.rules.allow_compression();
+        self.st.lane_memo = LaneMemo::default();
         out.compression.negotiate(params, policy);
     }
 

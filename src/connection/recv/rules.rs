@@ -55,12 +55,14 @@ pub(crate) struct FrameRules {
     /// Applies to assembled delivery only: streaming passes a message of any number of
     /// frames with bounded memory (each frame costs its own bytes, nothing more).
     max_fragments: usize,
+    /// What `small_max` finds, kept: the small-message lane asks for it on every read.
+    small_max: Option<u8>,
 }
 
 impl FrameRules {
     pub(crate) fn new(role: Role, config: &Config) -> FrameRules {
         let assembled = config.delivery == Delivery::Assembled;
-        FrameRules {
+        let mut rules = FrameRules {
             masked: role.is_server(),
             deflate: false,
             assembled,
@@ -71,13 +73,17 @@ impl FrameRules {
             } else {
                 usize::MAX
             },
-        }
+            small_max: None,
+        };
+        rules.small_max = rules.small_max();
+        rules
     }
 
     /// permessage-deflate was negotiated: RSV1 may mark the first frame of a message.
     #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
     pub(crate) fn allow_compression(&mut self) {
         self.deflate = true;
+        self.small_max = self.small_max();
     }
 
     /// The header length of a frame with a payload under 126 bytes: 2, plus a masking key
@@ -234,32 +240,52 @@ fn small_header(b0: u8, opcode: OpCode, b1: u8) -> FrameHeader {
     }
 }
 
+/// What the lane learnt from `classify` about one first byte and mask bit, kept across
+/// reads: a stream of small messages repeats them, so `classify` runs once per change of
+/// kind, not once per read. Reset whenever the rules change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LaneMemo {
+    /// The first byte and mask bit last classified (`u16::MAX`: none).
+    seen: u16,
+    kind: Option<MessageKind>,
+}
+
+impl Default for LaneMemo {
+    fn default() -> LaneMemo {
+        LaneMemo {
+            seen: u16::MAX,
+            kind: None,
+        }
+    }
+}
+
 /// The lane's per-frame test within one `receive` or `commit_read` call:
 /// [`FrameRules::small_whole`], with `classify` asked once per distinct first byte and mask
-/// bit (a run of small messages repeats them) and the length compared with
-/// [`FrameRules::small_max`].
+/// bit ([`LaneMemo`]) and the length compared with [`FrameRules::small_max`].
 pub(crate) struct SmallFrames {
     rules: FrameRules,
     max_len: u8,
-    /// The first byte and mask bit last classified, and the answer.
-    seen: u16,
-    kind: Option<MessageKind>,
+    memo: LaneMemo,
 }
 
 impl SmallFrames {
     /// `None` when no frame can be a small whole message (streaming delivery, limits).
     #[inline]
-    pub(crate) fn new(rules: &FrameRules) -> Option<SmallFrames> {
+    pub(crate) fn new(rules: &FrameRules, memo: LaneMemo) -> Option<SmallFrames> {
         if !rules.assembled {
             return None;
         }
         Some(SmallFrames {
             rules: *rules,
-            max_len: rules.small_max()?,
-            // No first byte and mask bit is 0xFFFF.
-            seen: u16::MAX,
-            kind: None,
+            max_len: rules.small_max?,
+            memo,
         })
+    }
+
+    /// What was learnt, to keep for the next read.
+    #[inline]
+    pub(crate) fn memo(&self) -> LaneMemo {
+        self.memo
     }
 
     /// The payload length of the frame that starts `rest` and whether it is text, if it is a
@@ -272,11 +298,13 @@ impl SmallFrames {
             return None;
         }
         let key = u16::from(b0) << 8 | u16::from(b1 & 0x80);
-        if key != self.seen {
-            self.seen = key;
-            self.kind = self.rules.small_whole(b0, b1 & 0x80).map(|(_, kind)| kind);
+        if key != self.memo.seen {
+            self.memo = LaneMemo {
+                seen: key,
+                kind: self.rules.small_whole(b0, b1 & 0x80).map(|(_, kind)| kind),
+            };
         }
-        let kind = self.kind?;
+        let kind = self.memo.kind?;
         Some((usize::from(len), kind == MessageKind::Text))
     }
 }
@@ -501,7 +529,7 @@ mod tests {
         ] {
             for role in [Role::Server, Role::Client] {
                 let rules = FrameRules::new(role, &config);
-                let mut lane = SmallFrames::new(&rules);
+                let mut lane = SmallFrames::new(&rules, LaneMemo::default());
                 for b0 in (0..=255u8).rev() {
                     for b1 in 0..=255u8 {
                         let expected = rules
