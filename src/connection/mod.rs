@@ -260,17 +260,15 @@ impl Connection {
 
     fn advance(&mut self) -> Option<Ready> {
         self.inb.settle(self.out.link.phase);
-        let ready = self.advance_phase();
-        // The client's frame decoding starts at the `101`, on bytes that arrived with it.
-        self.note_arrivals();
-        ready
-    }
-
-    fn advance_phase(&mut self) -> Option<Ready> {
         match self.out.link.phase {
             Phase::Closed => self.out.link.take_closed().map(Ready::Closed),
             Phase::ReadingRequest => self.inb.advance_request(&mut self.out),
-            Phase::ReadingResponse => self.inb.advance_response(&mut self.out),
+            Phase::ReadingResponse => {
+                let ready = self.inb.advance_response(&mut self.out);
+                // Frame decoding starts at the `101`, on bytes that arrived with it.
+                self.note_arrivals();
+                ready
+            }
             Phase::ReadingRejection => self.inb.advance_rejection(&mut self.out),
             Phase::Open | Phase::CloseSent => self.inb.advance_frames(&mut self.out),
             Phase::CloseReceived if self.out.link.eof => {

@@ -192,8 +192,8 @@ impl Inbound {
         data: &[u8],
         batch: &mut Option<LaneBatch>,
     ) -> usize {
-        let rules = self.st.rules;
-        let Some(mut small) = SmallFrames::new(&rules, self.st.lane_memo) else {
+        let rules = &self.st.rules;
+        let Some(mut small) = SmallFrames::new(rules, self.st.lane_memo) else {
             return 0;
         };
         let Some(batch) = self.lane.batch_at(self.buf.end(), batch) else {
@@ -206,7 +206,7 @@ impl Inbound {
         let spare = self.buf.spare_mut();
         let mut pos = 0;
         while let Some(rest) = data.get(pos..) {
-            let Some((len, text)) = small.frame(rest) else {
+            let Some((len, text)) = small.frame(rules, rest) else {
                 break;
             };
             let total = header_len + len;
@@ -252,8 +252,8 @@ impl Inbound {
         end: usize,
         batch: &mut Option<LaneBatch>,
     ) -> usize {
-        let rules = self.st.rules;
-        let Some(mut small) = SmallFrames::new(&rules, self.st.lane_memo) else {
+        let rules = &self.st.rules;
+        let Some(mut small) = SmallFrames::new(rules, self.st.lane_memo) else {
             return 0;
         };
         let Some(batch) = self.lane.batch_at(from, batch) else {
@@ -265,7 +265,7 @@ impl Inbound {
         let data = self.buf.data_mut();
         let mut pos = from;
         while let Some(rest) = data.get(pos..end) {
-            let Some((len, text)) = small.frame(rest) else {
+            let Some((len, text)) = small.frame(rules, rest) else {
                 break;
             };
             let total = header_len + len;

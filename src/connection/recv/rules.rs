@@ -263,7 +263,6 @@ impl Default for LaneMemo {
 /// [`FrameRules::small_whole`], with `classify` asked once per distinct first byte and mask
 /// bit ([`LaneMemo`]) and the length compared with [`FrameRules::small_max`].
 pub(crate) struct SmallFrames {
-    rules: FrameRules,
     max_len: u8,
     memo: LaneMemo,
 }
@@ -276,7 +275,6 @@ impl SmallFrames {
             return None;
         }
         Some(SmallFrames {
-            rules: *rules,
             max_len: rules.small_max?,
             memo,
         })
@@ -289,9 +287,10 @@ impl SmallFrames {
     }
 
     /// The payload length of the frame that starts `rest` and whether it is text, if it is a
-    /// small whole message (its payload may still be incomplete).
+    /// small whole message under `rules` (the rules `new` was given; its payload may still
+    /// be incomplete).
     #[inline(always)]
-    pub(crate) fn frame(&mut self, rest: &[u8]) -> Option<(usize, bool)> {
+    pub(crate) fn frame(&mut self, rules: &FrameRules, rest: &[u8]) -> Option<(usize, bool)> {
         let &[b0, b1] = rest.first_chunk::<2>()?;
         let len = b1 & 0x7F;
         if len > self.max_len {
@@ -301,7 +300,7 @@ impl SmallFrames {
         if key != self.memo.seen {
             self.memo = LaneMemo {
                 seen: key,
-                kind: self.rules.small_whole(b0, b1 & 0x80).map(|(_, kind)| kind),
+                kind: rules.small_whole(b0, b1 & 0x80).map(|(_, kind)| kind),
             };
         }
         let kind = self.memo.kind?;
@@ -535,7 +534,7 @@ mod tests {
                         let expected = rules
                             .small_whole(b0, b1)
                             .map(|(len, kind)| (len, kind == MessageKind::Text));
-                        let got = lane.as_mut().and_then(|l| l.frame(&[b0, b1]));
+                        let got = lane.as_mut().and_then(|l| l.frame(&rules, &[b0, b1]));
                         assert_eq!(got, expected, "{config:?} {role:?} {b0:#x} {b1:#x}");
                     }
                 }
