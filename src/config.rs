@@ -1,5 +1,7 @@
 //! Limits and policies of a connection.
 
+use core::time::Duration;
+
 /// How received data messages are handed to the application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Delivery {
@@ -28,6 +30,17 @@ pub enum Delivery {
 /// | `max_message_size` | 16 MiB | 0 to `MAX_LIMIT` | close 1009 (assembled delivery) |
 /// | `max_fragments` | 4,096 frames per message | 1 to `usize::MAX` | close 1008 (assembled delivery) |
 /// | `max_output_backlog` | 16 MiB + 64 KiB | 0 to `MAX_LIMIT` | `SendError::OutputFull`, nothing queued |
+///
+/// Deadlines (each `None` turns it off; they run only for a driver that reports the time,
+/// see [`Connection::handle_timeout`](crate::Connection::handle_timeout)):
+///
+/// | deadline | default | on expiry |
+/// |---|---|---|
+/// | `handshake_timeout` | 10 s | server: 408; `Closed` 1006, `Handshake(Timeout)` |
+/// | `close_timeout` | 10 s | transport dropped; `Closed` 1006, `Abnormal` if not closed yet |
+/// | `keepalive_interval` | 20 s | a ping with a unique payload |
+/// | `keepalive_timeout` | 20 s | close 1011; `Closed` 1011, `KeepaliveTimeout` |
+/// | `idle_timeout` | off | close 1001; `Closed` with the peer's answer, `IdleTimeout` |
 ///
 /// No configuration can make a connection panic or allocate without bound: every value is
 /// clamped into its valid range (listed on each field) when a connection is made, and the
@@ -89,11 +102,40 @@ pub struct Config {
     /// It also bounds the text of small messages that `receive` decodes ahead of their events
     /// (128 bytes more at most). `min_read_size` to 16 MiB.
     pub max_read_size: usize,
+    /// How long the opening handshake may take: a server that has not received a complete
+    /// request, or a client a complete response (a refusal's body included), by then fails
+    /// the connection (a server answers `408`). `None`: no deadline. Default 10 s.
+    pub handshake_timeout: Option<Duration>,
+    /// How long the closing may take: once a close frame is sent or received, or the
+    /// connection is over but its transport still open, the transport is to be dropped at
+    /// this deadline ([`Connection::is_drained`](crate::Connection::is_drained)), and
+    /// `Closed` reports 1006 if it had not ended yet. `None`: no deadline. Default 10 s.
+    pub close_timeout: Option<Duration>,
+    /// After this long without hearing from the peer, send a ping (keepalive). `None`: no
+    /// keepalive pings. Default 20 s.
+    pub keepalive_interval: Option<Duration>,
+    /// After a keepalive ping, how long to wait for anything from the peer (its pong, or any
+    /// other bytes) before failing the connection with 1011
+    /// ([`CloseCause::KeepaliveTimeout`](crate::CloseCause::KeepaliveTimeout)). `None`:
+    /// never fail (the pings still keep middleboxes awake). Default 20 s.
+    pub keepalive_timeout: Option<Duration>,
+    /// Close with 1001 after this long without a data message either way
+    /// ([`CloseCause::IdleTimeout`](crate::CloseCause::IdleTimeout)). `None` (the
+    /// default): no idle limit.
+    pub idle_timeout: Option<Duration>,
     /// permessage-deflate (RFC 7692): offered by a client, accepted by a server, when set.
     /// Off by default. Limits apply to the decompressed size. Window bits are clamped to 9
     /// to 15 and the level to 0 to 9.
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::extensions::deflate::DeflateConfig>,
+}
+
+/// A timeout of at least a millisecond: a zero one would make a driver spin on its timer.
+const fn at_least_a_millisecond(timeout: Option<Duration>) -> Option<Duration> {
+    match timeout {
+        Some(t) if t.as_nanos() < 1_000_000 => Some(Duration::from_millis(1)),
+        other => other,
+    }
 }
 
 /// The smaller of two sizes, in a `const fn`.
@@ -146,11 +188,60 @@ impl Config {
         if self.max_read_size < self.min_read_size {
             self.max_read_size = self.min_read_size;
         }
+        self.handshake_timeout = at_least_a_millisecond(self.handshake_timeout);
+        self.close_timeout = at_least_a_millisecond(self.close_timeout);
+        self.keepalive_interval = at_least_a_millisecond(self.keepalive_interval);
+        self.keepalive_timeout = at_least_a_millisecond(self.keepalive_timeout);
+        self.idle_timeout = at_least_a_millisecond(self.idle_timeout);
         #[cfg(feature = "deflate")]
         if let Some(deflate) = self.deflate {
             self.deflate = Some(deflate.validated());
         }
         self
+    }
+
+    /// Sets [`handshake_timeout`](Self::handshake_timeout).
+    #[must_use]
+    pub const fn with_handshake_timeout(mut self, timeout: Option<Duration>) -> Config {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`close_timeout`](Self::close_timeout).
+    #[must_use]
+    pub const fn with_close_timeout(mut self, timeout: Option<Duration>) -> Config {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets [`keepalive_interval`](Self::keepalive_interval) and
+    /// [`keepalive_timeout`](Self::keepalive_timeout).
+    #[must_use]
+    pub const fn with_keepalive(
+        mut self,
+        interval: Option<Duration>,
+        timeout: Option<Duration>,
+    ) -> Config {
+        self.keepalive_interval = interval;
+        self.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    #[must_use]
+    pub const fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Config {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// No deadline at all (handshake, close, keepalive, idle): the connection then needs no
+    /// clock, as before it kept deadlines.
+    #[must_use]
+    pub const fn without_deadlines(self) -> Config {
+        self.with_handshake_timeout(None)
+            .with_close_timeout(None)
+            .with_keepalive(None, None)
+            .with_idle_timeout(None)
     }
 
     /// The defaults listed in the table above.
@@ -170,6 +261,11 @@ impl Config {
             accept_legacy_versions: false,
             min_read_size: 512,
             max_read_size: 64 * 1024,
+            handshake_timeout: Some(Duration::from_secs(10)),
+            close_timeout: Some(Duration::from_secs(10)),
+            keepalive_interval: Some(Duration::from_secs(20)),
+            keepalive_timeout: Some(Duration::from_secs(20)),
+            idle_timeout: None,
             #[cfg(feature = "deflate")]
             deflate: None,
         }

@@ -246,6 +246,8 @@ pub enum HandshakeError {
     UnexpectedExtension,
     /// The transport closed before the handshake completed.
     Incomplete,
+    /// The handshake did not complete within `Config::handshake_timeout` (server: 408).
+    Timeout,
     /// A client request that cannot be built: bad URI, host, path or header.
     InvalidRequest,
 }
@@ -258,6 +260,7 @@ impl HandshakeError {
         match self {
             HandshakeError::HeadTooLarge | HandshakeError::TooManyHeaders => Some(431),
             HandshakeError::UnsupportedVersion => Some(426),
+            HandshakeError::Timeout => Some(408),
             HandshakeError::MalformedHttp
             | HandshakeError::MethodNotGet
             | HandshakeError::HttpVersion
@@ -295,6 +298,7 @@ impl HandshakeError {
             HandshakeError::UnexpectedSubprotocol => "server chose a subprotocol not offered",
             HandshakeError::UnexpectedExtension => "server chose an extension not offered",
             HandshakeError::Incomplete => "connection closed during the handshake",
+            HandshakeError::Timeout => "the handshake took too long",
             HandshakeError::InvalidRequest => "invalid client request",
         }
     }

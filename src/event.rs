@@ -142,7 +142,7 @@ impl Closed {
     pub const fn is_clean(&self) -> bool {
         matches!(
             self.cause,
-            CloseCause::ClosedByPeer | CloseCause::ClosedLocally
+            CloseCause::ClosedByPeer | CloseCause::ClosedLocally | CloseCause::IdleTimeout
         )
     }
 }
@@ -162,8 +162,15 @@ pub enum CloseCause {
     /// Server: the request was answered with an HTTP response instead of an upgrade.
     Responded,
     /// The transport ended before the closing handshake completed: code 1006, or the code of
-    /// the peer's close frame when one arrived and was not answered yet (§7.1.5).
+    /// the peer's close frame when one arrived and was not answered yet (§7.1.5). Also the
+    /// close deadline (`Config::close_timeout`) expiring before the closing completed.
     Abnormal,
+    /// Nothing arrived from the peer within `Config::keepalive_timeout` after a keepalive
+    /// ping: the connection failed with 1011 (a dead peer, a vanished network path).
+    KeepaliveTimeout,
+    /// No message went either way for `Config::idle_timeout`: we closed with 1001 and the
+    /// peer answered (`code` is its answer).
+    IdleTimeout,
 }
 
 /// An HTTP request received by a server.

@@ -109,6 +109,7 @@ pub mod frame;
 pub mod handshake;
 mod role;
 mod stats;
+mod time;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
@@ -122,6 +123,7 @@ pub use event::{
 };
 pub use role::Role;
 pub use stats::{DirectionStats, Memory, Stats};
+pub use time::Timestamp;
 
 /// The examples in README.md, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -36,6 +36,9 @@ pub struct Stats {
     pub received: DirectionStats,
     /// To the peer (frames and messages when queued, bytes when written out).
     pub sent: DirectionStats,
+    /// The round-trip time of the last answered ping (keepalive or the application's), as
+    /// [`Connection::latency`](crate::Connection::latency).
+    pub latency: Option<core::time::Duration>,
 }
 
 impl core::fmt::Display for Stats {
@@ -57,7 +60,11 @@ impl core::fmt::Display for Stats {
             s.largest_message,
             s.pings,
             s.pongs
-        )
+        )?;
+        if let Some(rtt) = self.latency {
+            write!(f, "; latency {rtt:?}")?;
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The [`Connection`]: one WebSocket endpoint as a state machine.
 
 mod compress;
+mod deadlines;
 mod inflate;
 mod opening;
 mod recv;
@@ -618,6 +619,7 @@ impl Connection {
         Stats {
             received: self.inb.st.stats,
             sent: self.out.stats,
+            latency: self.latency(),
         }
     }
 

@@ -164,6 +164,12 @@ impl Inbound {
     /// The handshake failed: a server queues the error response (§4.2.2, §4.4); both roles
     /// close the transport.
     fn fail_handshake(&mut self, out: &mut Outbound, error: HandshakeError) -> Option<Ready> {
+        self.end_handshake(out, error);
+        out.link.take_closed().map(Ready::Closed)
+    }
+
+    /// [`fail_handshake`](Self::fail_handshake), the `Closed` event left for the next poll.
+    pub(crate) fn end_handshake(&mut self, out: &mut Outbound, error: HandshakeError) {
         if out.role().is_server() {
             let mut response = Vec::new();
             server::write_error(&mut response, error, self.st.config.accept_legacy_versions);
@@ -173,7 +179,6 @@ impl Inbound {
         out.link
             .finish(CloseCode::ABNORMAL, CloseCause::Handshake(error));
         out.link.shutdown = true;
-        out.link.take_closed().map(Ready::Closed)
     }
 
     /// A handshake phase without its state: cannot happen (the state is made with the
@@ -379,7 +384,8 @@ impl Inbound {
         let head_len = opening.head.len;
         let have = have_total.saturating_sub(head_len);
         let wanted = opening.body_wanted.unwrap_or(limit).min(limit);
-        if have < wanted && !out.link.eof {
+        // The body ends at its length, the end of the stream, or the handshake deadline.
+        if have < wanted && !out.link.eof && !out.link.handshake_expired {
             return None;
         }
         opening.body = Span {

@@ -59,7 +59,7 @@ impl Outbound {
     pub(crate) fn new(role: Role, config: &Config, rng: Option<MaskRng>, phase: Phase) -> Outbound {
         Outbound {
             buf: ByteBuf::new(),
-            link: Link::new(phase),
+            link: Link::new(phase, config),
             role,
             rng,
             max_backlog: config.max_output_backlog,
@@ -89,6 +89,12 @@ impl Outbound {
         if self.buf.is_empty() {
             self.buf.maybe_shrink(self.retain);
         }
+    }
+
+    /// Drops all pending output: the transport is going away unwritten.
+    pub(crate) fn abandon_output(&mut self) {
+        self.buf.clear();
+        self.pongs = PendingPongs::default();
     }
 
     /// Appends raw bytes (HTTP heads) regardless of the backlog limit.
@@ -401,6 +407,16 @@ impl Outbound {
         Ok(())
     }
 
+    /// Queues a keepalive ping whatever the backlog (at most 10 bytes).
+    pub(crate) fn write_keepalive_ping(&mut self) {
+        let payload = self.link.deadlines.keepalive_ping();
+        if self.reserve_past_backlog(self.header_len(payload.len()) + payload.len()) {
+            self.write_frame(OpCode::Ping, true, &payload);
+            // After the pongs waiting at the end: none of them may be replaced now.
+            self.pongs = PendingPongs::default();
+        }
+    }
+
     /// Sends a ping or an unsolicited pong.
     pub(crate) fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
         match (opcode, self.link.phase) {
@@ -419,6 +435,10 @@ impl Outbound {
         )?;
         self.write_frame(opcode, true, payload);
         self.pongs = PendingPongs::default();
+        if opcode == OpCode::Ping {
+            // Its pong is timed: the latency.
+            self.link.deadlines.app_ping(payload);
+        }
         Ok(())
     }
 

@@ -5,6 +5,8 @@
 //! [`Sender`](crate::Sender) can close the connection while an event borrows the input side.
 
 use crate::close::CloseCode;
+use crate::config::Config;
+use crate::connection::deadlines::Deadlines;
 use crate::event::{CloseCause, Closed};
 
 /// The phase of a connection, as the application sees it.
@@ -136,10 +138,17 @@ pub(crate) struct Link {
     pub(crate) peer_close_arrived: bool,
     /// We queued our close frame before the peer's arrived: the closing handshake is ours.
     pub(crate) closed_first: bool,
+    /// Our close was the idle deadline's, not the application's.
+    pub(crate) idle_close: bool,
+    /// The handshake deadline passed while a refusal's body was being read: it ends with
+    /// what arrived.
+    pub(crate) handshake_expired: bool,
+    /// The time-dependent state: deadlines and latency.
+    pub(crate) deadlines: Deadlines,
 }
 
 impl Link {
-    pub(crate) const fn new(phase: Phase) -> Link {
+    pub(crate) fn new(phase: Phase, config: &Config) -> Link {
         Link {
             phase,
             closed: None,
@@ -149,6 +158,9 @@ impl Link {
             peer_code: None,
             peer_close_arrived: false,
             closed_first: false,
+            idle_close: false,
+            handshake_expired: false,
+            deadlines: Deadlines::new(config),
         }
     }
 
@@ -157,6 +169,7 @@ impl Link {
         match self.phase.after(step) {
             Some(next) => {
                 self.phase = next;
+                self.deadlines.entered(next);
                 true
             }
             None => false,

@@ -156,6 +156,7 @@ impl Inbound {
             }
             OpCode::Pong => {
                 self.st.stats.pongs += 1;
+                out.link.deadlines.pong(payload);
                 Ready::Pong(range)
             }
             _ => match CloseFrame::parse(payload) {

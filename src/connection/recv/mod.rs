@@ -315,10 +315,10 @@ fn on_close(st: &RecvState, close: CloseFrame<'_>, out: &mut Outbound) {
             out.link.step(Step::ReceiveClose);
             // Who closed first is a matter of arrival, not of when the application polled:
             // a close sent after the peer's had arrived answers it.
-            out.finish_closing(if out.link.closed_first {
-                CloseCause::ClosedLocally
-            } else {
-                CloseCause::ClosedByPeer
+            out.finish_closing(match (out.link.closed_first, out.link.idle_close) {
+                (true, true) => CloseCause::IdleTimeout,
+                (true, false) => CloseCause::ClosedLocally,
+                (false, _) => CloseCause::ClosedByPeer,
             });
         }
         _ => {}
@@ -327,10 +327,16 @@ fn on_close(st: &RecvState, close: CloseFrame<'_>, out: &mut Outbound) {
 
 /// The transport ended: the connection ends now with `cause` unless it already ended.
 pub(crate) fn end_of_stream(out: &mut Outbound, cause: CloseCause) -> Option<Ready> {
+    end_transport(out, cause);
+    out.link.take_closed().map(Ready::Closed)
+}
+
+/// The transport ended (or is being dropped): the connection ends with `cause` unless it
+/// already ended; the `Closed` event is taken by the next poll.
+pub(crate) fn end_transport(out: &mut Outbound, cause: CloseCause) {
     if out.link.step(Step::Eof) {
         // §7.1.5: the code of the first close frame received, if one was; 1006 if not.
         let code = out.link.peer_code.unwrap_or(CloseCode::ABNORMAL);
         out.link.finish(code, cause);
     }
-    out.link.take_closed().map(Ready::Closed)
 }
