@@ -691,6 +691,11 @@ pub fn pair_ops(data: &[u8]) {
         Some(OwnedEvent::Accepted(_))
     ));
     let mut eofs = [false; 2];
+    // The virtual clock both sides are told (deadlines run with the default timeouts).
+    let mut now = wsmachine::Timestamp::ZERO;
+    for side in [&mut client, &mut server] {
+        side.conn.handle_timeout(now);
+    }
     for op in script.chunks(2) {
         let (code, arg) = (op[0], op.get(1).copied().unwrap_or(0) as usize);
         let to_server = code & 1 == 0;
@@ -699,7 +704,7 @@ pub fn pair_ops(data: &[u8]) {
         } else {
             (&mut server, &mut client)
         };
-        match (code >> 1) % 8 {
+        match (code >> 1) % 9 {
             0 => {
                 let t = text(&mut rng, arg * 4);
                 match a.conn.send_text(&t) {
@@ -758,9 +763,21 @@ pub fn pair_ops(data: &[u8]) {
                 eofs[usize::from(!to_server)] = true;
                 b.drain();
             }
-            _ => {
+            7 => {
                 a.conn.release_buffers();
                 b.conn.release_buffers();
+            }
+            _ => {
+                // Time passes: up to 64 s, past every default deadline.
+                now = now + std::time::Duration::from_millis(arg as u64 * 250);
+                for side in [&mut *a, &mut *b] {
+                    side.conn.handle_timeout(now);
+                    // Whatever fell due was handled: the next wake-up is later.
+                    if let Some(next) = side.conn.poll_timeout() {
+                        assert!(next > now, "poll_timeout {next:?} not after {now:?}");
+                    }
+                    side.drain();
+                }
             }
         }
         for side in [&client, &server] {

@@ -13,7 +13,8 @@ use core::time::Duration;
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::Config;
 use crate::connection::recv::end_transport;
-use crate::connection::state::{Link, Phase, Step};
+use crate::connection::send::Outbound;
+use crate::connection::state::{Phase, Step};
 use crate::connection::Connection;
 use crate::error::HandshakeError;
 use crate::event::CloseCause;
@@ -53,14 +54,17 @@ pub(crate) struct Situation {
     pub(crate) phase: Phase,
     pub(crate) eof: bool,
     pub(crate) handshake_expired: bool,
+    /// Output waits to be written (a peer that stopped reading keeps it waiting).
+    pub(crate) unwritten: bool,
 }
 
 impl Situation {
-    fn of(link: &Link) -> Situation {
+    fn of(out: &Outbound) -> Situation {
         Situation {
-            phase: link.phase,
-            eof: link.eof,
-            handshake_expired: link.handshake_expired,
+            phase: out.link.phase,
+            eof: out.link.eof,
+            handshake_expired: out.link.handshake_expired,
+            unwritten: !out.buf.is_empty(),
         }
     }
 }
@@ -209,7 +213,9 @@ impl Deadlines {
                 } else {
                     self.closing_since
                 };
-                after(since, self.close_timeout).filter(|_| closing && !s.eof)
+                // Until the transport ended and all output is written: a peer that neither
+                // closes nor reads must not hold the connection either.
+                after(since, self.close_timeout).filter(|_| closing && (!s.eof || s.unwritten))
             }
         }
     }
@@ -291,7 +297,7 @@ impl Connection {
         self.out.link.deadlines.tick(now, received, messages, phase);
         // Each expiry moves the state past its deadline; bounded all the same.
         for _ in 0..=ALL.len() {
-            let Some(due) = self.out.link.deadlines.due(Situation::of(&self.out.link)) else {
+            let Some(due) = self.out.link.deadlines.due(Situation::of(&self.out)) else {
                 return;
             };
             self.expire(due);
@@ -303,7 +309,7 @@ impl Connection {
     /// `handle_timeout` has run for it.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.out.link.deadlines.next(Situation::of(&self.out.link))
+        self.out.link.deadlines.next(Situation::of(&self.out))
     }
 
     /// The round-trip time of the last answered ping: a keepalive ping, or a ping the
