@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use wsmachine::OwnedEvent;
 
+#[path = "support/clock.rs"]
+mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/std_client.rs"]

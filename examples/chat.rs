@@ -14,6 +14,8 @@ use tokio::net::TcpListener;
 
 #[path = "support/chat.rs"]
 mod chat;
+#[path = "support/clock.rs"]
+mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/tokio_io.rs"]

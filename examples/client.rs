@@ -12,6 +12,8 @@
 
 #[path = "support/client_checks.rs"]
 mod client_checks;
+#[path = "support/clock.rs"]
+mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/std_checks.rs"]

@@ -9,6 +9,8 @@
 mod async_io;
 #[path = "support/client_checks.rs"]
 mod client_checks;
+#[path = "support/clock.rs"]
+mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/tokio_client.rs"]

@@ -15,6 +15,8 @@
 
 use std::net::TcpListener;
 
+#[path = "support/clock.rs"]
+mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/std_io.rs"]

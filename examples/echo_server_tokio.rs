@@ -11,6 +11,8 @@
 
 use tokio::net::TcpListener;
 
+#[path = "support/clock.rs"]
+mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/tokio_io.rs"]

@@ -35,6 +35,8 @@ use wsmachine::Config;
 mod async_io;
 #[path = "support/client_checks.rs"]
 mod client_checks;
+#[path = "support/clock.rs"]
+mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/h2_ws.rs"]

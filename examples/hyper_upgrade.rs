@@ -27,6 +27,8 @@ use tokio::net::TcpListener;
 mod async_io;
 #[path = "support/client_checks.rs"]
 mod client_checks;
+#[path = "support/clock.rs"]
+mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/hyper_ws.rs"]

@@ -22,6 +22,8 @@ use wsmachine::Config;
 mod async_io;
 #[path = "support/client_checks.rs"]
 mod client_checks;
+#[path = "support/clock.rs"]
+mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/wss.rs"]

@@ -56,12 +56,22 @@
 //!
 //! ## The driver contract
 //!
-//! After any input or command: drain [`Connection::poll_event`] until `None`; write
+//! After any input or command: tell the time after a read
+//! ([`Connection::handle_timeout`]); drain [`Connection::poll_event`] until `None`; write
 //! [`Connection::output`] and report it with [`Connection::consume_output`]; half-close when
-//! [`Connection::should_shutdown_write`]; arm a timer while [`Connection::close_expected`].
-//! End of stream ([`Connection::receive_eof`]) in any phase leads to exactly one
-//! [`Event::Closed`]. The details are on [`Connection`]; the README shows loops for
+//! [`Connection::should_shutdown_write`]; arm a timer for [`Connection::poll_timeout`] and
+//! call `handle_timeout` when it fires. End of stream ([`Connection::receive_eof`]) in any
+//! phase leads to exactly one [`Event::Closed`]; drop the transport once
+//! [`Connection::is_drained`]. The details are on [`Connection`]; the README shows loops for
 //! `std::net` and tokio.
+//!
+//! ## Time
+//!
+//! The core never reads a clock: the driver passes the time in, as a [`Timestamp`] (a
+//! duration since an origin it picks), and the core says when it next needs it. With that
+//! it keeps the deadlines of [`Config`]: the handshake (10 s, then `408`), the closing (10 s,
+//! then the transport is dropped), keepalive (a ping after 20 s of silence, 1011 if nothing
+//! comes back within 20 s) and, if asked, idle (1001).
 //!
 //! ## Limits
 //!

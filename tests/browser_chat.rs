@@ -8,6 +8,8 @@
 
 #[path = "../examples/support/chat.rs"]
 mod chat;
+#[path = "../examples/support/clock.rs"]
+mod clock;
 #[path = "../examples/support/echo.rs"]
 mod echo;
 #[path = "../examples/support/tokio_io.rs"]

@@ -6,6 +6,8 @@
 mod async_io;
 #[path = "../examples/support/client_checks.rs"]
 mod client_checks;
+#[path = "../examples/support/clock.rs"]
+mod clock;
 #[path = "../examples/support/echo.rs"]
 mod echo;
 #[path = "../examples/support/h2_ws.rs"]
@@ -250,12 +252,17 @@ async fn h2_server_refuses_other_paths() {
     assert!(error.contains("404"), "{error}");
 }
 
-/// A peer that completes the closing handshake but never closes its side: the server's close
-/// timer (5 s) ends the connection, which still counts as a clean close.
+/// A peer that completes the closing handshake but never closes its side: the connection's
+/// close deadline (1 s here) ends it, which still counts as a clean close.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_driver_close_timer_ends_a_peer_that_never_closes() {
+async fn async_driver_close_deadline_ends_a_peer_that_never_closes() {
+    const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
     let (mut peer, server_io) = tokio::io::duplex(64 * 1024);
-    let server = tokio::spawn(async_io::echo_connection_async(server_io));
+    let config = echo::echo_config().with_close_timeout(Some(CLOSE_TIMEOUT));
+    let server = tokio::spawn(async_io::echo_async(
+        wsmachine::Connection::server(config),
+        async_io::AsyncTransport::new(server_io, echo::HIGH_WATER),
+    ));
     peer.write_all(
         b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
           Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
@@ -280,7 +287,7 @@ async fn async_driver_close_timer_ends_a_peer_that_never_closes() {
         .unwrap();
     let waited = started.elapsed();
     assert!(
-        waited >= async_io::CLOSE_TIMEOUT - Duration::from_millis(100),
+        waited >= CLOSE_TIMEOUT - Duration::from_millis(100),
         "{waited:?}"
     );
     let closed = closed.unwrap();

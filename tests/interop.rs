@@ -8,6 +8,8 @@
 
 #[path = "../examples/support/client_checks.rs"]
 mod client_checks;
+#[path = "../examples/support/clock.rs"]
+mod clock;
 #[path = "../examples/support/echo.rs"]
 mod echo;
 #[path = "../examples/support/std_checks.rs"]

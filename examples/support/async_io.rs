@@ -19,20 +19,20 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::clock::Clock;
+
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::{CloseCode, Closed, Config, Connection, OwnedEvent, Seed, Stats};
 
 use super::client_checks::*;
 
-/// How long to wait for the peer once a close is expected.
-pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// A transport that moves a connection's bytes.
 pub trait Driver {
-    /// Waits until bytes can move, moves what it can (input into the connection, its output
-    /// out, a half-close when asked, end of stream or the close timer as `receive_eof`).
-    /// Drain events after each call. Cancel-safe.
+    /// Waits until bytes can move or the connection's next deadline comes, moves what it
+    /// can (input into the connection, its output out, a half-close when asked, end of
+    /// stream as `receive_eof`) and tells the connection the time. Drain events after each
+    /// call. Cancel-safe.
     fn drive(&mut self, conn: &mut Connection) -> impl Future<Output = io::Result<()>>;
 
     /// Whether the connection is over: closed, output written, transport finished.
@@ -45,10 +45,12 @@ pub struct AsyncTransport<S> {
     /// Output was written since the last flush (TLS buffers records until flushed).
     unflushed: bool,
     shut_down: bool,
-    /// The peer closed its side, a read failed, or the close timer expired.
+    /// The peer closed its side, or a read failed.
     pub eof: bool,
     /// Stop reading while more than this many bytes of output wait (backpressure).
     pub high_water: usize,
+    /// Tells the connection the time; its deadlines arm the timer.
+    pub clock: Clock,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport<S> {
@@ -59,6 +61,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport<S> {
             shut_down: false,
             eof: false,
             high_water,
+            clock: Clock::new(),
         }
     }
 
@@ -141,23 +144,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver for AsyncTransport<S> {
     async fn drive(&mut self, conn: &mut Connection) -> io::Result<()> {
-        if conn.close_expected() {
-            let step = poll_fn(|cx| self.poll_step(cx, conn));
-            match tokio::time::timeout(CLOSE_TIMEOUT, step).await {
-                Ok(result) => result,
-                Err(_) => {
-                    // The close timer expired: give up on the peer.
-                    self.end(conn);
-                    Ok(())
-                }
+        self.clock.tick(conn);
+        let deadline = self
+            .clock
+            .deadline(conn)
+            .map(tokio::time::Instant::from_std);
+        let timer = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
             }
-        } else {
-            poll_fn(|cx| self.poll_step(cx, conn)).await
-        }
+        };
+        let result = tokio::select! {
+            result = poll_fn(|cx| self.poll_step(cx, conn)) => result,
+            () = timer => Ok(()),
+        };
+        // After reads (arrivals are timed) and when the deadline came.
+        self.clock.tick(conn);
+        result
     }
 
     fn is_done(&self, conn: &Connection) -> bool {
-        conn.is_closed() && !conn.wants_write() && self.eof
+        conn.is_drained() || (conn.is_closed() && !conn.wants_write() && self.eof)
     }
 }
 

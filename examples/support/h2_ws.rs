@@ -19,7 +19,8 @@ use wsmachine::handshake::h2::{
 };
 use wsmachine::{Closed, Config, Connection, Seed, Stats};
 
-use super::async_io::{echo_async, AsyncClient, Driver, CLOSE_TIMEOUT};
+use super::async_io::{echo_async, AsyncClient, Driver};
+use super::clock::Clock;
 use super::echo::{echo_config, HIGH_WATER};
 
 /// HTTP/2 flow-control windows: the defaults (64 KiB) would stop a 1 MiB message every 64 KiB
@@ -39,10 +40,12 @@ pub struct H2Transport {
     /// A DATA payload the connection has not taken yet (its input buffer was full).
     pending: Bytes,
     shut_down: bool,
-    /// The peer ended its stream (or reset it), or the close timer expired.
+    /// The peer ended its stream (or reset it).
     pub eof: bool,
     /// Stop reading while more than this many bytes of output wait (backpressure).
     pub high_water: usize,
+    /// Tells the connection the time; its deadlines arm the timer.
+    clock: Clock,
 }
 
 impl H2Transport {
@@ -54,6 +57,7 @@ impl H2Transport {
             shut_down: false,
             eof: false,
             high_water,
+            clock: Clock::new(),
         }
     }
 
@@ -110,10 +114,16 @@ impl Driver for H2Transport {
         self.write_now(conn)?;
         let read = !self.eof && self.pending.is_empty() && conn.output().len() <= self.high_water;
         let write = conn.wants_write() && !self.shut_down;
-        let timer = conn.close_expected();
+        self.clock.tick(conn);
+        let deadline = self
+            .clock
+            .deadline(conn)
+            .map(tokio::time::Instant::from_std);
+        let timer = deadline.is_some();
         if !(read || write || timer) {
             return Ok(());
         }
+        let at = deadline.unwrap_or_else(tokio::time::Instant::now);
         let H2Transport { send, recv, .. } = self;
         tokio::select! {
             capacity = poll_fn(|cx| send.poll_capacity(cx)), if write => match capacity {
@@ -128,13 +138,16 @@ impl Driver for H2Transport {
                 // END_STREAM, or a reset: the end of the transport.
                 Some(Err(_)) | None => self.end(conn),
             },
-            () = tokio::time::sleep(CLOSE_TIMEOUT), if timer => self.end(conn),
+            () = tokio::time::sleep_until(at), if timer => {}
         }
+        // After reads (arrivals are timed) and when the deadline came.
+        self.clock.tick(conn);
         self.write_now(conn)
     }
 
     fn is_done(&self, conn: &Connection) -> bool {
-        conn.is_closed() && !conn.wants_write() && self.eof && self.pending.is_empty()
+        conn.is_drained()
+            || (conn.is_closed() && !conn.wants_write() && self.eof && self.pending.is_empty())
     }
 }
 

@@ -4,21 +4,24 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wsmachine::Connection;
 
-/// How long to wait for the peer once a close is expected (§7.1.1 leaves this to us).
-pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+use super::clock::Clock;
 
-/// A blocking transport: writes output, half-closes when asked, reads with the close timer.
+/// A blocking transport: writes output, half-closes when asked, reads with a read timeout
+/// set to the connection's next deadline (handshake, keepalive, close), and tells the
+/// connection the time after every read.
 pub struct StdTransport {
     pub stream: TcpStream,
     shut_down: bool,
-    /// The peer closed its side (or the close timer expired).
+    /// The peer closed its side.
     pub eof: bool,
-    /// Read timeout while no close is expected (`None`: wait forever).
+    /// The caller's own limit on one wait for input, besides the connection's deadlines
+    /// (`None`: only those); when it is the one that expires, `fill` returns the timeout.
     pub idle_timeout: Option<Duration>,
+    clock: Clock,
 }
 
 impl StdTransport {
@@ -31,6 +34,7 @@ impl StdTransport {
             shut_down: false,
             eof: false,
             idle_timeout: None,
+            clock: Clock::new(),
         }
     }
 
@@ -52,16 +56,28 @@ impl StdTransport {
         Ok(())
     }
 
-    /// Blocks for input and hands it to the connection (straight into its read buffer).
-    /// End of stream, a reset, or the close timer expiring all become `receive_eof`.
+    /// Blocks for input, at most until the connection's next deadline, and hands it to the
+    /// connection (straight into its read buffer); then tells the connection the time.
+    /// End of stream and a reset become `receive_eof`. Returns the timeout error only when
+    /// `idle_timeout` (not a deadline of the connection's) expired.
     pub fn fill(&mut self, conn: &mut Connection) -> io::Result<()> {
+        self.clock.tick(conn);
         if self.eof {
             return Ok(());
         }
-        let timeout = if conn.close_expected() {
-            Some(CLOSE_TIMEOUT)
-        } else {
+        let deadline = self.clock.deadline(conn).map(|at| {
+            at.saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1))
+        });
+        let idle_first = match (self.idle_timeout, deadline) {
+            (Some(idle), Some(deadline)) => idle < deadline,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let timeout = if idle_first {
             self.idle_timeout
+        } else {
+            deadline
         };
         self.stream.set_read_timeout(timeout)?;
         let buf = conn.read_buf();
@@ -69,27 +85,37 @@ impl StdTransport {
             // The input buffer is full: the caller drains events first.
             return Ok(());
         }
-        match self.stream.read(buf) {
-            Ok(0) => self.end(conn),
-            Ok(n) => conn.commit_read(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        let result = match self.stream.read(buf) {
+            Ok(0) => {
+                self.end(conn);
+                Ok(())
+            }
+            Ok(n) => {
+                conn.commit_read(n);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                if conn.close_expected() {
-                    // The close timer expired: drop the transport.
-                    self.end(conn);
+                // The connection's deadline came (told below), or the caller's own limit.
+                if idle_first {
+                    Err(e)
                 } else {
-                    return Err(e);
+                    Ok(())
                 }
             }
             // A reset ends the connection like an end of stream.
-            Err(_) => self.end(conn),
-        }
-        Ok(())
+            Err(_) => {
+                self.end(conn);
+                Ok(())
+            }
+        };
+        self.clock.tick(conn);
+        result
     }
 
     fn end(&mut self, conn: &mut Connection) {
@@ -97,9 +123,10 @@ impl StdTransport {
         conn.receive_eof();
     }
 
-    /// Whether the connection is over: closed, output written, transport finished.
+    /// Whether the connection is over: closed, output written, transport finished (or
+    /// dropped at the close deadline).
     pub fn is_done(&self, conn: &Connection) -> bool {
-        conn.is_closed() && !conn.wants_write() && self.eof
+        conn.is_drained() || (conn.is_closed() && !conn.wants_write() && self.eof)
     }
 }
 
@@ -142,10 +169,18 @@ pub fn echo_connection(stream: TcpStream) -> io::Result<Option<wsmachine::Closed
 pub fn echo_connection_stats(
     stream: TcpStream,
 ) -> (io::Result<Option<wsmachine::Closed>>, wsmachine::Stats) {
-    let mut conn = Connection::server(super::echo::echo_config());
+    echo_connection_config(stream, super::echo::echo_config())
+}
+
+/// [`echo_connection_stats`] with a configuration of the caller's (short deadlines in tests).
+pub fn echo_connection_config(
+    stream: TcpStream,
+    config: wsmachine::Config,
+) -> (io::Result<Option<wsmachine::Closed>>, wsmachine::Stats) {
+    let mut conn = Connection::server(config);
+    // A peer that connects and then says nothing is dropped at the handshake deadline, one
+    // that goes silent later by keepalive: the connection's deadlines, no timer of ours.
     let mut transport = StdTransport::new(stream);
-    // A peer that connects and then says nothing is dropped after a while.
-    transport.idle_timeout = Some(Duration::from_secs(60));
     let result = echo_loop(&mut conn, &mut transport);
     (result, conn.stats())
 }

@@ -6,23 +6,23 @@
 #![allow(dead_code)]
 
 use std::io;
-use std::time::Duration;
 
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use wsmachine::{Connection, Stats};
 
-/// How long to wait for the peer once a close is expected.
-pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+use super::clock::Clock;
 
 /// The transport half of a tokio driver.
 pub struct TokioTransport {
     pub stream: TcpStream,
     shut_down: bool,
-    /// The peer closed its side, or the close timer expired.
+    /// The peer closed its side.
     pub eof: bool,
     /// Stop reading while more than this many bytes of output wait (backpressure).
     pub high_water: usize,
+    /// Tells the connection the time; its deadlines arm the timer.
+    clock: Clock,
 }
 
 impl TokioTransport {
@@ -33,44 +33,55 @@ impl TokioTransport {
             shut_down: false,
             eof: false,
             high_water,
+            clock: Clock::new(),
         }
     }
 
-    /// Whether the connection is over: closed, output written, transport finished.
+    /// Whether the connection is over: closed, output written, transport finished (or
+    /// dropped at the close deadline).
     pub fn is_done(&self, conn: &Connection) -> bool {
-        conn.is_closed() && !conn.wants_write() && self.eof
+        conn.is_drained() || (conn.is_closed() && !conn.wants_write() && self.eof)
     }
 
     /// Waits until the socket can move bytes, then moves as many as it can without blocking:
     /// reads into the connection's buffer, writes its output, half-closes when asked. Drain
     /// events after each call.
     pub async fn drive(&mut self, conn: &mut Connection) -> io::Result<()> {
+        // The time, for deadlines (the first call starts them); the timer below wakes the
+        // connection at the next one.
+        self.clock.tick(conn);
         self.half_close(conn).await;
         let read = !self.eof && conn.output().len() <= self.high_water;
         let write = conn.wants_write();
+        let deadline = self
+            .clock
+            .deadline(conn)
+            .map(tokio::time::Instant::from_std);
+        let timer = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         let interest = match (read, write) {
             (true, true) => Interest::READABLE | Interest::WRITABLE,
             (true, false) => Interest::READABLE,
             (false, true) => Interest::WRITABLE,
             (false, false) => {
-                // Nothing to read or write: only the close timer can end this.
-                if conn.close_expected() {
-                    tokio::time::sleep(CLOSE_TIMEOUT).await;
-                    self.end(conn);
+                // Nothing to read or write: only a deadline can move things.
+                if deadline.is_some() {
+                    timer.await;
+                    self.clock.tick(conn);
                 }
                 return Ok(());
             }
         };
-        let ready = if conn.close_expected() {
-            match tokio::time::timeout(CLOSE_TIMEOUT, self.stream.ready(interest)).await {
-                Ok(ready) => ready?,
-                Err(_) => {
-                    self.end(conn);
-                    return Ok(());
-                }
+        let ready = tokio::select! {
+            ready = self.stream.ready(interest) => ready?,
+            () = timer => {
+                self.clock.tick(conn);
+                return Ok(());
             }
-        } else {
-            self.stream.ready(interest).await?
         };
         if ready.is_readable() && read {
             let buf = conn.read_buf();
@@ -81,6 +92,8 @@ impl TokioTransport {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(_) => self.end(conn),
                 }
+                // Arrivals are timed.
+                self.clock.tick(conn);
             }
         }
         if (ready.is_writable() || ready.is_write_closed()) && conn.wants_write() {
@@ -119,6 +132,14 @@ pub async fn echo_connection(stream: TcpStream) -> io::Result<Option<wsmachine::
 /// connection's statistics.
 pub async fn echo_connection_stats(stream: TcpStream) -> (Option<wsmachine::Closed>, Stats) {
     echo_open(Connection::server(super::echo::echo_config()), stream).await
+}
+
+/// An echo connection with a configuration of the caller's (short deadlines in tests).
+pub async fn echo_connection_config(
+    stream: TcpStream,
+    config: wsmachine::Config,
+) -> (Option<wsmachine::Closed>, Stats) {
+    echo_open(Connection::server(config), stream).await
 }
 
 /// Echoes on `conn` (a new server, or one already upgraded elsewhere) over `stream` until the

@@ -38,24 +38,30 @@ use state::Phase;
 ///
 /// # The driver contract
 ///
-/// After any input ([`receive`](Self::receive), [`commit_read`](Self::commit_read),
+/// Make the connection, then tell it the time with
+/// [`handle_timeout`](Self::handle_timeout) (that starts its deadlines). After any input
+/// ([`receive`](Self::receive), [`commit_read`](Self::commit_read),
 /// [`receive_eof`](Self::receive_eof)) or command (`send_*`, [`close`](Self::close),
 /// [`accept`](Self::accept), [`respond`](Self::respond)):
 ///
-/// 1. drain events with [`poll_event`](Self::poll_event) until it returns `None`;
-/// 2. write [`output`](Self::output) to the transport and call
+/// 1. after a read, tell the time: [`handle_timeout(now)`](Self::handle_timeout);
+/// 2. drain events with [`poll_event`](Self::poll_event) until it returns `None`;
+/// 3. write [`output`](Self::output) to the transport and call
 ///    [`consume_output`](Self::consume_output) with what was written;
-/// 3. when [`should_shutdown_write`](Self::should_shutdown_write) is true, half-close the
+/// 4. when [`should_shutdown_write`](Self::should_shutdown_write) is true, half-close the
 ///    transport (keep reading until end of stream, so that nothing is reset);
-/// 4. while [`close_expected`](Self::close_expected) is true, run a timer (a few seconds);
-///    when it expires, drop the transport and call [`receive_eof`](Self::receive_eof).
+/// 5. arm a timer for [`poll_timeout()`](Self::poll_timeout); when it fires, call
+///    `handle_timeout(now)` and go back to 2. Once [`is_drained`](Self::is_drained), drop
+///    the transport.
 ///
 /// Keep reading until the transport reports end of stream, then call `receive_eof` and drain
-/// once more: the last event is always [`Event::Closed`].
+/// once more: the last event is always [`Event::Closed`]. A driver that never tells the time
+/// gets no deadlines (no handshake, close, keepalive or idle timeouts): it must then bound
+/// those waits itself, using [`close_expected`](Self::close_expected).
 ///
-/// Methods fall into five groups: inputs (`receive*`, `read_buf`/`commit_read`), events
-/// (`poll_event*`), commands (`send_*`, `ping`, `pong`, `close`, `accept`, `respond`), outputs
-/// (`output`, `consume_output`) and getters. Inputs only store bytes: what they mean (a close
+/// Methods fall into six groups: inputs (`receive*`, `read_buf`/`commit_read`), time
+/// (`handle_timeout`, `poll_timeout`), events (`poll_event*`), commands (`send_*`, `ping`,
+/// `pong`, `close`, `accept`, `respond`), outputs (`output`, `consume_output`) and getters. Inputs only store bytes: what they mean (a close
 /// frame, a violation, the end of stream) takes effect, in order, as `poll_event` reaches it,
 /// so `state()`, `close_expected()` and the answers of `send_*` change when events are
 /// drained. Commands take effect at once.
