@@ -111,6 +111,8 @@ mod buffer;
 pub mod close;
 mod config;
 mod connection;
+#[cfg(feature = "std")]
+pub mod driver;
 mod entropy;
 mod error;
 mod event;
@@ -120,6 +122,8 @@ pub mod handshake;
 mod role;
 mod stats;
 mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};

@@ -318,6 +318,31 @@ impl Connection {
         Some(render(&mut self.inb, &mut self.out, ready))
     }
 
+    /// For the drivers in this crate: the next event, decoded but not rendered, so that a
+    /// driver can decide what to do with it before an event borrows the connection (a
+    /// borrowed message returned from a loop). Render it with
+    /// [`render_ready`](Self::render_ready) before any other call.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn next_ready(&mut self) -> Option<Ready> {
+        if self.inb.lane.bytes > 0 && self.lane_open() {
+            return Some(Ready::Lane);
+        }
+        match self.fast_message() {
+            Some(ready) => Some(ready),
+            None => self.advance(),
+        }
+    }
+
+    /// The event of what [`next_ready`](Self::next_ready) returned.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn render_ready(&mut self, ready: Ready) -> Event<'_> {
+        match ready {
+            Ready::Lane => lane_event(&mut self.inb, &mut self.out),
+            Ready::Text(range) => render_text(&mut self.inb, &mut self.out, range),
+            other => render(&mut self.inb, &mut self.out, other),
+        }
+    }
+
     /// Whether the frames in the lane can be delivered from it now (after settling what the
     /// previous event owes). If not, `advance` drops the lane and decodes them again.
     #[inline]
@@ -561,6 +586,13 @@ impl Connection {
     #[must_use]
     pub fn state(&self) -> State {
         self.out.link.phase.state()
+    }
+
+    /// How the connection ended, once it did: the same value as its [`Event::Closed`]
+    /// (available from the moment the end is decided, and after the event was delivered).
+    #[must_use]
+    pub fn closed(&self) -> Option<crate::event::Closed> {
+        self.out.link.outcome
     }
 
     /// Whether the connection is over ([`Event::Closed`] is due or delivered).

@@ -124,7 +124,9 @@ impl Phase {
 pub(crate) struct Link {
     pub(crate) phase: Phase,
     /// The terminal event, once decided and until delivered.
-    pub(crate) closed: Option<Closed>,
+    pub(crate) undelivered: Option<Closed>,
+    /// How the connection ended, once decided (kept after delivery).
+    pub(crate) outcome: Option<Closed>,
     /// Whether the terminal event was delivered.
     pub(crate) reported: bool,
     /// Close the write side once the output is written (§7.1.1: the server closes first; on
@@ -151,7 +153,8 @@ impl Link {
     pub(crate) fn new(phase: Phase, config: &Config) -> Link {
         Link {
             phase,
-            closed: None,
+            undelivered: None,
+            outcome: None,
             reported: false,
             shutdown: false,
             eof: false,
@@ -183,14 +186,15 @@ impl Link {
     pub(crate) fn finish(&mut self, code: CloseCode, cause: CloseCause) {
         debug_assert_eq!(self.phase, Phase::Closed, "finish without a step to Closed");
         self.phase = Phase::Closed;
-        if self.closed.is_none() && !self.reported {
-            self.closed = Some(Closed { code, cause });
+        if self.undelivered.is_none() && !self.reported {
+            self.undelivered = Some(Closed { code, cause });
+            self.outcome = self.undelivered;
         }
     }
 
     /// Takes the terminal event for delivery (once).
     pub(crate) fn take_closed(&mut self) -> Option<Closed> {
-        let closed = self.closed.take()?;
+        let closed = self.undelivered.take()?;
         self.reported = true;
         Some(closed)
     }

@@ -455,8 +455,9 @@ pub(crate) fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready)
         Stage::Frames => None,
     };
     match ready {
-        // Handled before `data` borrows the buffer.
+        // Handled before `data` borrows the buffer; the lane by its own renderer.
         Ready::Text(_) => Event::Closed(st.internal("text rendered twice", out)),
+        Ready::Lane => Event::Closed(st.internal("lane rendered as decoded", out)),
         Ready::Binary(_) => Event::Message(Message::Binary(bytes)),
         Ready::Assembled => Event::Message(msg.view()),
         Ready::StreamText { fin, .. } => match validator.feed(bytes) {

@@ -44,6 +44,8 @@ use rules::{FrameRules, LaneMemo, MessageState};
 /// positions in the input buffer, valid until the next call that changes it.
 #[derive(Debug)]
 pub(crate) enum Ready {
+    /// The next frame of the small-message lane (rendered from the lane's state).
+    Lane,
     Request,
     Accepted,
     Rejected,
@@ -75,6 +77,16 @@ pub(crate) enum Ready {
 }
 
 impl Ready {
+    /// Whether this renders as [`Event::Message`](crate::Event::Message) (or, for text that
+    /// fails validation, as the `Closed` of the failure).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn is_message(&self) -> bool {
+        matches!(
+            self,
+            Ready::Lane | Ready::Text(_) | Ready::Binary(_) | Ready::Assembled
+        )
+    }
+
     /// A piece of a streamed message of `kind`.
     fn stream(kind: MessageKind, range: Range<usize>, fin: bool, piece: bool) -> Ready {
         match kind {

@@ -1,0 +1,241 @@
+//! What the two drivers ([`tokio`](crate::tokio), [`blocking`](crate::blocking)) share: their
+//! error type, owned messages, and the answer a server gives a request. Nothing here does
+//! I/O; the drivers own the streams and the clocks.
+
+use std::boxed::Box;
+use std::io;
+use std::string::String;
+use std::vec::Vec;
+
+use crate::event::{Closed, Message, OwnedResponse, Request};
+use crate::{Accept, Connection, HandshakeError, SendError};
+
+/// Output above which sending waits for the peer to take some (and receiving stops reading),
+/// unless set otherwise: 256 KiB.
+pub const DEFAULT_HIGH_WATER: usize = 256 * 1024;
+
+/// Why a driver operation failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The transport failed (a reset is reported as the end of the connection instead).
+    Io(io::Error),
+    /// The opening handshake failed (a server answered the request with the matching
+    /// status, a client found the response invalid).
+    Handshake(HandshakeError),
+    /// Client: the server answered the upgrade with another status.
+    Rejected(Box<OwnedResponse>),
+    /// The connection ended other than by a clean closing handshake: a protocol violation
+    /// (with the close code that was sent), a deadline, the transport ending early. A clean
+    /// close is `Ok(None)` from `recv`, never this.
+    Closed(Closed),
+    /// A command the connection refused (a send after the close, a control payload over 125
+    /// bytes, a close code that may not be sent).
+    Send(SendError),
+    /// `recv` with [`Delivery::Streaming`](crate::Delivery::Streaming): messages arrive as
+    /// fragments, which `recv_event` returns. Nothing was received.
+    StreamingDelivery,
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "transport: {e}"),
+            Error::Handshake(e) => write!(f, "handshake: {e}"),
+            Error::Rejected(r) => write!(
+                f,
+                "the server refused the upgrade: {} {}",
+                r.status, r.reason
+            ),
+            Error::Closed(c) => write!(f, "connection closed: {} ({:?})", c.code, c.cause),
+            Error::Send(e) => write!(f, "{e}"),
+            Error::StreamingDelivery => {
+                f.write_str("streaming delivery: receive fragments with recv_event")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::Send(e) => Some(e),
+            Error::Rejected(_) | Error::Closed(_) | Error::StreamingDelivery => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Io(e)
+    }
+}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Error {
+        Error::Send(e)
+    }
+}
+
+/// An owned message, for keeping or sending to another task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedMessage {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+impl OwnedMessage {
+    /// The message borrowed, for `send`.
+    #[must_use]
+    pub fn as_message(&self) -> Message<'_> {
+        match self {
+            OwnedMessage::Text(t) => Message::Text(t),
+            OwnedMessage::Binary(b) => Message::Binary(b),
+        }
+    }
+}
+
+impl From<Message<'_>> for OwnedMessage {
+    fn from(m: Message<'_>) -> OwnedMessage {
+        match m {
+            Message::Text(t) => OwnedMessage::Text(t.into()),
+            Message::Binary(b) => OwnedMessage::Binary(b.into()),
+        }
+    }
+}
+
+/// How a server answers an HTTP request: upgrade it, or respond with any HTTP response (so a
+/// page and a WebSocket endpoint can share a port).
+///
+/// ```
+/// use wsmachine::driver::Answer;
+/// let chat = Answer::accept().with_subprotocol("chat");
+/// let page = Answer::respond(200, b"<h1>hello</h1>".to_vec()).with_header("Content-Type", "text/html");
+/// # let _ = (chat, page);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Upgrade (`101`), optionally choosing a subprotocol the client offered, with extra
+    /// response headers.
+    Accept {
+        /// The chosen subprotocol.
+        subprotocol: Option<String>,
+        /// Extra headers of the `101` response.
+        headers: Vec<(String, String)>,
+    },
+    /// Answer with this response and end the connection.
+    Respond {
+        /// The status, 200 to 599.
+        status: u16,
+        /// Headers (`Content-Length` and `Connection: close` are added).
+        headers: Vec<(String, String)>,
+        /// The body.
+        body: Vec<u8>,
+    },
+}
+
+impl Answer {
+    /// Upgrade, with no subprotocol and no extra headers.
+    #[must_use]
+    pub fn accept() -> Answer {
+        Answer::Accept {
+            subprotocol: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Answer with `status` and `body`.
+    #[must_use]
+    pub fn respond(status: u16, body: Vec<u8>) -> Answer {
+        Answer::Respond {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// Chooses a subprotocol (for [`Answer::Accept`]; ignored otherwise).
+    #[must_use]
+    pub fn with_subprotocol(mut self, protocol: &str) -> Answer {
+        if let Answer::Accept { subprotocol, .. } = &mut self {
+            *subprotocol = Some(protocol.into());
+        }
+        self
+    }
+
+    /// Adds a header to the response.
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Answer {
+        match &mut self {
+            Answer::Accept { headers, .. } | Answer::Respond { headers, .. } => {
+                headers.push((name.into(), value.into()));
+            }
+        }
+        self
+    }
+
+    /// The default answer: upgrade a WebSocket request (choosing no subprotocol), answer
+    /// anything else with `400`.
+    #[must_use]
+    pub fn default_for(request: &Request<'_>) -> Answer {
+        if request.is_websocket() {
+            Answer::accept()
+        } else {
+            Answer::respond(400, b"WebSocket only\n".to_vec())
+        }
+    }
+
+    /// Gives the answer to `conn`'s pending request. An upgrade the connection refuses (a
+    /// subprotocol the client did not offer, a header that cannot be sent, a plain request)
+    /// is answered with `400` instead, so the request never stays unanswered. Returns
+    /// whether the connection was upgraded.
+    pub(crate) fn apply(&self, conn: &mut Connection) -> bool {
+        match self {
+            Answer::Accept {
+                subprotocol,
+                headers,
+            } => {
+                let headers: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                let mut accept = Accept::new().with_headers(&headers);
+                if let Some(p) = subprotocol {
+                    accept = accept.with_subprotocol(p);
+                }
+                if conn.accept(accept).is_ok() {
+                    return true;
+                }
+                let _ = conn.respond(400, &[("Content-Type", "text/plain")], b"bad upgrade\n");
+                false
+            }
+            Answer::Respond {
+                status,
+                headers,
+                body,
+            } => {
+                let headers: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                if conn.respond(*status, &headers, body).is_err() {
+                    let _ = conn.respond(500, &[], b"");
+                }
+                false
+            }
+        }
+    }
+}
+
+/// The result of a clean or failed end, as `recv` reports it.
+pub(crate) fn outcome<T>(closed: Closed) -> Result<Option<T>, Error> {
+    if closed.is_clean() {
+        Ok(None)
+    } else {
+        Err(Error::Closed(closed))
+    }
+}

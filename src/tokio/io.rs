@@ -1,0 +1,204 @@
+//! The engine under both the whole [`WebSocket`](super::WebSocket) and its split halves: one
+//! connection, its stream and its clock. `poll_io` moves whatever can move in one poll:
+//! output out (and flushed), the half-close when asked, input in (unless output is backed
+//! up), the time told after reads and at the connection's next deadline. What a poll moves
+//! is applied to the connection within that poll, so a cancelled caller loses nothing.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+use std::boxed::Box;
+use std::io;
+
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use ::tokio::time::{Instant, Sleep};
+
+use crate::{Connection, Timestamp};
+
+/// A deadline further than any real one, for a timer with nothing to wait for.
+const FAR: Duration = Duration::from_secs(86_400 * 365);
+
+/// A connection, its stream and its clock.
+#[derive(Debug)]
+pub(crate) struct Io<S> {
+    pub(crate) conn: Connection,
+    pub(crate) stream: S,
+    /// The origin of the connection's `Timestamp`s (tokio's clock, so that tests can pause
+    /// and advance it).
+    origin: Instant,
+    /// The timer for the connection's next deadline, and the deadline it is set to.
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Timestamp>,
+    /// The stream reported end of stream (or failed).
+    eof: bool,
+    /// The stream failed: nothing more is written to it.
+    dead: bool,
+    shut_down: bool,
+    /// Written since the last flush (TLS streams buffer records until flushed).
+    unflushed: bool,
+    /// Output above which no more is read and sends wait.
+    pub(crate) high_water: usize,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
+    pub(crate) fn new(conn: Connection, stream: S, high_water: usize) -> Io<S> {
+        let origin = Instant::now();
+        let mut io = Io {
+            conn,
+            stream,
+            origin,
+            timer: Box::pin(::tokio::time::sleep_until(origin + FAR)),
+            armed: None,
+            eof: false,
+            dead: false,
+            shut_down: false,
+            unflushed: false,
+            high_water,
+        };
+        // The connection's deadlines start now.
+        io.tick();
+        io
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_duration(Instant::now().saturating_duration_since(self.origin))
+    }
+
+    /// Tells the connection the time.
+    pub(crate) fn tick(&mut self) {
+        let now = self.now();
+        self.conn.handle_timeout(now);
+    }
+
+    /// Whether everything is over: the connection ended, its transport too, nothing left to
+    /// write (or the close deadline abandoned it).
+    pub(crate) fn is_done(&self) -> bool {
+        self.conn.is_drained() || (self.conn.is_closed() && !self.conn.wants_write() && self.eof)
+    }
+
+    /// The transport is gone (a failed read or write): the connection ends as at end of
+    /// stream, and what it still wanted to write is dropped.
+    fn lost(&mut self) {
+        self.eof = true;
+        self.dead = true;
+        let n = self.conn.output().len();
+        self.conn.consume_output(n);
+        self.conn.receive_eof();
+    }
+
+    /// Moves what can move now; `Ready` once anything moved (bytes, the half-close, a
+    /// deadline), `Pending` with the waker registered for everything it waits on.
+    pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut moved = false;
+        // 1. Output: everything the stream takes now, then flushed.
+        while self.conn.wants_write() && !self.dead {
+            match Pin::new(&mut self.stream).poll_write(cx, self.conn.output()) {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
+                    self.lost();
+                    moved = true;
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.conn.consume_output(n);
+                    self.unflushed = true;
+                    moved = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if self.unflushed && !self.dead {
+            match Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(_)) => {
+                    self.unflushed = false;
+                    self.lost();
+                    moved = true;
+                }
+                Poll::Pending => {}
+            }
+        }
+        // 2. The half-close, once all is written: when the connection asks (the server
+        //    after the closing handshake, either side after a failure), and once it is over
+        //    (a TLS stream then sends close_notify rather than a bare TCP close).
+        let over = self.conn.should_shutdown_write()
+            || (self.conn.is_closed() && !self.conn.wants_write());
+        if over && !self.unflushed && !self.shut_down && !self.dead {
+            // An error means the peer is gone already: nothing left to tell it.
+            if Pin::new(&mut self.stream).poll_shutdown(cx).is_ready() {
+                self.shut_down = true;
+                moved = true;
+            }
+        }
+        // 3. Input, straight into the connection's buffer, unless too much output waits
+        //    (backpressure: a peer that does not read cannot make us buffer more).
+        if !self.eof && self.conn.output().len() <= self.high_water {
+            let buf = self.conn.read_buf();
+            if buf.is_empty() {
+                // The input buffer is full: events must be drained first.
+                moved = true;
+            } else {
+                let mut read = ReadBuf::new(buf);
+                match Pin::new(&mut self.stream).poll_read(cx, &mut read) {
+                    Poll::Ready(Ok(())) => {
+                        let n = read.filled().len();
+                        if n == 0 {
+                            self.eof = true;
+                            self.conn.receive_eof();
+                        } else {
+                            self.conn.commit_read(n);
+                        }
+                        // Arrivals are timed.
+                        self.tick();
+                        moved = true;
+                    }
+                    // A reset (or a TLS peer gone without close_notify) ends the connection
+                    // like an end of stream.
+                    Poll::Ready(Err(_)) => {
+                        self.lost();
+                        moved = true;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+        }
+        // 4. The next deadline.
+        if self.poll_deadline(cx) {
+            moved = true;
+        }
+        if moved {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Arms the timer for the connection's next deadline; tells the time when it fired.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(at) = self.conn.poll_timeout() else {
+            self.armed = None;
+            return false;
+        };
+        if self.armed != Some(at) {
+            let when = self
+                .origin
+                .checked_add(at.as_duration())
+                .unwrap_or_else(|| Instant::now() + FAR);
+            self.timer.as_mut().reset(when);
+            self.armed = Some(at);
+        }
+        if self.timer.as_mut().poll(cx).is_ready() {
+            self.armed = None;
+            self.tick();
+            return true;
+        }
+        false
+    }
+
+    /// One write attempt within the current poll, so that what a send queued starts out at
+    /// once; never waits.
+    pub(crate) fn poll_write_now(&mut self, cx: &mut Context<'_>) {
+        if self.conn.wants_write() {
+            let _ = self.poll_io(cx);
+        }
+    }
+}

@@ -1,0 +1,525 @@
+//! The tokio driver (feature `tokio`): a [`Connection`] over any
+//! `AsyncRead + AsyncWrite + Unpin` stream (a `TcpStream`, a `tokio-rustls` stream, hyper's
+//! upgraded I/O, an in-memory duplex), with the connection's deadlines on `tokio::time`.
+//!
+//! An echo server:
+//!
+//! ```no_run
+//! use wsmachine::tokio::WebSocket;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9002").await?;
+//! loop {
+//!     let (stream, _) = listener.accept().await?;
+//!     tokio::spawn(async move {
+//!         let mut ws = WebSocket::accept(stream).await?;
+//!         while let Some(message) = ws.recv_owned().await? {
+//!             ws.send(message.as_message()).await?;
+//!         }
+//!         Ok::<_, wsmachine::driver::Error>(())
+//!     });
+//! }
+//! # }
+//! ```
+//!
+//! And a client:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), wsmachine::driver::Error> {
+//! let mut ws = wsmachine::tokio::connect("ws://127.0.0.1:9002/chat").await?;
+//! ws.send_text("hello").await?;
+//! let reply = ws.recv_owned().await?;
+//! ws.close(wsmachine::CloseCode::NORMAL, "bye").await?;
+//! while ws.recv().await?.is_some() {}
+//! # let _ = reply;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Behaviour
+//!
+//! - **Deadlines** are the connection's ([`Config`]): the handshake, the close, keepalive
+//!   (on by default: a ping after 20 s of silence, 1011 if the peer stays silent 20 s more)
+//!   and idle, driven by `tokio::time` (so a paused test clock drives them too).
+//! - **Backpressure** cannot be got wrong: a send waits while more than the high-water mark
+//!   ([`DEFAULT_HIGH_WATER`], [`WebSocket::set_high_water`]) of output waits to be written,
+//!   and no input is read meanwhile, so a peer that does not read cannot make this side
+//!   buffer more.
+//! - **Automatic replies** (pongs, the close reply) go out with the next I/O of any call.
+//! - **Cancel safety**: every method of a [`WebSocket`] (and of its halves) except the
+//!   constructors can be used as a `select!` branch; when another branch wins, nothing is
+//!   lost. A receive takes a message out of the connection only in the poll that returns it;
+//!   a send queues its frame only in the poll that completes, so a cancelled send sent
+//!   nothing. What a completed send queued starts out at once and the rest goes with the
+//!   next call (any `recv`, `send` or [`flush`](WebSocket::flush)).
+//! - **Splitting**: [`WebSocket::split`] gives a [`Reader`] and a [`Writer`] for two tasks;
+//!   either drives the stream both ways, so replies owed to the peer go out while either is
+//!   in use.
+
+mod io;
+mod split;
+
+use core::future::poll_fn;
+use core::task::Poll;
+use std::boxed::Box;
+
+use ::tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::driver::{outcome, Answer, Error, OwnedMessage};
+use crate::handshake::client::ClientRequest;
+use crate::{
+    CloseCode, Config, Connection, Delivery, Event, HandshakeError, Message, MessageKind,
+    OwnedResponse, Role, Seed,
+};
+
+pub use crate::driver::DEFAULT_HIGH_WATER;
+use io::Io;
+pub use split::{Reader, Writer};
+
+/// A WebSocket connection over a stream `S`, driven by tokio.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    io: Io<S>,
+}
+
+/// A server: accepts the upgrade request that arrives on `stream` with the default
+/// configuration (see [`WebSocket::accept`]).
+///
+/// # Errors
+///
+/// As [`WebSocket::accept`].
+pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebSocket<S>, Error> {
+    WebSocket::accept(stream).await
+}
+
+/// A client over TCP for a `ws://` URL, with the default configuration and a seed from the
+/// operating system. For `wss://` make the TLS stream yourself and use
+/// [`WebSocket::connect`].
+///
+/// # Errors
+///
+/// [`Error::Handshake`] with [`HandshakeError::InvalidRequest`] for a URL that is not
+/// `ws://`; the errors of [`WebSocket::connect`].
+pub async fn connect(url: &str) -> Result<WebSocket<::tokio::net::TcpStream>, Error> {
+    let request = ClientRequest::from_uri(url).map_err(Error::Handshake)?;
+    if request.is_secure() {
+        return Err(Error::Handshake(HandshakeError::InvalidRequest));
+    }
+    let host = request.host().trim_start_matches('[').trim_end_matches(']');
+    let stream = ::tokio::net::TcpStream::connect((host, request.effective_port())).await?;
+    let _ = stream.set_nodelay(true);
+    let (ws, _) = WebSocket::connect(stream, &request, Config::new()).await?;
+    Ok(ws)
+}
+
+/// What a handshake step found.
+enum Step<T> {
+    Done(T),
+    Closed(crate::Closed),
+    Wait,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// A server: reads the request on `stream` and upgrades it (no subprotocol), with the
+    /// default configuration. A request that is not a WebSocket upgrade is answered `400`.
+    /// Not cancel-safe (dropping it drops the connection).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Handshake`] when the request is invalid (answered with its status), was not
+    /// an upgrade, or the handshake deadline passed; [`Error::Io`].
+    pub async fn accept(stream: S) -> Result<WebSocket<S>, Error> {
+        match WebSocket::accept_with(stream, Config::new(), Answer::default_for).await? {
+            Some(ws) => Ok(ws),
+            None => Err(Error::Handshake(HandshakeError::MissingUpgrade)),
+        }
+    }
+
+    /// A server with `config`: reads the request on `stream` and lets `answer` decide: an
+    /// upgrade (choosing a subprotocol, adding headers) or any HTTP response (a page and a
+    /// WebSocket endpoint share a port). `Ok(None)` when it was answered with a response
+    /// (written out and the stream half-closed). Not cancel-safe.
+    ///
+    /// ```no_run
+    /// use wsmachine::driver::Answer;
+    /// use wsmachine::tokio::WebSocket;
+    /// # async fn f(stream: tokio::net::TcpStream) -> Result<(), wsmachine::driver::Error> {
+    /// let ws = WebSocket::accept_with(stream, wsmachine::Config::new(), |req| {
+    ///     match (req.path(), req.is_websocket()) {
+    ///         ("/chat", true) if req.subprotocols().any(|p| p == "chat") => {
+    ///             Answer::accept().with_subprotocol("chat")
+    ///         }
+    ///         ("/", false) => Answer::respond(200, b"<h1>hello</h1>".to_vec())
+    ///             .with_header("Content-Type", "text/html"),
+    ///         _ => Answer::respond(404, b"not found".to_vec()),
+    ///     }
+    /// })
+    /// .await?;
+    /// # let _ = ws;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    pub async fn accept_with<F>(
+        stream: S,
+        config: Config,
+        answer: F,
+    ) -> Result<Option<WebSocket<S>>, Error>
+    where
+        F: FnOnce(&crate::Request<'_>) -> Answer,
+    {
+        let mut io = Io::new(Connection::server(config), stream, DEFAULT_HIGH_WATER);
+        let mut answer = Some(answer);
+        loop {
+            let step = match io.conn.poll_event() {
+                Some(Event::Request(request)) => match answer.take() {
+                    Some(f) => Step::Done(f(&request)),
+                    None => Step::Done(Answer::respond(500, std::vec::Vec::new())),
+                },
+                Some(Event::Closed(closed)) => Step::Closed(closed),
+                Some(_) => continue,
+                None => Step::Wait,
+            };
+            match step {
+                Step::Done(answer) => {
+                    if answer.apply(&mut io.conn) {
+                        return Ok(Some(WebSocket { io }));
+                    }
+                    flush_and_shut(&mut io).await;
+                    return Ok(None);
+                }
+                Step::Closed(closed) => {
+                    flush_and_shut(&mut io).await;
+                    return Err(handshake_error(closed));
+                }
+                Step::Wait => drive(&mut io).await?,
+            }
+        }
+    }
+
+    /// A client: sends `request` on `stream` and waits for the `101`, with a masking seed
+    /// from the operating system. Returns the connection and the server's response. Not
+    /// cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Rejected`] for another status (with its headers and body),
+    /// [`Error::Handshake`] for an invalid response or the handshake deadline,
+    /// [`Error::Io`] (also when the operating system has no random source).
+    pub async fn connect(
+        stream: S,
+        request: &ClientRequest<'_>,
+        config: Config,
+    ) -> Result<(WebSocket<S>, OwnedResponse), Error> {
+        let seed = Seed::from_os().map_err(|e| Error::Io(std::io::Error::other(e)))?;
+        let conn = Connection::client(config, request, seed).map_err(Error::Handshake)?;
+        let mut io = Io::new(conn, stream, DEFAULT_HIGH_WATER);
+        loop {
+            let step = match io.conn.poll_event() {
+                Some(Event::Accepted(response)) => Step::Done(Ok(response.to_owned_response())),
+                Some(Event::Rejected(response)) => {
+                    Step::Done(Err(Box::new(response.to_owned_response())))
+                }
+                Some(Event::Closed(closed)) => Step::Closed(closed),
+                Some(_) => continue,
+                None => Step::Wait,
+            };
+            match step {
+                Step::Done(Ok(response)) => return Ok((WebSocket { io }, response)),
+                Step::Done(Err(rejected)) => {
+                    flush_and_shut(&mut io).await;
+                    return Err(Error::Rejected(rejected));
+                }
+                Step::Closed(closed) => {
+                    flush_and_shut(&mut io).await;
+                    return Err(handshake_error(closed));
+                }
+                Step::Wait => drive(&mut io).await?,
+            }
+        }
+    }
+
+    /// A connection whose handshake was done elsewhere (hyper or axum upgrades, an RFC 8441
+    /// HTTP/2 stream): `leftover` holds bytes read past the handshake. A client draws its
+    /// masking keys from a seed of the operating system.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when a client finds no random source.
+    pub fn from_upgraded(
+        stream: S,
+        role: Role,
+        config: Config,
+        leftover: &[u8],
+    ) -> Result<WebSocket<S>, Error> {
+        let conn = match role {
+            Role::Server => Connection::upgraded_server(config, leftover),
+            Role::Client => {
+                let seed = Seed::from_os().map_err(|e| Error::Io(std::io::Error::other(e)))?;
+                Connection::upgraded_client(config, seed, leftover)
+            }
+        };
+        Ok(WebSocket {
+            io: Io::new(conn, stream, DEFAULT_HIGH_WATER),
+        })
+    }
+
+    /// Sets the output above which sends wait and no input is read
+    /// ([`DEFAULT_HIGH_WATER`] unless set).
+    pub fn set_high_water(&mut self, bytes: usize) {
+        self.io.high_water = bytes;
+    }
+
+    /// The connection, for its getters (`subprotocol`, `stats`, `latency`, `state`, ...).
+    #[must_use]
+    pub fn connection(&self) -> &Connection {
+        &self.io.conn
+    }
+
+    /// The stream.
+    #[must_use]
+    pub fn get_ref(&self) -> &S {
+        &self.io.stream
+    }
+
+    /// The next message, borrowed from the connection until the next call: no copy. Pings
+    /// are answered and skipped. `Ok(None)` once the connection closed cleanly and its
+    /// transport is finished. Cancel-safe.
+    ///
+    /// For [`Delivery::Streaming`], receive with [`recv_event`](Self::recv_event).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] when the connection ended otherwise (a protocol violation, a
+    /// deadline, the transport ending early), [`Error::StreamingDelivery`].
+    pub async fn recv(&mut self) -> Result<Option<Message<'_>>, Error> {
+        if self.io.conn.config().delivery == Delivery::Streaming {
+            return Err(Error::StreamingDelivery);
+        }
+        loop {
+            match self.io.conn.next_ready() {
+                Some(ready) if ready.is_message() => {
+                    // Every arm returns: the borrow the message holds ends the loop.
+                    return match self.io.conn.render_ready(ready) {
+                        Event::Message(message) => Ok(Some(message)),
+                        Event::Closed(closed) => {
+                            // Text that is not UTF-8: the connection failed.
+                            Err(Error::Closed(closed))
+                        }
+                        _ => Err(Error::Closed(internal_closed())),
+                    };
+                }
+                // Pings (answered), pongs, the peer's close frame (answered), the end.
+                Some(ready) => {
+                    let _ = self.io.conn.render_ready(ready);
+                }
+                None => {
+                    if let Some(closed) = self.io.conn.closed() {
+                        finish(&mut self.io).await;
+                        return outcome(closed);
+                    }
+                    drive(&mut self.io).await?;
+                }
+            }
+        }
+    }
+
+    /// The next message, copied: for keeping, or sending to another task. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub async fn recv_owned(&mut self) -> Result<Option<OwnedMessage>, Error> {
+        Ok(self.recv().await?.map(OwnedMessage::from))
+    }
+
+    /// The next event of any kind: messages, streamed fragments ([`Delivery::Streaming`]),
+    /// pings and pongs, the peer's close frame, and last `Closed`; `None` after that, once
+    /// the transport is finished. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] only; a failed connection is its `Closed` event.
+    pub async fn recv_event(&mut self) -> Result<Option<Event<'_>>, Error> {
+        loop {
+            if let Some(ready) = self.io.conn.next_ready() {
+                return Ok(Some(self.io.conn.render_ready(ready)));
+            }
+            if self.io.conn.closed().is_some() {
+                finish(&mut self.io).await;
+                return Ok(None);
+            }
+            drive(&mut self.io).await?;
+        }
+    }
+
+    /// Sends a message. Waits while output is above the high-water mark; then queues it
+    /// whole and starts writing it. Cancel-safe: dropped before it completes, it sent
+    /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] with the connection's refusal ([`SendError::Closing`](crate::SendError::Closing)
+    /// after a close, ...); [`Error::Io`].
+    pub async fn send(&mut self, message: Message<'_>) -> Result<(), Error> {
+        match message {
+            Message::Text(text) => self.send_text(text).await,
+            Message::Binary(data) => self.send_binary(data).await,
+        }
+    }
+
+    /// Sends a text message. See [`send`](Self::send).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        queue(&mut self.io, true, |conn| conn.send_text(text)).await
+    }
+
+    /// Sends a binary message. See [`send`](Self::send).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        queue(&mut self.io, true, |conn| conn.send_binary(data)).await
+    }
+
+    /// Sends one fragment of a message (§5.4); `fin` ends it. See
+    /// [`Connection::send_fragment`]; cancel-safe as [`send`](Self::send).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub async fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        queue(&mut self.io, true, |conn| {
+            conn.send_fragment(kind, data, fin)
+        })
+        .await
+    }
+
+    /// Sends a ping; its pong measures [`Connection::latency`]. Control frames do not wait
+    /// for the high-water mark. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        queue(&mut self.io, false, |conn| conn.ping(payload)).await
+    }
+
+    /// Sends an unsolicited pong (a one-way heartbeat). Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub async fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        queue(&mut self.io, false, |conn| conn.pong(payload)).await
+    }
+
+    /// Starts the closing handshake (§7). Keep receiving: messages the peer sent before its
+    /// answer still arrive, and `recv` returns `Ok(None)` once the handshake completed and
+    /// the transport ended (at the close deadline at the latest). Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::close`]; [`Error::Io`].
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        queue(&mut self.io, false, |conn| conn.close(code, reason)).await
+    }
+
+    /// Writes all pending output. Cancel-safe: what was written stays written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`].
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        while self.io.conn.wants_write() && !self.io.is_done() {
+            drive(&mut self.io).await?;
+        }
+        Ok(())
+    }
+
+    /// Splits the connection into a receiving and a sending half for two tasks.
+    #[must_use]
+    pub fn split(self) -> (Reader<S>, Writer<S>) {
+        split::split(self.io)
+    }
+}
+
+/// Waits until something moved on `io` (bytes either way, a deadline).
+async fn drive<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) -> Result<(), Error> {
+    poll_fn(|cx| io.poll_io(cx)).await.map_err(Error::Io)
+}
+
+/// Queues a command on `io` (after waiting for room below the high-water mark when
+/// `data`), then starts writing it; all in the poll that completes, so that a cancelled call
+/// queued nothing.
+async fn queue<S, F>(io: &mut Io<S>, data: bool, command: F) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&mut Connection) -> Result<(), crate::SendError>,
+{
+    let mut command = Some(command);
+    poll_fn(|cx| {
+        while data && io.conn.output().len() > io.high_water && !io.is_done() {
+            match io.poll_io(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        let Some(command) = command.take() else {
+            return Poll::Ready(Ok(()));
+        };
+        let result = command(&mut io.conn).map_err(Error::Send);
+        io.poll_write_now(cx);
+        Poll::Ready(result)
+    })
+    .await
+}
+
+/// Writes what is left and half-closes (an answered request, a failed handshake).
+async fn flush_and_shut<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) {
+    while io.conn.wants_write() && !io.is_done() {
+        if drive(io).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Drives a connection that ended until its transport is finished too (the peer's end of
+/// stream, or the close deadline), discarding what still arrives.
+async fn finish<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) {
+    while !io.is_done() {
+        while io.conn.poll_event().is_some() {}
+        if drive(io).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The handshake error a `Closed` during the handshake carries.
+fn handshake_error(closed: crate::Closed) -> Error {
+    match closed.cause {
+        crate::CloseCause::Handshake(e) => Error::Handshake(e),
+        _ => Error::Closed(closed),
+    }
+}
+
+/// A `Closed` for an impossible state (a message event that is neither message nor end).
+fn internal_closed() -> crate::Closed {
+    crate::Closed {
+        code: CloseCode::INTERNAL_ERROR,
+        cause: crate::CloseCause::Failed(crate::ProtocolError::Internal),
+    }
+}

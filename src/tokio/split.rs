@@ -1,0 +1,271 @@
+//! The two halves of a split [`WebSocket`](super::WebSocket): a [`Reader`] and a [`Writer`]
+//! for two tasks. Both share the connection and its stream behind a lock that is held only
+//! within a poll, never across an await. Either half drives the stream both ways when
+//! polled (so pongs and the close reply go out while only the reader runs, and input is
+//! read while only the writer waits), and the waker they hand the stream wakes both halves:
+//! whichever task waits is woken when the stream can move.
+
+use core::future::poll_fn;
+use core::task::{Context, Poll, Waker};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Wake;
+
+use ::tokio::io::{AsyncRead, AsyncWrite};
+
+use super::io::Io;
+use crate::driver::{outcome, Error, OwnedMessage};
+use crate::{CloseCode, Connection, Delivery, Event, Message, MessageKind, SendError};
+
+/// The receiving half. See [`WebSocket::split`](super::WebSocket::split).
+#[derive(Debug)]
+pub struct Reader<S> {
+    shared: Arc<Shared<S>>,
+}
+
+/// The sending half. See [`WebSocket::split`](super::WebSocket::split).
+#[derive(Debug)]
+pub struct Writer<S> {
+    shared: Arc<Shared<S>>,
+}
+
+#[derive(Debug)]
+struct Shared<S> {
+    io: Mutex<Io<S>>,
+    wakers: Arc<Wakers>,
+}
+
+/// The wakers of the two halves' tasks; waking it wakes both.
+#[derive(Debug, Default)]
+struct Wakers {
+    slots: Mutex<[Option<Waker>; 2]>,
+}
+
+impl Wake for Wakers {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let taken =
+            core::mem::take(&mut *self.slots.lock().unwrap_or_else(PoisonError::into_inner));
+        for waker in taken.into_iter().flatten() {
+            waker.wake();
+        }
+    }
+}
+
+const READER: usize = 0;
+const WRITER: usize = 1;
+
+pub(super) fn split<S>(io: Io<S>) -> (Reader<S>, Writer<S>) {
+    let shared = Arc::new(Shared {
+        io: Mutex::new(io),
+        wakers: Arc::new(Wakers::default()),
+    });
+    (
+        Reader {
+            shared: Arc::clone(&shared),
+        },
+        Writer { shared },
+    )
+}
+
+impl<S> Shared<S> {
+    /// Runs `f` on the connection with a context whose waker wakes both halves; `half`'s
+    /// own waker is registered first.
+    fn poll_with<R>(
+        &self,
+        half: usize,
+        cx: &Context<'_>,
+        f: impl FnOnce(&mut Io<S>, &mut Context<'_>) -> Poll<R>,
+    ) -> Poll<R> {
+        {
+            let mut slots = self
+                .wakers
+                .slots
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(slot) = slots.get_mut(half) {
+                match slot {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *slot = Some(cx.waker().clone()),
+                }
+            }
+        }
+        let waker = Waker::from(Arc::clone(&self.wakers));
+        let mut both = Context::from_waker(&waker);
+        let mut io = self.lock();
+        f(&mut io, &mut both)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Io<S>> {
+        self.io.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
+    /// The next message, copied out of the connection. Pings are answered and skipped.
+    /// `Ok(None)` once the connection closed cleanly and its transport is finished.
+    /// Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::recv`](super::WebSocket::recv).
+    pub async fn recv(&mut self) -> Result<Option<OwnedMessage>, Error> {
+        poll_fn(|cx| self.shared.poll_with(READER, cx, poll_recv)).await
+    }
+
+    /// The connection's statistics and state, read under the lock.
+    pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        f(&self.shared.lock().conn)
+    }
+}
+
+fn poll_recv<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut Io<S>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Option<OwnedMessage>, Error>> {
+    if io.conn.config().delivery == Delivery::Streaming {
+        return Poll::Ready(Err(Error::StreamingDelivery));
+    }
+    loop {
+        match io.conn.next_ready() {
+            Some(ready) if ready.is_message() => {
+                return Poll::Ready(match io.conn.render_ready(ready) {
+                    Event::Message(message) => Ok(Some(OwnedMessage::from(message))),
+                    Event::Closed(closed) => Err(Error::Closed(closed)),
+                    _ => Ok(None),
+                });
+            }
+            Some(ready) => {
+                let _ = io.conn.render_ready(ready);
+            }
+            None => {
+                if let Some(closed) = io.conn.closed() {
+                    if io.is_done() {
+                        return Poll::Ready(outcome(closed));
+                    }
+                }
+                match io.poll_io(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
+    /// Sends a message; as [`WebSocket::send`](super::WebSocket::send). Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`](super::WebSocket::send).
+    pub async fn send(&mut self, message: Message<'_>) -> Result<(), Error> {
+        match message {
+            Message::Text(t) => self.command(true, |c| c.send_text(t)).await,
+            Message::Binary(b) => self.command(true, |c| c.send_binary(b)).await,
+        }
+    }
+
+    /// Sends a text message. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`](super::WebSocket::send).
+    pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.command(true, |c| c.send_text(text)).await
+    }
+
+    /// Sends a binary message. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`](super::WebSocket::send).
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.command(true, |c| c.send_binary(data)).await
+    }
+
+    /// Sends one fragment of a message. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`](super::WebSocket::send).
+    pub async fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        self.command(true, |c| c.send_fragment(kind, data, fin))
+            .await
+    }
+
+    /// Sends a ping. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`](super::WebSocket::send).
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.command(false, |c| c.ping(payload)).await
+    }
+
+    /// Starts the closing handshake; the reader's `recv` returns `Ok(None)` once it
+    /// completed. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::close`](super::WebSocket::close).
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.command(false, |c| c.close(code, reason)).await
+    }
+
+    /// Writes all pending output. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`].
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| {
+            self.shared.poll_with(WRITER, cx, |io, cx| loop {
+                if !io.conn.wants_write() || io.is_done() {
+                    return Poll::Ready(Ok(()));
+                }
+                match io.poll_io(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
+                    Poll::Pending => return Poll::Pending,
+                }
+            })
+        })
+        .await
+    }
+
+    /// Queues a command once there is room (for data), in the poll that completes.
+    async fn command(
+        &mut self,
+        data: bool,
+        command: impl FnOnce(&mut Connection) -> Result<(), SendError>,
+    ) -> Result<(), Error> {
+        let mut command = Some(command);
+        poll_fn(|cx| {
+            self.shared.poll_with(WRITER, cx, |io, cx| {
+                while data && io.conn.output().len() > io.high_water && !io.is_done() {
+                    match io.poll_io(cx) {
+                        Poll::Ready(Ok(())) => {}
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+                let Some(command) = command.take() else {
+                    return Poll::Ready(Ok(()));
+                };
+                let result = command(&mut io.conn).map_err(Error::Send);
+                io.poll_write_now(cx);
+                Poll::Ready(result)
+            })
+        })
+        .await
+    }
+}
