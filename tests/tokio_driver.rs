@@ -70,3 +70,299 @@ async fn echo_conversation_and_clean_close() {
         (CloseCode::NORMAL, CloseCause::ClosedLocally)
     );
 }
+
+/// The server closes; both sides see a clean end.
+#[tokio::test]
+async fn server_initiated_clean_close() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = WebSocket::accept(stream).await.unwrap();
+        ws.send_text("bye soon").await.unwrap();
+        ws.close(CloseCode::GOING_AWAY, "maintenance")
+            .await
+            .unwrap();
+        assert_eq!(ws.recv().await.unwrap(), None);
+        ws.connection().closed().unwrap()
+    });
+    let mut client = wsmachine::tokio::connect(&url).await.unwrap();
+    assert_eq!(
+        client.recv().await.unwrap(),
+        Some(Message::Text("bye soon"))
+    );
+    assert_eq!(
+        tokio::time::timeout(TIMEOUT, client.recv())
+            .await
+            .unwrap()
+            .unwrap(),
+        None
+    );
+    let closed = client.connection().closed().unwrap();
+    assert_eq!(
+        (closed.code, closed.cause),
+        (CloseCode::GOING_AWAY, CloseCause::ClosedByPeer)
+    );
+    let closed = tokio::time::timeout(TIMEOUT, server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (closed.code, closed.cause),
+        (CloseCode::GOING_AWAY, CloseCause::ClosedLocally)
+    );
+}
+
+/// A page and a WebSocket endpoint share a port: the hook answers a plain request with any
+/// HTTP response, and upgrades the other.
+#[tokio::test]
+async fn http_answer_and_upgrade_on_one_port() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let ws = WebSocket::accept_with(stream, Config::new(), |req| {
+                    if req.is_websocket() {
+                        Answer::accept().with_subprotocol("chat")
+                    } else {
+                        Answer::respond(200, b"<h1>page</h1>".to_vec())
+                            .with_header("Content-Type", "text/html")
+                    }
+                })
+                .await;
+                if let Ok(Some(mut ws)) = ws {
+                    while let Ok(Some(m)) = ws.recv_owned().await {
+                        let _ = ws.send(m.as_message()).await;
+                    }
+                }
+            });
+        }
+    });
+    let mut page = TcpStream::connect(addr).await.unwrap();
+    page.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(TIMEOUT, page.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("<h1>page</h1>"));
+
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let request = ClientRequest::new("x", "/chat").with_subprotocols(&["chat"]);
+    let (mut ws, response) = WebSocket::connect(stream, &request, Config::new())
+        .await
+        .unwrap();
+    assert_eq!(response.status, 101);
+    assert_eq!(ws.connection().subprotocol(), Some("chat"));
+    ws.send_text("echo me").await.unwrap();
+    assert_eq!(ws.recv().await.unwrap(), Some(Message::Text("echo me")));
+}
+
+/// A peer that never reads: sends wait once the output passes the high-water mark, so the
+/// connection's memory stays bounded by it however long the application keeps sending.
+#[tokio::test]
+async fn backpressure_bounds_memory_against_a_peer_that_never_reads() {
+    let (mut peer, server_io) = tokio::io::duplex(16 * 1024);
+    peer.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut ws = WebSocket::accept(server_io).await.unwrap();
+    ws.set_high_water(64 * 1024);
+    let message = vec![7u8; 1024];
+    let mut sent = 0;
+    let mut peak = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), ws.send_binary(&message)).await {
+            Ok(result) => {
+                result.unwrap();
+                sent += 1;
+                peak = peak.max(ws.connection().output().len());
+                assert!(sent < 10_000, "sends never waited");
+            }
+            // The send waits: the peer is not reading.
+            Err(_) => break,
+        }
+    }
+    assert!(sent > 64, "only {sent} messages went out");
+    assert!(
+        peak <= 64 * 1024 + 1024 + 14,
+        "output peaked at {peak} bytes"
+    );
+    assert!(ws.connection().memory().output <= 2 * (64 * 1024 + 1024 + 14));
+    drop(peer);
+}
+
+/// Polls `fut` once and drops it: a cancellation at whatever await point it reached.
+async fn poll_once<F: std::future::Future>(fut: F) -> std::task::Poll<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await
+}
+
+/// Cancellation at every await point loses nothing: every receive that would wait is
+/// dropped there and started again, and still every message arrives, in order; every send
+/// that would wait (a small high-water mark makes them wait) is dropped there, and the peer
+/// receives exactly the sends that completed.
+#[tokio::test]
+async fn cancellation_at_every_await_point_loses_nothing() {
+    use std::task::Poll;
+    let (client_io, server_io) = tokio::io::duplex(1024);
+    let server = tokio::spawn(async move {
+        let mut ws = WebSocket::accept(server_io).await.unwrap();
+        let mut got = Vec::new();
+        let mut cancelled = 0;
+        loop {
+            match poll_once(ws.recv_owned()).await {
+                Poll::Ready(r) => match r.unwrap() {
+                    Some(OwnedMessage::Text(t)) => got.push(t),
+                    Some(other) => panic!("{other:?}"),
+                    None => break,
+                },
+                Poll::Pending => {
+                    cancelled += 1;
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+        (got, cancelled)
+    });
+    let request = ClientRequest::new("x", "/");
+    let (mut ws, _) = WebSocket::connect(client_io, &request, Config::new())
+        .await
+        .unwrap();
+    ws.set_high_water(2048);
+    let mut completed = Vec::new();
+    let mut send_cancelled = 0;
+    for i in 0..2000 {
+        let text = format!("message {i} {}", "x".repeat(i % 300));
+        match poll_once(ws.send_text(&text)).await {
+            Poll::Ready(r) => {
+                r.unwrap();
+                completed.push(text);
+            }
+            Poll::Pending => {
+                send_cancelled += 1;
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    while ws.recv().await.unwrap().is_some() {}
+    let (got, cancelled) = tokio::time::timeout(TIMEOUT, server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(cancelled > 0, "the receive never waited");
+    assert!(send_cancelled > 0, "no send ever waited");
+    assert!(!completed.is_empty());
+    assert_eq!(got, completed);
+}
+
+/// Split halves in two tasks: the reader receives while the writer sends; the pongs owed
+/// for the client's pings go out though the server's writer is idle at the end, and the
+/// close completes for both.
+#[tokio::test]
+async fn split_halves_in_two_tasks() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let ws = WebSocket::accept(stream).await.unwrap();
+        let (mut reader, mut writer) = ws.split();
+        let sender = tokio::spawn(async move {
+            for i in 0..100 {
+                writer.send_text(&format!("from server {i}")).await.unwrap();
+            }
+            writer.flush().await.unwrap();
+            writer
+        });
+        let mut got = 0;
+        while let Some(m) = reader.recv().await.unwrap() {
+            assert_eq!(m, OwnedMessage::Text(format!("from client {got}")));
+            got += 1;
+        }
+        let _writer = sender.await.unwrap();
+        got
+    });
+    let (mut reader, mut writer) = wsmachine::tokio::connect(&url).await.unwrap().split();
+    let client_sender = tokio::spawn(async move {
+        for i in 0..100 {
+            writer.send_text(&format!("from client {i}")).await.unwrap();
+            writer.ping(b"p").await.unwrap();
+        }
+        writer
+    });
+    let mut got = 0;
+    while got < 100 {
+        let m = reader.recv().await.unwrap().unwrap();
+        assert_eq!(m, OwnedMessage::Text(format!("from server {got}")));
+        got += 1;
+    }
+    let mut writer = client_sender.await.unwrap();
+    writer.close(CloseCode::NORMAL, "done").await.unwrap();
+    assert_eq!(
+        tokio::time::timeout(TIMEOUT, reader.recv())
+            .await
+            .unwrap()
+            .unwrap(),
+        None
+    );
+    assert!(
+        reader.with_connection(|c| c.latency()).is_some(),
+        "the pongs came back"
+    );
+    assert_eq!(
+        tokio::time::timeout(TIMEOUT, server)
+            .await
+            .unwrap()
+            .unwrap(),
+        100
+    );
+}
+
+/// Keepalive drops a silent peer: on a paused clock, a ping after the interval, 1011 after
+/// the timeout, the transport finished at the close deadline.
+#[tokio::test(start_paused = true)]
+async fn keepalive_drops_a_silent_peer() {
+    let (mut peer, server_io) = tokio::io::duplex(64 * 1024);
+    peer.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let config =
+        Config::new().with_keepalive(Some(Duration::from_secs(5)), Some(Duration::from_secs(5)));
+    let mut ws = WebSocket::accept_with(server_io, config, Answer::default_for)
+        .await
+        .unwrap()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    match ws.recv().await {
+        Err(Error::Closed(closed)) => {
+            assert_eq!(
+                (closed.code, closed.cause),
+                (CloseCode::INTERNAL_ERROR, CloseCause::KeepaliveTimeout)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // 5 s to the ping, 5 s without an answer, then the 10 s close deadline.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(20) && waited < Duration::from_secs(21),
+        "{waited:?}"
+    );
+    let mut seen = vec![0u8; 4096];
+    let n = peer.read(&mut seen).await.unwrap();
+    let body = &seen[seen.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..n];
+    assert_eq!(&body[..2], &[0x89, 4], "a ping first");
+}
