@@ -107,6 +107,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod blocking;
 mod buffer;
 pub mod close;
 mod config;

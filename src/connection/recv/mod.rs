@@ -79,7 +79,7 @@ pub(crate) enum Ready {
 impl Ready {
     /// Whether this renders as [`Event::Message`](crate::Event::Message) (or, for text that
     /// fails validation, as the `Closed` of the failure).
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn is_message(&self) -> bool {
         matches!(
             self,

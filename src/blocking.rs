@@ -1,0 +1,578 @@
+//! The blocking driver (feature `std`): a [`Connection`] over any `Read + Write` stream, one
+//! thread per connection. The connection's deadlines (handshake, close, keepalive, idle) are
+//! honoured through the stream's read and write timeouts where it has them ([`Hooks`]:
+//! `TcpStream`, and TLS over a `TcpStream` with hooks of your own).
+//!
+//! An echo server:
+//!
+//! ```no_run
+//! use std::net::TcpListener;
+//! use wsmachine::blocking::WebSocket;
+//!
+//! let listener = TcpListener::bind("127.0.0.1:9002")?;
+//! for stream in listener.incoming() {
+//!     let stream = stream?;
+//!     std::thread::spawn(move || -> Result<(), wsmachine::driver::Error> {
+//!         let mut ws = WebSocket::accept(stream)?;
+//!         while let Some(message) = ws.recv_owned()? {
+//!             ws.send(message.as_message())?;
+//!         }
+//!         Ok(())
+//!     });
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! A send writes its frame out before it returns (so output never piles up: the stream's
+//! own buffer is the backpressure); pongs and the close reply owed to the peer go out with
+//! the next call.
+
+use core::time::Duration;
+use std::boxed::Box;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+use crate::driver::{outcome, Answer, Error, OwnedMessage};
+use crate::handshake::client::ClientRequest;
+use crate::{
+    CloseCode, Config, Connection, Delivery, Event, HandshakeError, Message, MessageKind,
+    OwnedResponse, Request, Role, Seed, Timestamp,
+};
+
+/// Sets a stream's read and write timeouts (`None`: block).
+pub type SetTimeouts<S> = fn(&S, Option<Duration>) -> io::Result<()>;
+
+/// Closes a stream's write side.
+pub type Shutdown<S> = fn(&mut S) -> io::Result<()>;
+
+/// What the driver needs of a stream beyond `Read + Write`, as plain functions (so that they
+/// can be given for any stream, a TLS wrapper included).
+#[derive(Debug)]
+pub struct Hooks<S> {
+    /// Sets the timeout of blocking reads and writes (`None`: block). Without it the
+    /// connection's deadlines act only when bytes or the end of stream arrive.
+    pub timeouts: Option<SetTimeouts<S>>,
+    /// Closes the write side (a TCP `FIN`; a TLS `close_notify`).
+    pub shutdown: Option<Shutdown<S>>,
+}
+
+impl<S> Clone for Hooks<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Hooks<S> {}
+
+impl<S> Hooks<S> {
+    /// No timeouts, no half-close: for streams that have neither.
+    #[must_use]
+    pub const fn none() -> Hooks<S> {
+        Hooks {
+            timeouts: None,
+            shutdown: None,
+        }
+    }
+}
+
+impl Hooks<TcpStream> {
+    /// A `TcpStream`'s read and write timeouts and `shutdown(Write)`.
+    #[must_use]
+    pub const fn tcp() -> Hooks<TcpStream> {
+        fn timeouts(s: &TcpStream, t: Option<Duration>) -> io::Result<()> {
+            s.set_read_timeout(t)?;
+            s.set_write_timeout(t)
+        }
+        fn shutdown(s: &mut TcpStream) -> io::Result<()> {
+            s.shutdown(std::net::Shutdown::Write)
+        }
+        Hooks {
+            timeouts: Some(timeouts),
+            shutdown: Some(shutdown),
+        }
+    }
+}
+
+/// A WebSocket connection over a blocking stream `S`.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    conn: Connection,
+    stream: S,
+    hooks: Hooks<S>,
+    origin: Instant,
+    eof: bool,
+    dead: bool,
+    shut_down: bool,
+}
+
+/// A server over TCP: accepts the upgrade request on `stream` (see [`WebSocket::accept`]).
+///
+/// # Errors
+///
+/// As [`WebSocket::accept`].
+pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
+    WebSocket::accept(stream)
+}
+
+/// A client over TCP for a `ws://` URL, with the default configuration.
+///
+/// # Errors
+///
+/// [`Error::Handshake`] for a URL that is not `ws://`; as [`WebSocket::connect`].
+pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+    let request = ClientRequest::from_uri(url).map_err(Error::Handshake)?;
+    if request.is_secure() {
+        return Err(Error::Handshake(HandshakeError::InvalidRequest));
+    }
+    let host = request.host().trim_start_matches('[').trim_end_matches(']');
+    let stream = TcpStream::connect((host, request.effective_port()))?;
+    let _ = stream.set_nodelay(true);
+    let (ws, _) = WebSocket::connect(stream, Hooks::tcp(), &request, Config::new())?;
+    Ok(ws)
+}
+
+impl WebSocket<TcpStream> {
+    /// A server over TCP with the default configuration: upgrades a WebSocket request (no
+    /// subprotocol), answers anything else `400`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Handshake`] when the request is invalid (answered with its status), not an
+    /// upgrade, or too slow (the handshake deadline); [`Error::Io`].
+    pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
+        let _ = stream.set_nodelay(true);
+        match WebSocket::accept_with(stream, Hooks::tcp(), Config::new(), Answer::default_for)? {
+            Some(ws) => Ok(ws),
+            None => Err(Error::Handshake(HandshakeError::MissingUpgrade)),
+        }
+    }
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    fn new(conn: Connection, stream: S, hooks: Hooks<S>) -> WebSocket<S> {
+        let mut ws = WebSocket {
+            conn,
+            stream,
+            hooks,
+            origin: Instant::now(),
+            eof: false,
+            dead: false,
+            shut_down: false,
+        };
+        ws.tick();
+        ws
+    }
+
+    /// A server with `config`: reads the request and lets `answer` decide (an upgrade, or
+    /// any HTTP response: `Ok(None)` then, once it is written).
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::accept`](WebSocket::<TcpStream>::accept).
+    pub fn accept_with<F>(
+        stream: S,
+        hooks: Hooks<S>,
+        config: Config,
+        answer: F,
+    ) -> Result<Option<WebSocket<S>>, Error>
+    where
+        F: FnOnce(&Request<'_>) -> Answer,
+    {
+        let mut ws = WebSocket::new(Connection::server(config), stream, hooks);
+        let mut answer = Some(answer);
+        loop {
+            let decided = match ws.conn.poll_event() {
+                Some(Event::Request(request)) => Some(Ok(match answer.take() {
+                    Some(f) => f(&request),
+                    None => Answer::respond(500, std::vec::Vec::new()),
+                })),
+                Some(Event::Closed(closed)) => Some(Err(closed)),
+                Some(_) => continue,
+                None => None,
+            };
+            match decided {
+                Some(Ok(answer)) => {
+                    if answer.apply(&mut ws.conn) {
+                        return Ok(Some(ws));
+                    }
+                    ws.flush_and_shut();
+                    return Ok(None);
+                }
+                Some(Err(closed)) => {
+                    ws.flush_and_shut();
+                    return Err(handshake_error(closed));
+                }
+                None => ws.step()?,
+            }
+        }
+    }
+
+    /// A client: sends `request` and waits for the `101`, with a masking seed from the
+    /// operating system; returns the connection and the server's response.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Rejected`] for another status, [`Error::Handshake`] for an invalid response
+    /// or the handshake deadline, [`Error::Io`].
+    pub fn connect(
+        stream: S,
+        hooks: Hooks<S>,
+        request: &ClientRequest<'_>,
+        config: Config,
+    ) -> Result<(WebSocket<S>, OwnedResponse), Error> {
+        let seed = Seed::from_os().map_err(|e| Error::Io(io::Error::other(e)))?;
+        let conn = Connection::client(config, request, seed).map_err(Error::Handshake)?;
+        let mut ws = WebSocket::new(conn, stream, hooks);
+        loop {
+            let decided = match ws.conn.poll_event() {
+                Some(Event::Accepted(r)) => Some(Ok(r.to_owned_response())),
+                Some(Event::Rejected(r)) => {
+                    Some(Err(Error::Rejected(Box::new(r.to_owned_response()))))
+                }
+                Some(Event::Closed(closed)) => Some(Err(handshake_error(closed))),
+                Some(_) => continue,
+                None => None,
+            };
+            match decided {
+                Some(Ok(response)) => return Ok((ws, response)),
+                Some(Err(e)) => {
+                    ws.flush_and_shut();
+                    return Err(e);
+                }
+                None => ws.step()?,
+            }
+        }
+    }
+
+    /// A connection whose handshake was done elsewhere; `leftover` holds bytes read past it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when a client finds no random source.
+    pub fn from_upgraded(
+        stream: S,
+        hooks: Hooks<S>,
+        role: Role,
+        config: Config,
+        leftover: &[u8],
+    ) -> Result<WebSocket<S>, Error> {
+        let conn = match role {
+            Role::Server => Connection::upgraded_server(config, leftover),
+            Role::Client => {
+                let seed = Seed::from_os().map_err(|e| Error::Io(io::Error::other(e)))?;
+                Connection::upgraded_client(config, seed, leftover)
+            }
+        };
+        Ok(WebSocket::new(conn, stream, hooks))
+    }
+
+    /// The connection, for its getters.
+    #[must_use]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The stream.
+    #[must_use]
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The next message, borrowed until the next call. Pings are answered and skipped.
+    /// `Ok(None)` once the connection closed cleanly and its transport is finished.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] when it ended otherwise; [`Error::StreamingDelivery`] with
+    /// streaming delivery (use [`recv_event`](Self::recv_event)); [`Error::Io`].
+    pub fn recv(&mut self) -> Result<Option<Message<'_>>, Error> {
+        if self.conn.config().delivery == Delivery::Streaming {
+            return Err(Error::StreamingDelivery);
+        }
+        loop {
+            match self.conn.next_ready() {
+                Some(ready) if ready.is_message() => {
+                    return match self.conn.render_ready(ready) {
+                        Event::Message(message) => Ok(Some(message)),
+                        Event::Closed(closed) => Err(Error::Closed(closed)),
+                        _ => Ok(None),
+                    };
+                }
+                Some(ready) => {
+                    let _ = self.conn.render_ready(ready);
+                }
+                None => {
+                    if let Some(closed) = self.conn.closed() {
+                        self.finish();
+                        return outcome(closed);
+                    }
+                    self.step()?;
+                }
+            }
+        }
+    }
+
+    /// The next message, copied.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_owned(&mut self) -> Result<Option<OwnedMessage>, Error> {
+        Ok(self.recv()?.map(OwnedMessage::from))
+    }
+
+    /// The next event of any kind (fragments with streaming delivery, pings, pongs, the
+    /// peer's close frame, `Closed`); `None` after `Closed`, once the transport is finished.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`].
+    pub fn recv_event(&mut self) -> Result<Option<Event<'_>>, Error> {
+        loop {
+            if let Some(ready) = self.conn.next_ready() {
+                return Ok(Some(self.conn.render_ready(ready)));
+            }
+            if self.conn.closed().is_some() {
+                self.finish();
+                return Ok(None);
+            }
+            self.step()?;
+        }
+    }
+
+    /// Sends a message and writes it out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] with the connection's refusal; [`Error::Io`].
+    pub fn send(&mut self, message: Message<'_>) -> Result<(), Error> {
+        match message {
+            Message::Text(t) => self.send_text(t),
+            Message::Binary(b) => self.send_binary(b),
+        }
+    }
+
+    /// Sends a text message. See [`send`](Self::send).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.command(|c| c.send_text(text))
+    }
+
+    /// Sends a binary message. See [`send`](Self::send).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.command(|c| c.send_binary(data))
+    }
+
+    /// Sends one fragment of a message (§5.4).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        self.command(|c| c.send_fragment(kind, data, fin))
+    }
+
+    /// Sends a ping; its pong measures [`Connection::latency`].
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.command(|c| c.ping(payload))
+    }
+
+    /// Sends an unsolicited pong.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.command(|c| c.pong(payload))
+    }
+
+    /// Starts the closing handshake; keep receiving until `recv` returns `Ok(None)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::close`]; [`Error::Io`].
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.command(|c| c.close(code, reason))
+    }
+
+    /// Writes all pending output.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`].
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.write_out();
+        Ok(())
+    }
+
+    fn command(
+        &mut self,
+        f: impl FnOnce(&mut Connection) -> Result<(), crate::SendError>,
+    ) -> Result<(), Error> {
+        f(&mut self.conn).map_err(Error::Send)?;
+        self.write_out();
+        Ok(())
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::since(self.origin, Instant::now())
+    }
+
+    fn tick(&mut self) {
+        let now = self.now();
+        self.conn.handle_timeout(now);
+    }
+
+    /// How long a blocking call may wait: until the connection's next deadline.
+    fn wait(&self) -> Option<Duration> {
+        let at = self.conn.poll_timeout()?;
+        Some(
+            at.saturating_duration_since(self.now())
+                .max(Duration::from_millis(1)),
+        )
+    }
+
+    fn set_timeout(&self) {
+        if let Some(set) = self.hooks.timeouts {
+            // A stream that refuses the timeout just blocks longer.
+            let _ = set(&self.stream, self.wait());
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.conn.is_drained() || (self.conn.is_closed() && !self.conn.wants_write() && self.eof)
+    }
+
+    /// The transport failed: the connection ends as at end of stream, its output dropped.
+    fn lost(&mut self) {
+        self.eof = true;
+        self.dead = true;
+        let n = self.conn.output().len();
+        self.conn.consume_output(n);
+        self.conn.receive_eof();
+    }
+
+    /// Writes the output out (waiting at most until each deadline, which is then told), and
+    /// half-closes when the connection asks.
+    fn write_out(&mut self) {
+        while self.conn.wants_write() && !self.dead && !self.is_done() {
+            self.set_timeout();
+            match self.stream.write(self.conn.output()) {
+                Ok(0) => self.lost(),
+                Ok(n) => self.conn.consume_output(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    // A deadline: the close deadline abandons what a peer never reads.
+                    self.tick();
+                }
+                Err(_) => self.lost(),
+            }
+        }
+        if !self.dead && !self.conn.wants_write() && self.stream.flush().is_err() {
+            self.lost();
+        }
+        let over = self.conn.should_shutdown_write()
+            || (self.conn.is_closed() && !self.conn.wants_write());
+        if over && !self.shut_down && !self.dead {
+            self.shut_down = true;
+            if let Some(shutdown) = self.hooks.shutdown {
+                // The peer may be gone already: nothing left to tell it then.
+                let _ = shutdown(&mut self.stream);
+            }
+        }
+    }
+
+    /// One turn: output out, then input in (waiting at most until the next deadline), and
+    /// the time told.
+    fn step(&mut self) -> Result<(), Error> {
+        self.write_out();
+        if self.is_done() {
+            return Ok(());
+        }
+        if self.eof {
+            // Nothing to read: only a deadline (or the application) can move things.
+            match self.wait() {
+                Some(wait) => std::thread::sleep(wait),
+                None => return Ok(()),
+            }
+            self.tick();
+            return Ok(());
+        }
+        self.set_timeout();
+        let buf = self.conn.read_buf();
+        if !buf.is_empty() {
+            match self.stream.read(buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    self.conn.receive_eof();
+                }
+                Ok(n) => self.conn.commit_read(n),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                // A reset ends the connection like an end of stream.
+                Err(_) => self.lost(),
+            }
+        }
+        self.tick();
+        Ok(())
+    }
+
+    /// Writes what is left and half-closes (an answered request, a failed handshake).
+    fn flush_and_shut(&mut self) {
+        self.write_out();
+    }
+
+    /// Drives an ended connection until its transport is finished too (the peer's end of
+    /// stream, or the close deadline), discarding what still arrives.
+    fn finish(&mut self) {
+        while !self.is_done() {
+            while self.conn.poll_event().is_some() {}
+            let before = (self.eof, self.conn.output().len());
+            if self.step().is_err() {
+                return;
+            }
+            // Without timeouts, a stream at its end with no deadline left cannot move.
+            if self.eof
+                && before == (true, self.conn.output().len())
+                && self.conn.poll_timeout().is_none()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// The handshake error a `Closed` during the handshake carries.
+fn handshake_error(closed: crate::Closed) -> Error {
+    match closed.cause {
+        crate::CloseCause::Handshake(e) => Error::Handshake(e),
+        _ => Error::Closed(closed),
+    }
+}
