@@ -313,6 +313,47 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
+    /// The next message, handed borrowed to `reply` with a [`Sender`](crate::Sender) that
+    /// queues frames on this connection (an echo without copying); what `reply` queued is
+    /// written out before this returns. `Ok(None)` as [`recv`](Self::recv).
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_with<R>(
+        &mut self,
+        reply: impl FnOnce(Message<'_>, &mut crate::Sender<'_>) -> R,
+    ) -> Result<Option<R>, Error> {
+        if self.conn.config().delivery == Delivery::Streaming {
+            return Err(Error::StreamingDelivery);
+        }
+        loop {
+            match self.conn.next_ready() {
+                Some(ready) if ready.is_message() => {
+                    let result = match self.conn.render_ready_with_sender(ready) {
+                        (Event::Message(message), mut sender) => {
+                            Ok(Some(reply(message, &mut sender)))
+                        }
+                        (Event::Closed(closed), _) => Err(Error::Closed(closed)),
+                        _ => Ok(None),
+                    };
+                    self.write_out();
+                    return result;
+                }
+                Some(ready) => {
+                    let _ = self.conn.render_ready(ready);
+                }
+                None => {
+                    if let Some(closed) = self.conn.closed() {
+                        self.finish();
+                        return outcome(closed);
+                    }
+                    self.step()?;
+                }
+            }
+        }
+    }
+
     /// The next message, copied.
     ///
     /// # Errors

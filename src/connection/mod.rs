@@ -343,6 +343,19 @@ impl Connection {
         }
     }
 
+    /// [`render_ready`](Self::render_ready) with a [`Sender`] for replying while the event
+    /// borrows its payload.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn render_ready_with_sender(&mut self, ready: Ready) -> (Event<'_>, Sender<'_>) {
+        let Connection { inb, out } = self;
+        let event = match ready {
+            Ready::Lane => lane_event(inb, out),
+            Ready::Text(range) => render_text(inb, out, range),
+            other => render(inb, out, other),
+        };
+        (event, Sender { out })
+    }
+
     /// Whether the frames in the lane can be delivered from it now (after settling what the
     /// previous event owes). If not, `advance` drops the lane and decodes them again.
     #[inline]

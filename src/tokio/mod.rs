@@ -69,7 +69,7 @@ use crate::driver::{outcome, Answer, Error, OwnedMessage};
 use crate::handshake::client::ClientRequest;
 use crate::{
     CloseCode, Config, Connection, Delivery, Event, HandshakeError, Message, MessageKind,
-    OwnedResponse, Role, Seed,
+    OwnedResponse, Role, Seed, Sender,
 };
 
 pub use crate::driver::DEFAULT_HIGH_WATER;
@@ -327,6 +327,67 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         }
     }
 
+    /// The next message, handed borrowed to `reply` together with a [`Sender`] that queues
+    /// frames on this connection: an echo (or any answer built from the message) without
+    /// copying it. Waits first while output is above the high-water mark. Returns what
+    /// `reply` returned; `Ok(None)` as [`recv`](Self::recv). Cancel-safe (`reply` runs in
+    /// the poll that completes).
+    ///
+    /// ```no_run
+    /// # async fn echo(ws: &mut wsmachine::tokio::WebSocket<tokio::net::TcpStream>) -> Result<(), wsmachine::driver::Error> {
+    /// use wsmachine::Message;
+    /// while let Some(sent) = ws
+    ///     .recv_with(|message, out| match message {
+    ///         Message::Text(text) => out.send_text(text),
+    ///         Message::Binary(data) => out.send_binary(data),
+    ///     })
+    ///     .await?
+    /// {
+    ///     sent?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub async fn recv_with<R>(
+        &mut self,
+        reply: impl FnOnce(Message<'_>, &mut Sender<'_>) -> R,
+    ) -> Result<Option<R>, Error> {
+        if self.io.conn.config().delivery == Delivery::Streaming {
+            return Err(Error::StreamingDelivery);
+        }
+        // Backpressure first: no new message while too much output waits.
+        queue(&mut self.io, true, |_| Ok(())).await?;
+        loop {
+            match self.io.conn.next_ready() {
+                Some(ready) if ready.is_message() => {
+                    let result = match self.io.conn.render_ready_with_sender(ready) {
+                        (Event::Message(message), mut sender) => {
+                            Ok(Some(reply(message, &mut sender)))
+                        }
+                        (Event::Closed(closed), _) => Err(Error::Closed(closed)),
+                        _ => Err(Error::Closed(internal_closed())),
+                    };
+                    flush_now(&mut self.io).await;
+                    return result;
+                }
+                Some(ready) => {
+                    let _ = self.io.conn.render_ready(ready);
+                }
+                None => {
+                    if let Some(closed) = self.io.conn.closed() {
+                        finish(&mut self.io).await;
+                        return outcome(closed);
+                    }
+                    drive(&mut self.io).await?;
+                }
+            }
+        }
+    }
+
     /// The next message, copied: for keeping, or sending to another task. Cancel-safe.
     ///
     /// # Errors
@@ -486,6 +547,15 @@ where
         Poll::Ready(result)
     })
     .await
+}
+
+/// One write attempt now, never waiting.
+async fn flush_now<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) {
+    poll_fn(|cx| {
+        io.poll_write_now(cx);
+        Poll::Ready(())
+    })
+    .await;
 }
 
 /// Writes what is left and half-closes (an answered request, a failed handshake).
