@@ -1,5 +1,5 @@
-//! The Autobahn|Testsuite client agent: runs every case of the fuzzing server, echoing, and
-//! asks for the report.
+//! The Autobahn|Testsuite client agent on `wsmachine::blocking`: runs every case of the
+//! fuzzing server, echoing, and asks for the report.
 //!
 //! ```sh
 //! ../shared/autobahn/run-client-tests.sh 'target/release/examples/autobahn_client'
@@ -8,57 +8,40 @@
 //! Reads `AUTOBAHN_URL` (default `ws://127.0.0.1:9001`) and `AUTOBAHN_AGENT` (default
 //! `wsmachine`).
 
-use std::time::Duration;
-
-use wsmachine::OwnedEvent;
-
-#[path = "support/clock.rs"]
-mod clock;
+#[path = "support/client_checks.rs"]
+mod client_checks;
 #[path = "support/echo.rs"]
 mod echo;
-#[path = "support/std_client.rs"]
-mod std_client;
-#[path = "support/std_io.rs"]
-mod std_io;
 
-use std_client::StdClient;
-
-const TIMEOUT: Duration = Duration::from_secs(60);
+use wsmachine::driver::OwnedMessage;
 
 fn case_count(url: &str) -> Result<u32, String> {
-    let mut client =
-        StdClient::connect(&format!("{url}/getCaseCount"), echo::echo_config(), TIMEOUT)?;
-    loop {
-        match client.next_event(TIMEOUT)? {
-            OwnedEvent::Text(t) => {
-                let count = t
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("bad case count {t:?}"))?;
-                let _ = client.finish();
-                return Ok(count);
-            }
-            OwnedEvent::Closed(c) => return Err(format!("closed before the count: {c:?}")),
-            _ => {}
-        }
-    }
+    let mut ws =
+        client_checks::connect_blocking(&format!("{url}/getCaseCount"), echo::echo_config())?;
+    let count = match ws.recv_owned().map_err(|e| e.to_string())? {
+        Some(OwnedMessage::Text(t)) => t
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad case count {t:?}"))?,
+        other => return Err(format!("expected the case count, got {other:?}")),
+    };
+    while let Ok(Some(_)) = ws.recv_owned() {}
+    Ok(count)
 }
 
 fn run_case(url: &str, case: u32, agent: &str) -> Result<(), String> {
     let target = format!("{url}/runCase?case={case}&agent={agent}");
-    let mut client = StdClient::connect(&target, echo::echo_config(), TIMEOUT)?;
-    client.transport.idle_timeout = Some(TIMEOUT);
-    std_io::echo_loop(&mut client.conn, &mut client.transport).map_err(|e| e.to_string())?;
+    let mut ws = client_checks::connect_blocking(&target, echo::echo_config())?;
+    // Echo until the server closes; a failed case ends in an error, which the report shows.
+    while let Ok(Some(_)) = ws.recv_with(echo::echo) {}
     Ok(())
 }
 
 fn update_reports(url: &str, agent: &str) -> Result<(), String> {
     let target = format!("{url}/updateReports?agent={agent}");
-    let mut client = StdClient::connect(&target, echo::echo_config(), TIMEOUT)?;
-    while !client.conn.is_closed() {
-        client.next_event(TIMEOUT)?;
-    }
-    client.finish()
+    let mut ws = client_checks::connect_blocking(&target, echo::echo_config())?;
+    while ws.recv_owned().map_err(|e| e.to_string())?.is_some() {}
+    Ok(())
 }
 
 fn main() {

@@ -10,7 +10,7 @@
 //! the RFC 8441 header list from h2's request (method, URI scheme/authority/path, the protocol
 //! extension, the headers), checks it with `wsmachine::handshake::h2::validate_extended_connect`,
 //! answers `200` with `handshake::h2::response_headers`, and runs
-//! `Connection::upgraded_server` on the stream; the client runs `Connection::upgraded_client`.
+//! `wsmachine::tokio::WebSocket::from_upgraded` on the stream, in both roles.
 //! Frames travel in DATA frames: received bytes go to `Connection::receive` and their
 //! flow-control capacity is released as the connection takes them; output goes out with
 //! `SendStream::send_data` within reserved capacity; END_STREAM plays the part of the TCP
@@ -31,20 +31,16 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use wsmachine::Config;
 
-#[path = "support/async_io.rs"]
-mod async_io;
 #[path = "support/client_checks.rs"]
 mod client_checks;
-#[path = "support/clock.rs"]
-mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/h2_ws.rs"]
 mod h2_ws;
 
 async fn check(addr: &str) -> Result<String, String> {
-    let mut client = h2_ws::connect(addr, "/ws", Config::new(), Duration::from_secs(10)).await?;
-    client.run_checks().await?;
+    let client = h2_ws::connect(addr, "/ws", Config::new(), Duration::from_secs(10)).await?;
+    client_checks::run_async(client, addr).await?;
     Ok(format!(
         "ok: text, 1 MiB binary, ping/pong and close 1000 over HTTP/2 at {addr}/ws"
     ))

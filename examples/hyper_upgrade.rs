@@ -15,7 +15,7 @@
 //! bytes hyper read past the head as the leftover of `Connection::upgraded_server`) and runs
 //! the same echo behaviour as `echo_server` on it; on any other I/O (TLS, say) the downcast
 //! fails and the echo runs on `Upgraded` itself (which replays those bytes) with the generic
-//! driver of `support/async_io.rs`.
+//! `wsmachine::tokio` driver.
 //!
 //! An axum handler does the same with its `Request` (an `http::Request` carrying hyper's
 //! upgrade extension): `upgrade_response(&req, ..)`, `hyper::upgrade::on(&mut req)`, return the
@@ -23,18 +23,10 @@
 
 use tokio::net::TcpListener;
 
-#[path = "support/async_io.rs"]
-mod async_io;
-#[path = "support/client_checks.rs"]
-mod client_checks;
-#[path = "support/clock.rs"]
-mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/hyper_ws.rs"]
 mod hyper_ws;
-#[path = "support/tokio_io.rs"]
-mod tokio_io;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {

@@ -18,12 +18,8 @@ use std::time::Duration;
 
 use wsmachine::Config;
 
-#[path = "support/async_io.rs"]
-mod async_io;
 #[path = "support/client_checks.rs"]
 mod client_checks;
-#[path = "support/clock.rs"]
-mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/wss.rs"]
@@ -32,11 +28,9 @@ mod wss;
 async fn run(url: &str, pem_path: &str) -> Result<String, String> {
     let pem = std::fs::read(pem_path).map_err(|e| format!("reading {pem_path}: {e}"))?;
     let tls = wss::client_config(&pem)?;
-    let mut client = wss::connect(url, tls, Config::new(), Duration::from_secs(10)).await?;
-    client.run_checks().await?;
-    Ok(format!(
-        "ok: text, 1 MiB binary, ping/pong and close 1000 against {url} over TLS"
-    ))
+    let client = wss::connect(url, tls, Config::new(), Duration::from_secs(10)).await?;
+    let report = client_checks::run_async(client, url).await?;
+    Ok(format!("{report} over TLS"))
 }
 
 #[tokio::main(flavor = "current_thread")]

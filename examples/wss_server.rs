@@ -17,12 +17,8 @@
 
 use tokio::net::TcpListener;
 
-#[path = "support/async_io.rs"]
-mod async_io;
 #[path = "support/client_checks.rs"]
 mod client_checks;
-#[path = "support/clock.rs"]
-mod clock;
 #[path = "support/echo.rs"]
 mod echo;
 #[path = "support/wss.rs"]

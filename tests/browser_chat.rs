@@ -5,15 +5,10 @@
 //! Needs Chromium (`/usr/bin/chromium`, or `CHROMIUM`) and playwright-core
 //! (`WSMACHINE_PLAYWRIGHT`: a `node_modules` folder holding it). Without them the test says so
 //! and passes, unless `WSMACHINE_REQUIRE_BROWSER=1` (as in `.ci/run`).
+#![cfg(feature = "tokio")]
 
 #[path = "../examples/support/chat.rs"]
 mod chat;
-#[path = "../examples/support/clock.rs"]
-mod clock;
-#[path = "../examples/support/echo.rs"]
-mod echo;
-#[path = "../examples/support/tokio_io.rs"]
-mod tokio_io;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -3,21 +3,12 @@
 //! deadline (with 408), a client that never reads or answers pings at keepalive interval plus
 //! timeout, a peer that closes and then ignores everything at the close deadline, and 200
 //! half-open handshakes at once do not stop a normal client meanwhile.
+#![cfg(feature = "tokio")]
 
 #[path = "../examples/support/client_checks.rs"]
 mod client_checks;
-#[path = "../examples/support/clock.rs"]
-mod clock;
 #[path = "../examples/support/echo.rs"]
 mod echo;
-#[path = "../examples/support/std_checks.rs"]
-mod std_checks;
-#[path = "../examples/support/std_client.rs"]
-mod std_client;
-#[path = "../examples/support/std_io.rs"]
-mod std_io;
-#[path = "../examples/support/tokio_io.rs"]
-mod tokio_io;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -52,8 +43,8 @@ fn std_server(config: Config) -> (String, mpsc::Receiver<(Option<Closed>, Durati
             let stream = stream.unwrap();
             std::thread::spawn(move || {
                 let started = Instant::now();
-                let (result, _) = std_io::echo_connection_config(stream, config);
-                let _ = tx.send((result.unwrap_or(None), started.elapsed()));
+                let (closed, _) = echo::serve_blocking(stream, config);
+                let _ = tx.send((closed, started.elapsed()));
             });
         }
     });
@@ -80,7 +71,7 @@ fn tokio_server(config: Config) -> (String, mpsc::Receiver<(Option<Closed>, Dura
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     let started = Instant::now();
-                    let (closed, _) = tokio_io::echo_connection_config(stream, config).await;
+                    let (closed, _) = echo::serve_async(stream, config).await;
                     let _ = tx.send((closed, started.elapsed()));
                 });
             }
@@ -195,7 +186,7 @@ fn half_open_handshakes_do_not_block_a_normal_client() {
         })
         .collect();
     let started = Instant::now();
-    std_checks::run(&format!("ws://{addr}/")).unwrap();
+    client_checks::run_blocking(&format!("ws://{addr}/")).unwrap();
     assert!(
         started.elapsed() < Duration::from_millis(1400),
         "the normal client waited {:?}",

@@ -1,13 +1,10 @@
 //! The deployment examples over loopback: `wss://` with rustls, wsmachine behind hyper's
 //! upgrade, WebSocket over HTTP/2 with h2's extended CONNECT, and the generic async driver's
 //! close timer. The hyper tests need the `http` feature (`cargo test --all-features`).
+#![cfg(feature = "tokio")]
 
-#[path = "../examples/support/async_io.rs"]
-mod async_io;
 #[path = "../examples/support/client_checks.rs"]
 mod client_checks;
-#[path = "../examples/support/clock.rs"]
-mod clock;
 #[path = "../examples/support/echo.rs"]
 mod echo;
 #[path = "../examples/support/h2_ws.rs"]
@@ -15,12 +12,6 @@ mod h2_ws;
 #[cfg(feature = "http")]
 #[path = "../examples/support/hyper_ws.rs"]
 mod hyper_ws;
-#[cfg(feature = "http")]
-#[path = "../examples/support/tokio_client.rs"]
-mod tokio_client;
-#[cfg(feature = "http")]
-#[path = "../examples/support/tokio_io.rs"]
-mod tokio_io;
 #[path = "../examples/support/wss.rs"]
 mod wss;
 
@@ -72,15 +63,12 @@ async fn wss_echo_text_binary_and_clean_close() {
     let (port, pem, mut outcomes) = wss_server().await;
     let tls = wss::client_config(pem.as_bytes()).unwrap();
     let url = format!("wss://127.0.0.1:{port}/");
-    let mut client = wss::connect(&url, tls, Config::new(), TIMEOUT)
+    let client = wss::connect(&url, tls, Config::new(), TIMEOUT)
         .await
         .unwrap();
     // hello, 1 MiB binary, ping, close 1000: each echo checked, the close clean
     // (`Closed` with `ClosedLocally`), then the server's TLS close_notify and end of stream.
-    client.run_checks().await.unwrap();
-    assert!(client.driver.eof && client.conn.is_closed());
-    let stats = client.conn.stats();
-    assert_eq!((stats.received.messages, stats.sent.messages), (2, 2));
+    client_checks::run_async(client, &url).await.unwrap();
 
     let (closed, stats) = tokio::time::timeout(TIMEOUT, outcomes.recv())
         .await
@@ -149,7 +137,9 @@ mod hyper_upgrade {
 
         // The tokio client (wsmachine doing the client's HTTP/1.1) against hyper's upgrade: text,
         // 1 MiB binary, ping, close 1000 and the server closing TCP.
-        tokio_client::run(&format!("ws://{addr}/ws")).await.unwrap();
+        client_checks::run_tokio(&format!("ws://{addr}/ws"))
+            .await
+            .unwrap();
     }
 
     /// A frame sent right behind the upgrade request, in the same write, is read by hyper with
@@ -200,18 +190,17 @@ mod hyper_upgrade {
     }
 
     /// hyper on an I/O that is not a `TcpStream` (an in-memory pipe): `Upgraded::downcast` fails
-    /// and the echo runs on `Upgraded` itself through the generic async driver, which is also the
+    /// and the echo runs on `Upgraded` itself through the tokio driver, which is also the
     /// client's driver here.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn hyper_upgrade_on_other_io_uses_the_generic_driver() {
         let (client_io, server_io) = tokio::io::duplex(64 * 1024);
         tokio::spawn(hyper_ws::serve_connection(TokioIo::new(server_io)));
         let request = ClientRequest::new("localhost", "/ws");
-        let mut client =
-            async_io::AsyncClient::connect(client_io, &request, Config::new(), TIMEOUT)
-                .await
-                .unwrap();
-        client.run_checks().await.unwrap();
+        let (client, _) = wsmachine::tokio::WebSocket::connect(client_io, &request, Config::new())
+            .await
+            .unwrap();
+        client_checks::run_async(client, "duplex").await.unwrap();
     }
 }
 
@@ -228,13 +217,12 @@ async fn h2_server() -> (String, mpsc::UnboundedReceiver<(Option<Closed>, Stats)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2_extended_connect_echo_and_clean_close() {
     let (addr, mut outcomes) = h2_server().await;
-    let mut client = h2_ws::connect(&addr, "/ws", Config::new(), TIMEOUT)
+    let client = h2_ws::connect(&addr, "/ws", Config::new(), TIMEOUT)
         .await
         .unwrap();
     // Over one HTTP/2 stream: hello, 1 MiB binary (through 1 MiB flow-control windows),
     // ping, close 1000 answered by the server, then its END_STREAM.
-    client.run_checks().await.unwrap();
-    assert!(client.driver.eof && client.conn.is_closed());
+    client_checks::run_async(client, &addr).await.unwrap();
     let (closed, stats) = tokio::time::timeout(TIMEOUT, outcomes.recv())
         .await
         .unwrap()
@@ -259,10 +247,7 @@ async fn async_driver_close_deadline_ends_a_peer_that_never_closes() {
     const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
     let (mut peer, server_io) = tokio::io::duplex(64 * 1024);
     let config = echo::echo_config().with_close_timeout(Some(CLOSE_TIMEOUT));
-    let server = tokio::spawn(async_io::echo_async(
-        wsmachine::Connection::server(config),
-        async_io::AsyncTransport::new(server_io, echo::HIGH_WATER),
-    ));
+    let server = tokio::spawn(echo::serve_async(server_io, config));
     peer.write_all(
         b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
           Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",

@@ -1,34 +1,23 @@
-//! The example adapters over real loopback sockets: the std and tokio echo servers with the std
-//! and tokio clients, many clients at once, a client that vanishes mid-message, a peer that
-//! never reads, and the chat demo with two clients.
+//! The example servers and clients over real loopback sockets, on the drivers: the blocking
+//! and tokio echo servers with the blocking and tokio clients, many clients at once, a
+//! client that vanishes mid-message, a peer that never reads, and the chat demo with two
+//! clients.
+#![cfg(feature = "tokio")]
 
-#[path = "../examples/support/async_io.rs"]
-mod async_io;
 #[path = "../examples/support/chat.rs"]
 mod chat;
 #[path = "../examples/support/client_checks.rs"]
 mod client_checks;
-#[path = "../examples/support/clock.rs"]
-mod clock;
 #[path = "../examples/support/echo.rs"]
 mod echo;
-#[path = "../examples/support/std_checks.rs"]
-mod std_checks;
-#[path = "../examples/support/std_client.rs"]
-mod std_client;
-#[path = "../examples/support/std_io.rs"]
-mod std_io;
-#[path = "../examples/support/tokio_client.rs"]
-mod tokio_client;
-#[path = "../examples/support/tokio_io.rs"]
-mod tokio_io;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use wsmachine::{CloseCause, CloseCode, Config, OwnedEvent};
+use wsmachine::driver::OwnedMessage;
+use wsmachine::{CloseCause, CloseCode, Config};
 
 /// Starts the blocking echo server on an ephemeral port; each connection's outcome is sent
 /// on the returned channel.
@@ -41,16 +30,18 @@ fn std_server() -> (String, mpsc::Receiver<Option<wsmachine::Closed>>) {
             let tx = tx.clone();
             let stream = stream.unwrap();
             std::thread::spawn(move || {
-                let _ = tx.send(std_io::echo_connection(stream).unwrap_or(None));
+                let _ = tx.send(echo::serve_blocking(stream, echo::echo_config()).0);
             });
         }
     });
     (url, rx)
 }
 
-/// Starts the tokio echo server on an ephemeral port, on its own runtime thread.
-fn tokio_server() -> String {
+/// Starts the tokio echo server on an ephemeral port, on its own runtime thread; each
+/// connection's outcome is sent on the returned channel.
+fn tokio_server() -> (String, mpsc::Receiver<Option<wsmachine::Closed>>) {
     let (tx, rx) = mpsc::channel();
+    let (out_tx, out_rx) = mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -63,11 +54,15 @@ fn tokio_server() -> String {
                 .unwrap();
             loop {
                 let (stream, _) = listener.accept().await.unwrap();
-                tokio::spawn(tokio_io::echo_connection(stream));
+                let out_tx = out_tx.clone();
+                tokio::spawn(async move {
+                    let (closed, _) = echo::serve_async(stream, echo::echo_config()).await;
+                    let _ = out_tx.send(closed);
+                });
             }
         });
     });
-    rx.recv().unwrap()
+    (rx.recv().unwrap(), out_rx)
 }
 
 fn run_tokio<F: std::future::Future>(f: F) -> F::Output {
@@ -81,7 +76,7 @@ fn run_tokio<F: std::future::Future>(f: F) -> F::Output {
 #[test]
 fn std_client_against_std_server() {
     let (url, outcomes) = std_server();
-    std_checks::run(&url).unwrap();
+    client_checks::run_blocking(&url).unwrap();
     let closed = outcomes
         .recv_timeout(Duration::from_secs(10))
         .unwrap()
@@ -94,21 +89,29 @@ fn std_client_against_std_server() {
 
 #[test]
 fn tokio_client_against_tokio_server() {
-    let url = tokio_server();
-    run_tokio(tokio_client::run(&url)).unwrap();
+    let (url, outcomes) = tokio_server();
+    run_tokio(client_checks::run_tokio(&url)).unwrap();
+    let closed = outcomes
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (closed.code, closed.cause),
+        (CloseCode::NORMAL, CloseCause::ClosedByPeer)
+    );
 }
 
 #[test]
 fn clients_and_servers_mix() {
-    let tokio_url = tokio_server();
-    std_checks::run(&tokio_url).unwrap();
+    let (tokio_url, _) = tokio_server();
+    client_checks::run_blocking(&tokio_url).unwrap();
     let (std_url, _) = std_server();
-    run_tokio(tokio_client::run(&std_url)).unwrap();
+    run_tokio(client_checks::run_tokio(&std_url)).unwrap();
 }
 
 #[test]
 fn many_concurrent_clients() {
-    let url = tokio_server();
+    let (url, _) = tokio_server();
     let (std_url, _) = std_server();
     let clients: Vec<_> = (0..16)
         .map(|i| {
@@ -117,7 +120,7 @@ fn many_concurrent_clients() {
             } else {
                 std_url.clone()
             };
-            std::thread::spawn(move || std_checks::run(&url))
+            std::thread::spawn(move || client_checks::run_blocking(&url))
         })
         .collect();
     for c in clients {
@@ -186,11 +189,11 @@ fn bare_connect_and_close_does_not_disturb_the_server() {
         .unwrap()
         .unwrap();
     assert_eq!(closed.code, CloseCode::ABNORMAL);
-    std_checks::run(&url).unwrap();
+    client_checks::run_blocking(&url).unwrap();
 }
 
 /// A peer that keeps sending and never reads: the tokio server stops reading once its output
-/// passes the high-water mark, so its buffers stay flat however much the peer sends.
+/// passes the driver's high-water mark, so its buffers stay flat however much the peer sends.
 #[test]
 fn peer_that_never_reads_cannot_grow_server_memory() {
     let (tx, rx) = mpsc::channel();
@@ -200,20 +203,24 @@ fn peer_that_never_reads_cannot_grow_server_memory() {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
             let (stream, _) = listener.accept().await.unwrap();
-            let mut conn = wsmachine::Connection::server(echo::echo_config());
-            let mut transport = tokio_io::TokioTransport::new(stream, echo::HIGH_WATER);
+            let mut ws =
+                wsmachine::tokio::WebSocket::accept_with(stream, echo::echo_config(), echo::answer)
+                    .await
+                    .unwrap()
+                    .unwrap();
             let mut peak = wsmachine::Memory::default();
             let mut peak_output = 0;
             let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
-            while tokio::time::Instant::now() < deadline && !transport.is_done(&conn) {
-                echo::echo_events(&mut conn);
-                let m = conn.memory();
+            while tokio::time::Instant::now() < deadline {
+                let step =
+                    tokio::time::timeout(Duration::from_millis(200), ws.recv_with(echo::echo));
+                if let Ok(Ok(None) | Err(_)) = step.await {
+                    break;
+                }
+                let m = ws.connection().memory();
                 peak.input = peak.input.max(m.input);
                 peak.output = peak.output.max(m.output);
-                peak_output = peak_output.max(conn.output().len());
-                let _ =
-                    tokio::time::timeout(Duration::from_millis(200), transport.drive(&mut conn))
-                        .await;
+                peak_output = peak_output.max(ws.connection().output().len());
             }
             peak_tx.send((peak, peak_output)).unwrap();
         });
@@ -235,8 +242,9 @@ fn peer_that_never_reads_cannot_grow_server_memory() {
     }
     assert!(sent < (256 << 20), "the server never pushed back");
     let (peak, peak_output) = peak_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let high_water = wsmachine::driver::DEFAULT_HIGH_WATER;
     assert!(
-        peak_output <= echo::HIGH_WATER + 2 * 64 * 1024 + 1024,
+        peak_output <= high_water + 64 * 1024 + 1024,
         "output backlog reached {peak_output} bytes"
     );
     assert!(
@@ -244,7 +252,10 @@ fn peer_that_never_reads_cannot_grow_server_memory() {
         "input buffer reached {} bytes",
         peak.input
     );
-    assert!(peak.output <= 2 * echo::HIGH_WATER + 256 * 1024, "{peak:?}");
+    assert!(
+        peak.output <= 2 * (high_water + 64 * 1024 + 1024),
+        "{peak:?}"
+    );
 }
 
 fn http_get(addr: &str, path: &str) -> String {
@@ -255,13 +266,10 @@ fn http_get(addr: &str, path: &str) -> String {
     response
 }
 
-fn chat_event(client: &mut std_client::StdClient) -> String {
-    loop {
-        match client.next_event(Duration::from_secs(10)).unwrap() {
-            OwnedEvent::Text(t) => return t,
-            OwnedEvent::Ping(_) | OwnedEvent::Pong(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
+fn chat_event(client: &mut wsmachine::blocking::WebSocket<TcpStream>) -> String {
+    match client.recv_owned().unwrap() {
+        Some(OwnedMessage::Text(t)) => t,
+        other => panic!("unexpected {other:?}"),
     }
 }
 
@@ -283,30 +291,21 @@ fn chat_serves_the_page_and_relays_between_two_clients() {
     assert!(http_get(&addr, "/nope").starts_with("HTTP/1.1 404"));
 
     let url = format!("ws://{addr}/chat");
-    let timeout = Duration::from_secs(10);
-    let mut alice = std_client::StdClient::connect(&url, Config::new(), timeout).unwrap();
-    let mut bob = std_client::StdClient::connect(&url, Config::new(), timeout).unwrap();
+    let mut alice = client_checks::connect_blocking(&url, Config::new()).unwrap();
+    let mut bob = client_checks::connect_blocking(&url, Config::new()).unwrap();
     // Each subscription is made when the server accepts the upgrade, before the 101 is
     // written, so both clients are subscribed by now.
-    alice.conn.send_text("hello from alice").unwrap();
+    alice.send_text("hello from alice").unwrap();
     assert_eq!(chat_event(&mut alice), "hello from alice");
     assert_eq!(chat_event(&mut bob), "hello from alice");
-    bob.conn.send_text("hi alice, bob here").unwrap();
+    bob.send_text("hi alice, bob here").unwrap();
     assert_eq!(chat_event(&mut bob), "hi alice, bob here");
     assert_eq!(chat_event(&mut alice), "hi alice, bob here");
-    alice.conn.close(CloseCode::NORMAL, "").unwrap();
-    loop {
-        match alice.next_event(timeout).unwrap() {
-            OwnedEvent::Closed(c) => {
-                assert!(c.is_clean());
-                break;
-            }
-            _ => continue,
-        }
-    }
-    alice.finish().unwrap();
+    alice.close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(alice.recv_owned().unwrap(), None);
+    assert!(alice.connection().closed().unwrap().is_clean());
     // Bob is still connected and still served.
-    bob.conn.send_text("still here").unwrap();
+    bob.send_text("still here").unwrap();
     assert_eq!(chat_event(&mut bob), "still here");
 }
 
@@ -350,7 +349,7 @@ Sec-WebSocket-Protocol: x-\xc3\xa9\r\n\r\n";
         let addr = listener.local_addr().unwrap().to_string();
         let server = tokio::spawn(async move {
             let (stream, _) = listener.accept().await.unwrap();
-            tokio_io::echo_connection(stream).await
+            echo::serve_async(stream, echo::echo_config()).await.0
         });
         let answer = tokio::task::spawn_blocking(move || hang_up(&addr))
             .await
@@ -359,7 +358,6 @@ Sec-WebSocket-Protocol: x-\xc3\xa9\r\n\r\n";
         let closed = tokio::time::timeout(Duration::from_secs(10), server)
             .await
             .expect("the tokio server's connection task never finished")
-            .unwrap()
             .unwrap()
             .expect("a Closed event");
         assert_eq!(closed.code, CloseCode::ABNORMAL);
@@ -433,12 +431,12 @@ fn example_clients_send_the_close_frame_after_a_protocol_error() {
     }
 
     let (url, written) = masking_server();
-    assert!(std_checks::run(&url).is_err());
+    assert!(client_checks::run_blocking(&url).is_err());
     let bytes = written.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(close_codes(&bytes), [1002], "std client wrote {bytes:?}");
 
     let (url, written) = masking_server();
-    assert!(run_tokio(tokio_client::run(&url)).is_err());
+    assert!(run_tokio(client_checks::run_tokio(&url)).is_err());
     let bytes = written.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(close_codes(&bytes), [1002], "tokio client wrote {bytes:?}");
 }

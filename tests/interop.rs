@@ -5,19 +5,12 @@
 //! The peers come from `../shared/autobahn/install.sh --with-peers` (Python venv and node
 //! modules under `/opt/autobahn/peers`, or `WSMACHINE_PEERS` elsewhere). Without them the tests
 //! say so and pass, unless `WSMACHINE_REQUIRE_INTEROP=1` (as in `.ci/run`) makes that a failure.
+#![cfg(feature = "tokio")]
 
 #[path = "../examples/support/client_checks.rs"]
 mod client_checks;
-#[path = "../examples/support/clock.rs"]
-mod clock;
 #[path = "../examples/support/echo.rs"]
 mod echo;
-#[path = "../examples/support/std_checks.rs"]
-mod std_checks;
-#[path = "../examples/support/std_client.rs"]
-mod std_client;
-#[path = "../examples/support/std_io.rs"]
-mod std_io;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -75,7 +68,7 @@ fn echo_server() -> String {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let stream = stream.unwrap();
-            std::thread::spawn(move || std_io::echo_connection(stream));
+            std::thread::spawn(move || echo::serve_blocking(stream, echo::echo_config()));
         }
     });
     url
@@ -136,7 +129,7 @@ fn python_websockets_client_with_our_server() {
 fn our_client_with_python_websockets_server() {
     if let Some(python) = peer(true) {
         let (_server, url) = PeerServer::start(python, "python_server.py");
-        println!("{}", std_checks::run(&url).unwrap());
+        println!("{}", client_checks::run_blocking(&url).unwrap());
     }
 }
 
@@ -151,6 +144,6 @@ fn node_ws_client_with_our_server() {
 fn our_client_with_node_ws_server() {
     if let Some(node) = peer(false) {
         let (_server, url) = PeerServer::start(node, "node_server.cjs");
-        println!("{}", std_checks::run(&url).unwrap());
+        println!("{}", client_checks::run_blocking(&url).unwrap());
     }
 }

@@ -1,22 +1,23 @@
-//! The checks the example clients run against an echo server.
+//! The example clients' conversation with an echo server, on either driver: `hello` and its
+//! echo, 1 MiB of binary and its echo, a ping and its pong, a close with 1000 and the
+//! server's answer, then the end of the transport. Any mismatch is an error string.
 
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::net::TcpStream;
 
-use wsmachine::{CloseCause, CloseCode, OwnedEvent};
+use wsmachine::driver::OwnedMessage;
+use wsmachine::handshake::client::ClientRequest;
+use wsmachine::{CloseCause, CloseCode, Closed, Config, Event};
 
 /// The example clients' configuration: defaults, and with the `deflate` feature an offer of
 /// permessage-deflate.
-pub fn client_config() -> wsmachine::Config {
-    let config = wsmachine::Config::new();
+pub fn client_config() -> Config {
+    let config = Config::new();
     #[cfg(feature = "deflate")]
     let config = config.with_deflate(wsmachine::extensions::deflate::DeflateConfig::new());
     config
 }
-
-/// How long any step may wait for an answer.
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The 1 MiB binary payload: every byte position differs from its neighbours, so a reordered
 /// or dropped chunk cannot go unnoticed.
@@ -26,43 +27,118 @@ pub fn big_payload() -> Vec<u8> {
         .collect()
 }
 
-/// What the client expects after sending each probe.
-pub fn is_text(event: &OwnedEvent, text: &str) -> Result<bool, String> {
-    match event {
-        OwnedEvent::Text(t) if t == text => Ok(true),
-        OwnedEvent::Text(t) => Err(format!("echo mismatch: sent {text:?}, got {t:?}")),
-        _ => Ok(false),
+fn expect_text(got: Option<OwnedMessage>, text: &str) -> Result<(), String> {
+    match got {
+        Some(OwnedMessage::Text(t)) if t == text => Ok(()),
+        other => Err(format!("echo mismatch: sent {text:?}, got {other:?}")),
     }
 }
 
-pub fn is_binary(event: &OwnedEvent, data: &[u8]) -> Result<bool, String> {
-    match event {
-        OwnedEvent::Binary(b) if b == data => Ok(true),
-        OwnedEvent::Binary(b) => {
-            let at = b.iter().zip(data).position(|(x, y)| x != y);
-            Err(format!(
-                "binary echo mismatch: sent {} bytes, got {} bytes (first difference at {at:?})",
-                data.len(),
-                b.len()
-            ))
-        }
-        _ => Ok(false),
-    }
-}
-
-pub fn is_pong(event: &OwnedEvent, payload: &[u8]) -> bool {
-    matches!(event, OwnedEvent::Pong(p) if p == payload)
-}
-
-/// The server's answer to our close: its close frame with our code, then a clean `Closed`.
-pub fn is_clean_close(event: &OwnedEvent) -> Result<bool, String> {
-    match event {
-        OwnedEvent::CloseReceived { code, .. } if *code == CloseCode::NORMAL => Ok(false),
-        OwnedEvent::CloseReceived { code, reason } => Err(format!(
-            "the server closed with {code} {reason:?} instead of echoing 1000"
+fn expect_binary(got: Option<OwnedMessage>, data: &[u8]) -> Result<(), String> {
+    match got {
+        Some(OwnedMessage::Binary(b)) if b == data => Ok(()),
+        Some(OwnedMessage::Binary(b)) => Err(format!(
+            "binary echo mismatch: sent {} bytes, got {} (first difference at {:?})",
+            data.len(),
+            b.len(),
+            b.iter().zip(data).position(|(x, y)| x != y)
         )),
-        OwnedEvent::Closed(c) if c.cause == CloseCause::ClosedLocally => Ok(true),
-        OwnedEvent::Closed(c) => Err(format!("unclean close: {} {:?}", c.code, c.cause)),
-        _ => Ok(false),
+        other => Err(format!("expected the binary echo, got {other:?}")),
     }
+}
+
+/// Our close 1000 was answered with 1000: a clean close we started.
+fn expect_clean(closed: Option<Closed>) -> Result<(), String> {
+    match closed {
+        Some(c) if (c.code, c.cause) == (CloseCode::NORMAL, CloseCause::ClosedLocally) => Ok(()),
+        other => Err(format!("unclean close: {other:?}")),
+    }
+}
+
+/// A blocking client for `url` (`ws://`) with `config`.
+pub fn connect_blocking(
+    url: &str,
+    config: Config,
+) -> Result<wsmachine::blocking::WebSocket<TcpStream>, String> {
+    use wsmachine::blocking::{Hooks, WebSocket};
+    let request = ClientRequest::from_uri(url).map_err(|e| format!("bad URL {url}: {e}"))?;
+    let host = request.host().trim_start_matches('[').trim_end_matches(']');
+    let stream = TcpStream::connect((host, request.effective_port()))
+        .map_err(|e| format!("connect to {url}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    WebSocket::connect(stream, Hooks::tcp(), &request, config)
+        .map(|(ws, _)| ws)
+        .map_err(|e| e.to_string())
+}
+
+/// The conversation on the blocking driver; returns a report line.
+pub fn run_blocking(url: &str) -> Result<String, String> {
+    let mut ws = connect_blocking(url, client_config())?;
+    let e = |e: wsmachine::driver::Error| e.to_string();
+    ws.send_text("hello").map_err(e)?;
+    expect_text(ws.recv_owned().map_err(e)?, "hello")?;
+    let payload = big_payload();
+    ws.send_binary(&payload).map_err(e)?;
+    expect_binary(ws.recv_owned().map_err(e)?, &payload)?;
+    ws.ping(b"wsmachine").map_err(e)?;
+    loop {
+        match ws.recv_event().map_err(e)? {
+            Some(Event::Pong(p)) if p == b"wsmachine" => break,
+            Some(Event::Pong(_) | Event::Ping(_)) => {}
+            other => return Err(format!("waiting for the pong: {other:?}")),
+        }
+    }
+    ws.close(CloseCode::NORMAL, "done").map_err(e)?;
+    if let Some(m) = ws.recv_owned().map_err(e)? {
+        return Err(format!("unexpected message after our close: {m:?}"));
+    }
+    expect_clean(ws.connection().closed())?;
+    Ok(format!(
+        "ok: text, 1 MiB binary, ping/pong and close 1000 against {url}"
+    ))
+}
+
+/// The conversation on the tokio driver over an open connection; returns a report line.
+pub async fn run_async<S>(
+    mut ws: wsmachine::tokio::WebSocket<S>,
+    url: &str,
+) -> Result<String, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let e = |e: wsmachine::driver::Error| e.to_string();
+    ws.send_text("hello").await.map_err(e)?;
+    expect_text(ws.recv_owned().await.map_err(e)?, "hello")?;
+    let payload = big_payload();
+    ws.send_binary(&payload).await.map_err(e)?;
+    expect_binary(ws.recv_owned().await.map_err(e)?, &payload)?;
+    ws.ping(b"wsmachine").await.map_err(e)?;
+    loop {
+        match ws.recv_event().await.map_err(e)? {
+            Some(Event::Pong(p)) if p == b"wsmachine" => break,
+            Some(Event::Pong(_) | Event::Ping(_)) => {}
+            other => return Err(format!("waiting for the pong: {other:?}")),
+        }
+    }
+    ws.close(CloseCode::NORMAL, "done").await.map_err(e)?;
+    if let Some(m) = ws.recv_owned().await.map_err(e)? {
+        return Err(format!("unexpected message after our close: {m:?}"));
+    }
+    expect_clean(ws.connection().closed())?;
+    Ok(format!(
+        "ok: text, 1 MiB binary, ping/pong and close 1000 against {url}"
+    ))
+}
+
+/// The conversation on the tokio driver over TCP.
+pub async fn run_tokio(url: &str) -> Result<String, String> {
+    let request = ClientRequest::from_uri(url).map_err(|e| format!("bad URL {url}: {e}"))?;
+    let host = request.host().trim_start_matches('[').trim_end_matches(']');
+    let stream = tokio::net::TcpStream::connect((host, request.effective_port()))
+        .await
+        .map_err(|e| format!("connect to {url}: {e}"))?;
+    let (ws, _) = wsmachine::tokio::WebSocket::connect(stream, &request, client_config())
+        .await
+        .map_err(|e| e.to_string())?;
+    run_async(ws, url).await
 }

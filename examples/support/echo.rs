@@ -1,12 +1,16 @@
-//! The echo behaviour shared by the echo servers (std, tokio, wss, hyper, HTTP/2) and the
-//! Autobahn client: what to do with each event, independent of how bytes move. Also the
-//! servers' command line (`--stats`) and the per-connection statistics line.
+//! The echo servers' behaviour on the drivers: accept any WebSocket upgrade (choosing the
+//! first subprotocol offered), answer a plain HTTP request with a short page, echo every
+//! message unchanged without copying it (`recv_with`). Also the servers' command line
+//! (`--stats`) and the per-connection statistics line.
 
 #![allow(dead_code)]
 
 use std::fmt::Display;
 
-use wsmachine::{Accept, CloseCode, Closed, Config, Connection, Event, Message, SendError, Stats};
+use wsmachine::driver::{Answer, Error};
+use wsmachine::{
+    CloseCause, CloseCode, Closed, Config, Message, Request, SendError, Sender, Stats,
+};
 
 /// Limits raised for the Autobahn|Testsuite: cases 9.* send 16 MiB messages, and 4 MiB in
 /// 64-byte fragments, which its sender ends with one more, empty, final frame (65,537 frames).
@@ -24,62 +28,107 @@ pub fn echo_config() -> Config {
     config
 }
 
-/// Output above which a driver stops reading until the peer has taken some (backpressure).
-pub const HIGH_WATER: usize = 4 << 20;
-
 /// The page a plain HTTP request to an echo server gets.
 const PAGE: &[u8] = b"wsmachine echo server: connect with a WebSocket client\n";
 
-/// Handles every pending event of an echo server: accepts upgrades (choosing the first offered
-/// subprotocol), answers plain requests with a short page, echoes every message unchanged.
-/// Returns the final `Closed` event when it arrives.
-pub fn echo_events(conn: &mut Connection) -> Option<Closed> {
-    let mut closed = None;
-    loop {
-        // What to do after the event (which borrows the connection) is released.
-        let mut accept: Option<Option<String>> = None;
-        let mut plain = false;
-        let mut overflow = false;
-        match conn.poll_event_with_sender() {
-            None => break,
-            Some((Event::Request(req), _)) => {
-                if req.is_websocket() {
-                    accept = Some(req.subprotocols().next().map(str::to_owned));
-                } else {
-                    plain = true;
-                }
-            }
-            Some((Event::Message(message), mut sender)) => {
-                let sent = match message {
-                    Message::Text(text) => sender.send_text(text),
-                    Message::Binary(data) => sender.send_binary(data),
-                };
-                overflow = sent == Err(SendError::OutputFull);
-            }
-            Some((Event::Closed(c), _)) => closed = Some(c),
-            Some(_) => {}
-        }
-        if let Some(protocol) = accept {
-            let choice = match protocol.as_deref() {
-                Some(p) => Accept::new().with_subprotocol(p),
-                None => Accept::new(),
+/// How an echo server answers a request.
+pub fn answer(request: &Request<'_>) -> Answer {
+    if !request.is_websocket() {
+        return Answer::respond(200, PAGE.to_vec()).with_header("Content-Type", "text/plain");
+    }
+    match request.subprotocols().next() {
+        Some(protocol) => Answer::accept().with_subprotocol(protocol),
+        None => Answer::accept(),
+    }
+}
+
+/// Echoes one message while it is still borrowed.
+pub fn echo(message: Message<'_>, out: &mut Sender<'_>) -> Result<(), SendError> {
+    match message {
+        Message::Text(text) => out.send_text(text),
+        Message::Binary(data) => out.send_binary(data),
+    }
+}
+
+/// How a connection that failed its handshake ended, as a `Closed`.
+fn handshake_closed(error: Error) -> Option<Closed> {
+    match error {
+        Error::Handshake(e) => Some(Closed {
+            code: CloseCode::ABNORMAL,
+            cause: CloseCause::Handshake(e),
+        }),
+        Error::Closed(c) => Some(c),
+        _ => None,
+    }
+}
+
+/// Serves one echo connection over a blocking `TcpStream` to its end; returns how it ended
+/// and its statistics.
+pub fn serve_blocking(stream: std::net::TcpStream, config: Config) -> (Option<Closed>, Stats) {
+    use wsmachine::blocking::{Hooks, WebSocket};
+    let _ = stream.set_nodelay(true);
+    let mut ws = match WebSocket::accept_with(stream, Hooks::tcp(), config, answer) {
+        Ok(Some(ws)) => ws,
+        Ok(None) => {
+            let responded = Closed {
+                code: CloseCode::ABNORMAL,
+                cause: CloseCause::Responded,
             };
-            if conn.accept(choice).is_err() {
-                // The request cannot be accepted as it stands: answer it rather than leave the
-                // client (and this connection) waiting for an answer that never comes.
-                let _ = conn.respond(400, &[("Content-Type", "text/plain")], b"bad upgrade\n");
+            return (Some(responded), Stats::default());
+        }
+        Err(e) => return (handshake_closed(e), Stats::default()),
+    };
+    loop {
+        match ws.recv_with(echo) {
+            Ok(Some(Ok(()))) => {}
+            // The echo did not fit the output backlog: end the connection rather than drop
+            // a message silently.
+            Ok(Some(Err(_))) => {
+                let _ = ws.close(CloseCode::TRY_AGAIN_LATER, "output backlog full");
             }
-        }
-        if plain {
-            let _ = conn.respond(200, &[("Content-Type", "text/plain")], PAGE);
-        }
-        if overflow {
-            // The drivers keep the backlog far below the limit; if a peer still manages to
-            // overflow it, end the connection rather than drop a message silently.
-            let _ = conn.close(CloseCode::TRY_AGAIN_LATER, "output backlog full");
+            Ok(None) | Err(_) => break,
         }
     }
-    closed
+    (ws.connection().closed(), ws.connection().stats())
+}
+
+/// Serves one echo connection over any async stream (TCP, TLS, hyper's upgraded I/O) to its
+/// end, with the tokio driver.
+pub async fn serve_async<S>(stream: S, config: Config) -> (Option<Closed>, Stats)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use wsmachine::tokio::WebSocket;
+    match WebSocket::accept_with(stream, config, answer).await {
+        Ok(Some(ws)) => echo_open(ws).await,
+        Ok(None) => (
+            Some(Closed {
+                code: CloseCode::ABNORMAL,
+                cause: CloseCause::Responded,
+            }),
+            Stats::default(),
+        ),
+        Err(e) => (handshake_closed(e), Stats::default()),
+    }
+}
+
+/// Echoes on an open connection (accepted here, or upgraded elsewhere) to its end.
+pub async fn echo_open<S>(mut ws: wsmachine::tokio::WebSocket<S>) -> (Option<Closed>, Stats)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    loop {
+        match ws.recv_with(echo).await {
+            Ok(Some(Ok(()))) => {}
+            Ok(Some(Err(_))) => {
+                let _ = ws
+                    .close(CloseCode::TRY_AGAIN_LATER, "output backlog full")
+                    .await;
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    (ws.connection().closed(), ws.connection().stats())
 }
 
 /// The command line of the example servers: positional arguments, and flags (`--name`)

@@ -1,27 +1,28 @@
 //! WebSocket over HTTP/2 (RFC 8441) with the `h2` crate: the extended CONNECT handshake on
-//! both sides, and a driver that runs a `Connection` on one HTTP/2 stream. Uses `async_io.rs`
-//! and `echo.rs` as `super::` modules.
+//! both sides, and one HTTP/2 stream as an `AsyncRead + AsyncWrite` byte stream that the
+//! `wsmachine::tokio` driver runs a connection on. Uses `echo.rs` as a `super::` module.
 
 #![allow(dead_code)]
 
-use std::future::poll_fn;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use h2::ext::Protocol;
 use h2::server::SendResponse;
 use h2::{Ping, RecvStream, SendStream};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::handshake::h2::{
     request_headers, response_headers, validate_extended_connect, validate_response,
 };
-use wsmachine::{Closed, Config, Connection, Seed, Stats};
+use wsmachine::tokio::WebSocket;
+use wsmachine::{Closed, Config, Role, Stats};
 
-use super::async_io::{echo_async, AsyncClient, Driver};
-use super::clock::Clock;
-use super::echo::{echo_config, HIGH_WATER};
+use super::echo::{echo_config, echo_open};
 
 /// HTTP/2 flow-control windows: the defaults (64 KiB) would stop a 1 MiB message every 64 KiB
 /// for a round trip.
@@ -31,123 +32,86 @@ const CONNECTION_WINDOW: u32 = 4 << 20;
 /// The most output handed to h2 at once.
 const MAX_CHUNK: usize = 256 * 1024;
 
-/// The driver for one HTTP/2 stream: DATA frames in go to `Connection::receive` (their
-/// flow-control capacity is released as the connection takes them); output goes out with
-/// `send_data` within the capacity h2 has assigned; the half-close is END_STREAM.
-pub struct H2Transport {
+/// One HTTP/2 stream as an `AsyncRead + AsyncWrite` byte stream for the tokio driver:
+/// DATA frames in are read (their flow-control capacity released as they are taken), writes
+/// become DATA frames within the stream's send capacity, and the half-close is an empty DATA
+/// frame with END_STREAM.
+pub struct H2Stream {
     pub send: SendStream<Bytes>,
     pub recv: RecvStream,
-    /// A DATA payload the connection has not taken yet (its input buffer was full).
+    /// A DATA payload not read yet.
     pending: Bytes,
-    shut_down: bool,
-    /// The peer ended its stream (or reset it).
-    pub eof: bool,
-    /// Stop reading while more than this many bytes of output wait (backpressure).
-    pub high_water: usize,
-    /// Tells the connection the time; its deadlines arm the timer.
-    clock: Clock,
 }
 
-impl H2Transport {
-    pub fn new(send: SendStream<Bytes>, recv: RecvStream, high_water: usize) -> H2Transport {
-        H2Transport {
+impl H2Stream {
+    pub fn new(send: SendStream<Bytes>, recv: RecvStream) -> H2Stream {
+        H2Stream {
             send,
             recv,
             pending: Bytes::new(),
-            shut_down: false,
-            eof: false,
-            high_water,
-            clock: Clock::new(),
         }
-    }
-
-    fn end(&mut self, conn: &mut Connection) {
-        self.eof = true;
-        conn.receive_eof();
-    }
-
-    /// Hands input to the connection; returns how many bytes it took.
-    fn feed(&mut self, conn: &mut Connection, mut data: Bytes) -> usize {
-        let n = conn.receive(&data);
-        // Our window opens only by what the connection took: a peer that outruns us is
-        // stopped by HTTP/2 flow control, not by our memory.
-        let _ = self.recv.flow_control().release_capacity(n);
-        data.advance(n);
-        self.pending = data;
-        n
-    }
-
-    /// Sends as much output as the stream's capacity allows now, without waiting; then the
-    /// END_STREAM once the connection is over.
-    fn write_now(&mut self, conn: &mut Connection) -> io::Result<()> {
-        while conn.wants_write() {
-            let want = conn.output().len().min(MAX_CHUNK);
-            self.send.reserve_capacity(want);
-            let n = self.send.capacity().min(want);
-            if n == 0 {
-                break;
-            }
-            let chunk = Bytes::copy_from_slice(&conn.output()[..n]);
-            self.send
-                .send_data(chunk, false)
-                .map_err(io::Error::other)?;
-            conn.consume_output(n);
-        }
-        let over = conn.should_shutdown_write() || (conn.is_closed() && !conn.wants_write());
-        if over && !self.shut_down {
-            self.shut_down = true;
-            // The stream may be reset already: nothing left to tell the peer then.
-            let _ = self.send.send_data(Bytes::new(), true);
-        }
-        Ok(())
     }
 }
 
-impl Driver for H2Transport {
-    async fn drive(&mut self, conn: &mut Connection) -> io::Result<()> {
-        if !self.pending.is_empty() {
-            let pending = std::mem::take(&mut self.pending);
-            if self.feed(conn, pending) > 0 {
-                return Ok(());
+impl AsyncRead for H2Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.pending.is_empty() {
+            match self.recv.poll_data(cx) {
+                Poll::Ready(Some(Ok(data))) => {
+                    let _ = self.recv.flow_control().release_capacity(data.len());
+                    self.pending = data;
+                }
+                // END_STREAM: the end of the transport.
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(io::Error::other(e))),
+                Poll::Pending => return Poll::Pending,
             }
         }
-        self.write_now(conn)?;
-        let read = !self.eof && self.pending.is_empty() && conn.output().len() <= self.high_water;
-        let write = conn.wants_write() && !self.shut_down;
-        self.clock.tick(conn);
-        let deadline = self
-            .clock
-            .deadline(conn)
-            .map(tokio::time::Instant::from_std);
-        let timer = deadline.is_some();
-        if !(read || write || timer) {
-            return Ok(());
+        let n = self.pending.len().min(buf.remaining());
+        buf.put_slice(&self.pending[..n]);
+        self.pending.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for H2Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if data.is_empty() {
+            return Poll::Ready(Ok(0));
         }
-        let at = deadline.unwrap_or_else(tokio::time::Instant::now);
-        let H2Transport { send, recv, .. } = self;
-        tokio::select! {
-            capacity = poll_fn(|cx| send.poll_capacity(cx)), if write => match capacity {
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(io::Error::other(e)),
-                None => return Err(io::Error::new(io::ErrorKind::BrokenPipe, "stream closed")),
+        self.send.reserve_capacity(data.len().min(MAX_CHUNK));
+        let capacity = match self.send.capacity() {
+            0 => match self.send.poll_capacity(cx) {
+                Poll::Ready(Some(Ok(n))) => n,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(io::Error::other(e))),
+                Poll::Ready(None) => return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+                Poll::Pending => return Poll::Pending,
             },
-            data = recv.data(), if read => match data {
-                Some(Ok(data)) => {
-                    self.feed(conn, data);
-                }
-                // END_STREAM, or a reset: the end of the transport.
-                Some(Err(_)) | None => self.end(conn),
-            },
-            () = tokio::time::sleep_until(at), if timer => {}
-        }
-        // After reads (arrivals are timed) and when the deadline came.
-        self.clock.tick(conn);
-        self.write_now(conn)
+            n => n,
+        };
+        let n = capacity.min(data.len());
+        self.send
+            .send_data(Bytes::copy_from_slice(&data[..n]), false)
+            .map_err(io::Error::other)?;
+        Poll::Ready(Ok(n))
     }
 
-    fn is_done(&self, conn: &Connection) -> bool {
-        conn.is_drained()
-            || (conn.is_closed() && !conn.wants_write() && self.eof && self.pending.is_empty())
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // The stream may be reset already: nothing left to tell the peer then.
+        let _ = self.send.send_data(Bytes::new(), true);
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -260,12 +224,15 @@ pub async fn handle_stream(
             return None;
         }
     };
-    let conn = Connection::upgraded_server(echo_config(), &[]);
-    Some(echo_async(conn, H2Transport::new(send, recv, HIGH_WATER)).await)
+    let stream = H2Stream::new(send, recv);
+    match WebSocket::from_upgraded(stream, Role::Server, echo_config(), &[]) {
+        Ok(ws) => Some(echo_open(ws).await),
+        Err(_) => None,
+    }
 }
 
 /// A WebSocket client on an HTTP/2 stream.
-pub type H2Client = AsyncClient<H2Transport>;
+pub type H2Client = WebSocket<H2Stream>;
 
 /// Opens an HTTP/2 connection to `addr` (h2c, prior knowledge) and a WebSocket on `path` with
 /// an extended CONNECT, within `timeout`.
@@ -357,9 +324,6 @@ async fn open(addr: &str, path: &str, config: Config) -> Result<H2Client, String
     validate_response(response.status().as_u16(), headers.iter().copied(), &[])
         .map_err(|e| format!("the server refused: {e}"))?;
     let recv = response.into_body();
-    let seed = Seed::from_os().map_err(|e| e.to_string())?;
-    Ok(AsyncClient {
-        conn: Connection::upgraded_client(config, seed, &[]),
-        driver: H2Transport::new(send, recv, usize::MAX),
-    })
+    WebSocket::from_upgraded(H2Stream::new(send, recv), Role::Client, config, &[])
+        .map_err(|e| e.to_string())
 }

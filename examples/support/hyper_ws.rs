@@ -1,7 +1,7 @@
 //! A hyper 1.x server whose `/ws` route upgrades to a WebSocket run by wsmachine: hyper parses
 //! HTTP, `wsmachine::handshake::http::upgrade_response` checks the request and builds the
-//! `101`, and `Connection::upgraded_server` runs the frames on the upgraded I/O. Uses
-//! `async_io.rs`, `tokio_io.rs` and `echo.rs` as `super::` modules.
+//! `101`, and `wsmachine::tokio::WebSocket::from_upgraded` runs the frames on the upgraded
+//! I/O. Uses `echo.rs` as a `super::` module.
 
 #![allow(dead_code)]
 
@@ -18,10 +18,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use wsmachine::handshake::http::upgrade_response;
 use wsmachine::handshake::list_items;
-use wsmachine::{Closed, Connection, Stats};
+use wsmachine::tokio::WebSocket;
+use wsmachine::{Closed, Role, Stats};
 
-use super::async_io::{echo_async, AsyncTransport};
-use super::echo::{echo_config, HIGH_WATER};
+use super::echo::{echo_config, echo_open};
 
 /// The page `GET /` gets.
 pub const PAGE: &str = "wsmachine behind hyper: the WebSocket echo endpoint is /ws\n";
@@ -108,24 +108,26 @@ fn upgrade(mut req: Request<Incoming>) -> Response<Full<Bytes>> {
     response.map(|()| Full::new(Bytes::new()))
 }
 
-/// Echoes on an upgraded connection until it is over.
+/// Echoes on an upgraded connection until it is over, with the tokio driver.
 pub async fn run(upgraded: hyper::upgrade::Upgraded) -> (Option<Closed>, Stats) {
     match upgraded.downcast::<TokioIo<TcpStream>>() {
-        // Our own TcpStream back: drive it with the readiness driver. Bytes hyper read past
-        // the request head (frames a client sent right behind it) are in `read_buf`.
+        // Our own TcpStream back: bytes hyper read past the request head (frames a client
+        // sent right behind it) are in `read_buf`.
         Ok(parts) => {
-            let conn = Connection::upgraded_server(echo_config(), &parts.read_buf);
-            super::tokio_io::echo_open(conn, parts.io.into_inner()).await
+            let stream = parts.io.into_inner();
+            match WebSocket::from_upgraded(stream, Role::Server, echo_config(), &parts.read_buf) {
+                Ok(ws) => echo_open(ws).await,
+                Err(_) => (None, Stats::default()),
+            }
         }
         // Any other I/O (TLS, a test transport): `Upgraded` replays those bytes itself on its
         // first reads, so there is no leftover to pass.
         Err(upgraded) => {
-            let conn = Connection::upgraded_server(echo_config(), &[]);
-            echo_async(
-                conn,
-                AsyncTransport::new(TokioIo::new(upgraded), HIGH_WATER),
-            )
-            .await
+            let stream = TokioIo::new(upgraded);
+            match WebSocket::from_upgraded(stream, Role::Server, echo_config(), &[]) {
+                Ok(ws) => echo_open(ws).await,
+                Err(_) => (None, Stats::default()),
+            }
         }
     }
 }

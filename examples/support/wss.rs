@@ -1,6 +1,6 @@
 //! WebSocket over TLS (`wss://`) with rustls through tokio-rustls: a self-signed certificate
 //! generated with rcgen, the server's accept loop, and a client that trusts exactly that
-//! certificate. Uses `async_io.rs` as a `super::` module.
+//! certificate. Uses `echo.rs` as a `super::` module.
 
 #![allow(dead_code)]
 
@@ -16,7 +16,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::{Closed, Config, Stats};
 
-use super::async_io::{echo_connection_async, AsyncClient, AsyncTransport};
+use super::echo::{echo_config, serve_async};
 
 /// A TLS handshake that takes longer than this is abandoned.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -96,14 +96,14 @@ where
                 Ok(Err(e)) => return eprintln!("{peer}: TLS handshake failed: {e}"),
                 Err(_) => return eprintln!("{peer}: TLS handshake timed out"),
             };
-            let (closed, stats) = echo_connection_async(tls).await;
+            let (closed, stats) = serve_async(tls, echo_config()).await;
             report(peer, closed, stats);
         });
     }
 }
 
 /// A `wss://` client.
-pub type WssClient = AsyncClient<AsyncTransport<TlsStream<TcpStream>>>;
+pub type WssClient = wsmachine::tokio::WebSocket<TlsStream<TcpStream>>;
 
 /// Connects to a `wss://` URL: TCP, TLS (verifying the server against `config`'s roots and the
 /// URL's host name), then the WebSocket handshake, all within `timeout`.
@@ -125,13 +125,16 @@ pub async fn connect(
             .await
             .map_err(|e| format!("connect to {url}: {e}"))?;
         let _ = tcp.set_nodelay(true);
-        TlsConnector::from(tls)
+        let tls = TlsConnector::from(tls)
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS handshake with {host}: {e}"))
+            .map_err(|e| format!("TLS handshake with {host}: {e}"))?;
+        wsmachine::tokio::WebSocket::connect(tls, &request, config)
+            .await
+            .map(|(ws, _)| ws)
+            .map_err(|e| e.to_string())
     };
-    let stream = tokio::time::timeout(timeout, open)
+    tokio::time::timeout(timeout, open)
         .await
-        .map_err(|_| format!("no TLS connection within {} s", timeout.as_secs()))??;
-    AsyncClient::connect(stream, &request, config, timeout).await
+        .map_err(|_| format!("no connection within {} s", timeout.as_secs()))?
 }

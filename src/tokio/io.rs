@@ -90,45 +90,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// Moves what can move now; `Ready` once anything moved (bytes, the half-close, a
     /// deadline), `Pending` with the waker registered for everything it waits on.
     pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut moved = false;
-        // 1. Output: everything the stream takes now, then flushed.
-        while self.conn.wants_write() && !self.dead {
-            match Pin::new(&mut self.stream).poll_write(cx, self.conn.output()) {
-                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
-                    self.lost();
-                    moved = true;
-                }
-                Poll::Ready(Ok(n)) => {
-                    self.conn.consume_output(n);
-                    self.unflushed = true;
-                    moved = true;
-                }
-                Poll::Pending => break,
-            }
-        }
-        if self.unflushed && !self.dead {
-            match Pin::new(&mut self.stream).poll_flush(cx) {
-                Poll::Ready(Ok(())) => self.unflushed = false,
-                Poll::Ready(Err(_)) => {
-                    self.unflushed = false;
-                    self.lost();
-                    moved = true;
-                }
-                Poll::Pending => {}
-            }
-        }
-        // 2. The half-close, once all is written: when the connection asks (the server
-        //    after the closing handshake, either side after a failure), and once it is over
-        //    (a TLS stream then sends close_notify rather than a bare TCP close).
-        let over = self.conn.should_shutdown_write()
-            || (self.conn.is_closed() && !self.conn.wants_write());
-        if over && !self.unflushed && !self.shut_down && !self.dead {
-            // An error means the peer is gone already: nothing left to tell it.
-            if Pin::new(&mut self.stream).poll_shutdown(cx).is_ready() {
-                self.shut_down = true;
-                moved = true;
-            }
-        }
+        let mut moved = self.poll_output(cx);
         // 3. Input, straight into the connection's buffer, unless too much output waits
         //    (backpressure: a peer that does not read cannot make us buffer more).
         if !self.eof && self.conn.output().len() <= self.high_water {
@@ -172,6 +134,50 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
     }
 
+    /// Output out, flushed, and the half-close; whether anything moved.
+    fn poll_output(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut moved = false;
+        // 1. Output: everything the stream takes now, then flushed.
+        while self.conn.wants_write() && !self.dead {
+            match Pin::new(&mut self.stream).poll_write(cx, self.conn.output()) {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
+                    self.lost();
+                    moved = true;
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.conn.consume_output(n);
+                    self.unflushed = true;
+                    moved = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if self.unflushed && !self.dead {
+            match Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(_)) => {
+                    self.unflushed = false;
+                    self.lost();
+                    moved = true;
+                }
+                Poll::Pending => {}
+            }
+        }
+        // 2. The half-close, once all is written: when the connection asks (the server
+        //    after the closing handshake, either side after a failure), and once it is over
+        //    (a TLS stream then sends close_notify rather than a bare TCP close).
+        let over = self.conn.should_shutdown_write()
+            || (self.conn.is_closed() && !self.conn.wants_write());
+        if over && !self.unflushed && !self.shut_down && !self.dead {
+            // An error means the peer is gone already: nothing left to tell it.
+            if Pin::new(&mut self.stream).poll_shutdown(cx).is_ready() {
+                self.shut_down = true;
+                moved = true;
+            }
+        }
+        moved
+    }
+
     /// Arms the timer for the connection's next deadline; tells the time when it fired.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(at) = self.conn.poll_timeout() else {
@@ -198,7 +204,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// once; never waits.
     pub(crate) fn poll_write_now(&mut self, cx: &mut Context<'_>) {
         if self.conn.wants_write() {
-            let _ = self.poll_io(cx);
+            let _ = self.poll_output(cx);
         }
     }
 }
