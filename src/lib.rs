@@ -54,6 +54,41 @@
 //! # }
 //! ```
 //!
+//! ## Drivers
+//!
+//! Most applications use a driver, which owns the stream and the clock:
+//! [`tokio`] (feature `tokio`) over any `AsyncRead + AsyncWrite` stream, and
+//! [`blocking`] over `Read + Write`. A tokio server and client:
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # async fn server() -> std::io::Result<()> {
+//! use wsmachine::tokio::WebSocket;
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9002").await?;
+//! loop {
+//!     let (stream, _) = listener.accept().await?;
+//!     tokio::spawn(async move {
+//!         let mut ws = WebSocket::accept(stream).await?;
+//!         while let Some(message) = ws.recv_owned().await? {
+//!             ws.send(message.as_message()).await?;
+//!         }
+//!         Ok::<_, wsmachine::driver::Error>(())
+//!     });
+//! }
+//! # }
+//! # #[cfg(feature = "tokio")]
+//! # async fn client() -> Result<(), wsmachine::driver::Error> {
+//! let mut ws = wsmachine::tokio::connect("ws://127.0.0.1:9002/").await?;
+//! ws.send_text("hello").await?;
+//! let reply = ws.recv_owned().await?;
+//! ws.close(wsmachine::CloseCode::NORMAL, "bye").await?;
+//! while ws.recv().await?.is_some() {}
+//! # let _ = reply;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## The driver contract
 //!
 //! After any input or command: tell the time after a read
@@ -87,6 +122,7 @@
 //! | `simd` | yes | SIMD UTF-8 validation through `simdutf8` |
 //! | `http` | no | conversions with the `http` crate's types ([`handshake::http`]) |
 //! | `deflate` | no | permessage-deflate, RFC 7692 ([`extensions::deflate`]); needs `std` |
+//! | `tokio` | no | the tokio driver, `wsmachine::tokio`; needs `std` (which brings [`blocking`]) |
 //!
 //! Without `std` the crate is `no_std` and needs only `alloc`.
 
@@ -141,7 +177,7 @@ pub use role::Role;
 pub use stats::{DirectionStats, Memory, Stats};
 pub use time::Timestamp;
 
-/// The examples in README.md, compiled and run as doc tests.
-#[cfg(doctest)]
+/// The examples in README.md, compiled and run as doc tests (they use the tokio driver).
+#[cfg(all(doctest, feature = "tokio"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
