@@ -33,11 +33,14 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
 
-use crate::driver::{outcome, Answer, Error, OwnedMessage};
+use crate::driver::{
+    self, handshake_error, message_of, next_message, outcome, transport_lost, Answer, Error, Next,
+    OwnedMessage,
+};
 use crate::handshake::client::ClientRequest;
 use crate::{
     CloseCode, Config, Connection, Delivery, Event, HandshakeError, Message, MessageKind,
-    OwnedResponse, Request, Role, Seed, Timestamp,
+    OwnedResponse, Request, Role, Timestamp,
 };
 
 /// Sets a stream's read and write timeouts (`None`: block).
@@ -221,8 +224,8 @@ impl<S: Read + Write> WebSocket<S> {
         request: &ClientRequest<'_>,
         config: Config,
     ) -> Result<(WebSocket<S>, OwnedResponse), Error> {
-        let seed = Seed::from_os().map_err(|e| Error::Io(io::Error::other(e)))?;
-        let conn = Connection::client(config, request, seed).map_err(Error::Handshake)?;
+        let conn =
+            Connection::client(config, request, driver::os_seed()?).map_err(Error::Handshake)?;
         let mut ws = WebSocket::new(conn, stream, hooks);
         loop {
             let decided = match ws.conn.poll_event() {
@@ -257,14 +260,11 @@ impl<S: Read + Write> WebSocket<S> {
         config: Config,
         leftover: &[u8],
     ) -> Result<WebSocket<S>, Error> {
-        let conn = match role {
-            Role::Server => Connection::upgraded_server(config, leftover),
-            Role::Client => {
-                let seed = Seed::from_os().map_err(|e| Error::Io(io::Error::other(e)))?;
-                Connection::upgraded_client(config, seed, leftover)
-            }
-        };
-        Ok(WebSocket::new(conn, stream, hooks))
+        Ok(WebSocket::new(
+            driver::upgraded(role, config, leftover)?,
+            stream,
+            hooks,
+        ))
     }
 
     /// The connection, for its getters.
@@ -291,24 +291,13 @@ impl<S: Read + Write> WebSocket<S> {
             return Err(Error::StreamingDelivery);
         }
         loop {
-            match self.conn.next_ready() {
-                Some(ready) if ready.is_message() => {
-                    return match self.conn.render_ready(ready) {
-                        Event::Message(message) => Ok(Some(message)),
-                        Event::Closed(closed) => Err(Error::Closed(closed)),
-                        _ => Ok(None),
-                    };
+            match next_message(&mut self.conn) {
+                Next::Message(ready) => return message_of(self.conn.render_ready(ready)).map(Some),
+                Next::Ended(closed) => {
+                    self.finish();
+                    return outcome(closed);
                 }
-                Some(ready) => {
-                    let _ = self.conn.render_ready(ready);
-                }
-                None => {
-                    if let Some(closed) = self.conn.closed() {
-                        self.finish();
-                        return outcome(closed);
-                    }
-                    self.step()?;
-                }
+                Next::Wait => self.step()?,
             }
         }
     }
@@ -328,28 +317,18 @@ impl<S: Read + Write> WebSocket<S> {
             return Err(Error::StreamingDelivery);
         }
         loop {
-            match self.conn.next_ready() {
-                Some(ready) if ready.is_message() => {
-                    let result = match self.conn.render_ready_with_sender(ready) {
-                        (Event::Message(message), mut sender) => {
-                            Ok(Some(reply(message, &mut sender)))
-                        }
-                        (Event::Closed(closed), _) => Err(Error::Closed(closed)),
-                        _ => Ok(None),
-                    };
+            match next_message(&mut self.conn) {
+                Next::Message(ready) => {
+                    let (event, mut sender) = self.conn.render_ready_with_sender(ready);
+                    let result = message_of(event).map(|message| Some(reply(message, &mut sender)));
                     self.write_out();
                     return result;
                 }
-                Some(ready) => {
-                    let _ = self.conn.render_ready(ready);
+                Next::Ended(closed) => {
+                    self.finish();
+                    return outcome(closed);
                 }
-                None => {
-                    if let Some(closed) = self.conn.closed() {
-                        self.finish();
-                        return outcome(closed);
-                    }
-                    self.step()?;
-                }
+                Next::Wait => self.step()?,
             }
         }
     }
@@ -505,9 +484,7 @@ impl<S: Read + Write> WebSocket<S> {
     fn lost(&mut self) {
         self.eof = true;
         self.dead = true;
-        let n = self.conn.output().len();
-        self.conn.consume_output(n);
-        self.conn.receive_eof();
+        transport_lost(&mut self.conn);
     }
 
     /// Writes the output out (waiting at most until each deadline, which is then told), and
@@ -607,13 +584,5 @@ impl<S: Read + Write> WebSocket<S> {
                 return;
             }
         }
-    }
-}
-
-/// The handshake error a `Closed` during the handshake carries.
-fn handshake_error(closed: crate::Closed) -> Error {
-    match closed.cause {
-        crate::CloseCause::Handshake(e) => Error::Handshake(e),
-        _ => Error::Closed(closed),
     }
 }

@@ -7,8 +7,11 @@ use std::io;
 use std::string::String;
 use std::vec::Vec;
 
-use crate::event::{Closed, Message, OwnedResponse, Request};
-use crate::{Accept, Connection, HandshakeError, SendError};
+use crate::connection::Ready;
+use crate::event::{CloseCause, Closed, Event, Message, OwnedResponse, Request};
+use crate::{
+    Accept, CloseCode, Config, Connection, HandshakeError, ProtocolError, Role, Seed, SendError,
+};
 
 /// Output above which sending waits for the peer to take some (and receiving stops reading),
 /// unless set otherwise: 256 KiB.
@@ -228,6 +231,80 @@ impl Answer {
                 false
             }
         }
+    }
+}
+
+/// What a driver's receive does next.
+pub(crate) enum Next {
+    /// A message is ready: render it (and return it, or hand it to the caller's closure).
+    Message(Ready),
+    /// The connection ended and its `Closed` was seen: finish the transport, report this.
+    Ended(Closed),
+    /// Nothing yet: move bytes (or wait for the next deadline).
+    Wait,
+}
+
+/// The receive step both drivers share: skips pings (answered), pongs and the peer's close
+/// frame (answered), and says whether a message is ready, the connection ended, or bytes
+/// must move first.
+pub(crate) fn next_message(conn: &mut Connection) -> Next {
+    loop {
+        match conn.next_ready() {
+            Some(ready) if ready.is_message() => return Next::Message(ready),
+            Some(ready) => {
+                let _ = conn.render_ready(ready);
+            }
+            None => {
+                return match conn.closed() {
+                    Some(closed) => Next::Ended(closed),
+                    None => Next::Wait,
+                }
+            }
+        }
+    }
+}
+
+/// What a rendered message event becomes for `recv`: the message, or (text that is not
+/// UTF-8) the failure it caused.
+pub(crate) fn message_of(event: Event<'_>) -> Result<Message<'_>, Error> {
+    match event {
+        Event::Message(message) => Ok(message),
+        Event::Closed(closed) => Err(Error::Closed(closed)),
+        // A message `Ready` renders as a message or as its failure.
+        _ => Err(Error::Closed(Closed {
+            code: CloseCode::INTERNAL_ERROR,
+            cause: CloseCause::Failed(ProtocolError::Internal),
+        })),
+    }
+}
+
+/// A connection whose handshake was done elsewhere; a client draws its masking keys from a
+/// seed of the operating system.
+pub(crate) fn upgraded(role: Role, config: Config, leftover: &[u8]) -> Result<Connection, Error> {
+    Ok(match role {
+        Role::Server => Connection::upgraded_server(config, leftover),
+        Role::Client => Connection::upgraded_client(config, os_seed()?, leftover),
+    })
+}
+
+/// A seed from the operating system's random source.
+pub(crate) fn os_seed() -> Result<Seed, Error> {
+    Seed::from_os().map_err(|e| Error::Io(io::Error::other(e)))
+}
+
+/// The transport failed: the connection ends as at end of stream, and what it still wanted
+/// to write is dropped.
+pub(crate) fn transport_lost(conn: &mut Connection) {
+    let n = conn.output().len();
+    conn.consume_output(n);
+    conn.receive_eof();
+}
+
+/// The handshake error a `Closed` during the handshake carries.
+pub(crate) fn handshake_error(closed: Closed) -> Error {
+    match closed.cause {
+        CloseCause::Handshake(e) => Error::Handshake(e),
+        _ => Error::Closed(closed),
     }
 }
 

@@ -29,7 +29,11 @@ use crate::utf8;
 use opening::Opening;
 use recv::deliver::{render, render_text};
 use recv::lane::{lane_event, lane_ready};
-use recv::{end_of_stream, Inbound, Ready, Stage};
+#[cfg(feature = "std")]
+pub(crate) use recv::Ready;
+#[cfg(not(feature = "std"))]
+use recv::Ready;
+use recv::{end_of_stream, Inbound, Stage};
 use send::Outbound;
 use state::Phase;
 

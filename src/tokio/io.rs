@@ -14,7 +14,8 @@ use std::io;
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
-use crate::{Connection, Timestamp};
+use crate::driver::{transport_lost, Error};
+use crate::{Connection, SendError, Timestamp};
 
 /// A deadline further than any real one, for a timer with nothing to wait for.
 const FAR: Duration = Duration::from_secs(86_400 * 365);
@@ -82,9 +83,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     fn lost(&mut self) {
         self.eof = true;
         self.dead = true;
-        let n = self.conn.output().len();
-        self.conn.consume_output(n);
-        self.conn.receive_eof();
+        transport_lost(&mut self.conn);
     }
 
     /// Moves what can move now; `Ready` once anything moved (bytes, the half-close, a
@@ -198,6 +197,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             return true;
         }
         false
+    }
+
+    /// Queues `command` once there is room (for `data`: output at or below the high-water
+    /// mark), in the poll that completes, and starts writing it: a caller cancelled before
+    /// completion queued nothing.
+    pub(crate) fn poll_command<F>(
+        &mut self,
+        cx: &mut Context<'_>,
+        data: bool,
+        command: &mut Option<F>,
+    ) -> Poll<Result<(), Error>>
+    where
+        F: FnOnce(&mut Connection) -> Result<(), SendError>,
+    {
+        while data && self.conn.output().len() > self.high_water && !self.is_done() {
+            match self.poll_io(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        let Some(command) = command.take() else {
+            return Poll::Ready(Ok(()));
+        };
+        let result = command(&mut self.conn).map_err(Error::Send);
+        self.poll_write_now(cx);
+        Poll::Ready(result)
     }
 
     /// One write attempt within the current poll, so that what a send queued starts out at

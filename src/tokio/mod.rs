@@ -65,11 +65,13 @@ use std::boxed::Box;
 
 use ::tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::driver::{outcome, Answer, Error, OwnedMessage};
+use crate::driver::{
+    self, handshake_error, message_of, next_message, outcome, Answer, Error, Next, OwnedMessage,
+};
 use crate::handshake::client::ClientRequest;
 use crate::{
     CloseCode, Config, Connection, Delivery, Event, HandshakeError, Message, MessageKind,
-    OwnedResponse, Role, Seed, Sender,
+    OwnedResponse, Role, Sender,
 };
 
 pub use crate::driver::DEFAULT_HIGH_WATER;
@@ -214,8 +216,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         request: &ClientRequest<'_>,
         config: Config,
     ) -> Result<(WebSocket<S>, OwnedResponse), Error> {
-        let seed = Seed::from_os().map_err(|e| Error::Io(std::io::Error::other(e)))?;
-        let conn = Connection::client(config, request, seed).map_err(Error::Handshake)?;
+        let conn =
+            Connection::client(config, request, driver::os_seed()?).map_err(Error::Handshake)?;
         let mut io = Io::new(conn, stream, DEFAULT_HIGH_WATER);
         loop {
             let step = match io.conn.poll_event() {
@@ -255,15 +257,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         config: Config,
         leftover: &[u8],
     ) -> Result<WebSocket<S>, Error> {
-        let conn = match role {
-            Role::Server => Connection::upgraded_server(config, leftover),
-            Role::Client => {
-                let seed = Seed::from_os().map_err(|e| Error::Io(std::io::Error::other(e)))?;
-                Connection::upgraded_client(config, seed, leftover)
-            }
-        };
         Ok(WebSocket {
-            io: Io::new(conn, stream, DEFAULT_HIGH_WATER),
+            io: Io::new(
+                driver::upgraded(role, config, leftover)?,
+                stream,
+                DEFAULT_HIGH_WATER,
+            ),
         })
     }
 
@@ -300,29 +299,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             return Err(Error::StreamingDelivery);
         }
         loop {
-            match self.io.conn.next_ready() {
-                Some(ready) if ready.is_message() => {
-                    // Every arm returns: the borrow the message holds ends the loop.
-                    return match self.io.conn.render_ready(ready) {
-                        Event::Message(message) => Ok(Some(message)),
-                        Event::Closed(closed) => {
-                            // Text that is not UTF-8: the connection failed.
-                            Err(Error::Closed(closed))
-                        }
-                        _ => Err(Error::Closed(internal_closed())),
-                    };
+            match next_message(&mut self.io.conn) {
+                // Returns: the borrow the message holds ends the loop.
+                Next::Message(ready) => {
+                    return message_of(self.io.conn.render_ready(ready)).map(Some)
                 }
-                // Pings (answered), pongs, the peer's close frame (answered), the end.
-                Some(ready) => {
-                    let _ = self.io.conn.render_ready(ready);
+                Next::Ended(closed) => {
+                    finish(&mut self.io).await;
+                    return outcome(closed);
                 }
-                None => {
-                    if let Some(closed) = self.io.conn.closed() {
-                        finish(&mut self.io).await;
-                        return outcome(closed);
-                    }
-                    drive(&mut self.io).await?;
-                }
+                Next::Wait => drive(&mut self.io).await?,
             }
         }
     }
@@ -362,28 +348,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         // Backpressure first: no new message while too much output waits.
         queue(&mut self.io, true, |_| Ok(())).await?;
         loop {
-            match self.io.conn.next_ready() {
-                Some(ready) if ready.is_message() => {
-                    let result = match self.io.conn.render_ready_with_sender(ready) {
-                        (Event::Message(message), mut sender) => {
-                            Ok(Some(reply(message, &mut sender)))
-                        }
-                        (Event::Closed(closed), _) => Err(Error::Closed(closed)),
-                        _ => Err(Error::Closed(internal_closed())),
-                    };
+            match next_message(&mut self.io.conn) {
+                Next::Message(ready) => {
+                    let (event, mut sender) = self.io.conn.render_ready_with_sender(ready);
+                    let result = message_of(event).map(|message| Some(reply(message, &mut sender)));
                     flush_now(&mut self.io).await;
                     return result;
                 }
-                Some(ready) => {
-                    let _ = self.io.conn.render_ready(ready);
+                Next::Ended(closed) => {
+                    finish(&mut self.io).await;
+                    return outcome(closed);
                 }
-                None => {
-                    if let Some(closed) = self.io.conn.closed() {
-                        finish(&mut self.io).await;
-                        return outcome(closed);
-                    }
-                    drive(&mut self.io).await?;
-                }
+                Next::Wait => drive(&mut self.io).await?,
             }
         }
     }
@@ -531,22 +507,7 @@ where
     F: FnOnce(&mut Connection) -> Result<(), crate::SendError>,
 {
     let mut command = Some(command);
-    poll_fn(|cx| {
-        while data && io.conn.output().len() > io.high_water && !io.is_done() {
-            match io.poll_io(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        let Some(command) = command.take() else {
-            return Poll::Ready(Ok(()));
-        };
-        let result = command(&mut io.conn).map_err(Error::Send);
-        io.poll_write_now(cx);
-        Poll::Ready(result)
-    })
-    .await
+    poll_fn(|cx| io.poll_command(cx, data, &mut command)).await
 }
 
 /// One write attempt now, never waiting.
@@ -575,21 +536,5 @@ async fn finish<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) {
         if drive(io).await.is_err() {
             return;
         }
-    }
-}
-
-/// The handshake error a `Closed` during the handshake carries.
-fn handshake_error(closed: crate::Closed) -> Error {
-    match closed.cause {
-        crate::CloseCause::Handshake(e) => Error::Handshake(e),
-        _ => Error::Closed(closed),
-    }
-}
-
-/// A `Closed` for an impossible state (a message event that is neither message nor end).
-fn internal_closed() -> crate::Closed {
-    crate::Closed {
-        code: CloseCode::INTERNAL_ERROR,
-        cause: crate::CloseCause::Failed(crate::ProtocolError::Internal),
     }
 }

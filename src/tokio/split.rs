@@ -13,8 +13,8 @@ use std::task::Wake;
 use ::tokio::io::{AsyncRead, AsyncWrite};
 
 use super::io::Io;
-use crate::driver::{outcome, Error, OwnedMessage};
-use crate::{CloseCode, Connection, Delivery, Event, Message, MessageKind, SendError};
+use crate::driver::{message_of, next_message, outcome, Error, Next, OwnedMessage};
+use crate::{CloseCode, Connection, Delivery, Message, MessageKind, SendError};
 
 /// The receiving half. See [`WebSocket::split`](super::WebSocket::split).
 #[derive(Debug)]
@@ -129,29 +129,20 @@ fn poll_recv<S: AsyncRead + AsyncWrite + Unpin>(
         return Poll::Ready(Err(Error::StreamingDelivery));
     }
     loop {
-        match io.conn.next_ready() {
-            Some(ready) if ready.is_message() => {
-                return Poll::Ready(match io.conn.render_ready(ready) {
-                    Event::Message(message) => Ok(Some(OwnedMessage::from(message))),
-                    Event::Closed(closed) => Err(Error::Closed(closed)),
-                    _ => Ok(None),
-                });
+        match next_message(&mut io.conn) {
+            Next::Message(ready) => {
+                return Poll::Ready(
+                    message_of(io.conn.render_ready(ready)).map(|m| Some(m.into())),
+                );
             }
-            Some(ready) => {
-                let _ = io.conn.render_ready(ready);
-            }
-            None => {
-                if let Some(closed) = io.conn.closed() {
-                    if io.is_done() {
-                        return Poll::Ready(outcome(closed));
-                    }
-                }
-                match io.poll_io(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
-                    Poll::Pending => return Poll::Pending,
-                }
-            }
+            Next::Ended(closed) if io.is_done() => return Poll::Ready(outcome(closed)),
+            // Ended, the transport not finished yet (the peer's end of stream, or the close
+            // deadline); or waiting for bytes.
+            Next::Ended(_) | Next::Wait => match io.poll_io(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
+                Poll::Pending => return Poll::Pending,
+            },
         }
     }
 }
@@ -250,21 +241,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     ) -> Result<(), Error> {
         let mut command = Some(command);
         poll_fn(|cx| {
-            self.shared.poll_with(WRITER, cx, |io, cx| {
-                while data && io.conn.output().len() > io.high_water && !io.is_done() {
-                    match io.poll_io(cx) {
-                        Poll::Ready(Ok(())) => {}
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
-                        Poll::Pending => return Poll::Pending,
-                    }
-                }
-                let Some(command) = command.take() else {
-                    return Poll::Ready(Ok(()));
-                };
-                let result = command(&mut io.conn).map_err(Error::Send);
-                io.poll_write_now(cx);
-                Poll::Ready(result)
-            })
+            self.shared
+                .poll_with(WRITER, cx, |io, cx| io.poll_command(cx, data, &mut command))
         })
         .await
     }
