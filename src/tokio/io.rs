@@ -66,6 +66,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         Timestamp::from_duration(Instant::now().saturating_duration_since(self.origin))
     }
 
+    /// Right after the handshake: a connection with nothing buffered gives its buffers back,
+    /// so that an idle connection holds no heap beyond its state (they grow again with the
+    /// first message).
+    pub(crate) fn settle_idle(&mut self) {
+        if !self.conn.wants_write() {
+            self.conn.release_buffers();
+        }
+    }
+
     /// Tells the connection the time.
     pub(crate) fn tick(&mut self) {
         let now = self.now();

@@ -60,7 +60,6 @@ mod io;
 mod split;
 
 use core::future::poll_fn;
-use core::task::Poll;
 use std::boxed::Box;
 
 use ::tokio::io::{AsyncRead, AsyncWrite};
@@ -188,6 +187,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             match step {
                 Step::Done(answer) => {
                     if answer.apply(&mut io.conn) {
+                        flush_and_shut(&mut io).await;
+                        io.settle_idle();
                         return Ok(Some(WebSocket { io }));
                     }
                     flush_and_shut(&mut io).await;
@@ -230,7 +231,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 None => Step::Wait,
             };
             match step {
-                Step::Done(Ok(response)) => return Ok((WebSocket { io }, response)),
+                Step::Done(Ok(response)) => {
+                    io.settle_idle();
+                    return Ok((WebSocket { io }, response));
+                }
                 Step::Done(Err(rejected)) => {
                     flush_and_shut(&mut io).await;
                     return Err(Error::Rejected(rejected));
@@ -315,9 +319,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// The next message, handed borrowed to `reply` together with a [`Sender`] that queues
     /// frames on this connection: an echo (or any answer built from the message) without
-    /// copying it. Waits first while output is above the high-water mark. Returns what
-    /// `reply` returned; `Ok(None)` as [`recv`](Self::recv). Cancel-safe (`reply` runs in
-    /// the poll that completes).
+    /// copying it. Waits first while output is above the high-water mark. What `reply`
+    /// queued goes out with the next call (so that the answers to messages that arrived
+    /// together go out in one write); in a receive loop that is the next `recv_with`, else
+    /// call [`flush`](Self::flush). Returns what `reply` returned; `Ok(None)` as
+    /// [`recv`](Self::recv). Cancel-safe (`reply` runs in the poll that completes).
     ///
     /// ```no_run
     /// # async fn echo(ws: &mut wsmachine::tokio::WebSocket<tokio::net::TcpStream>) -> Result<(), wsmachine::driver::Error> {
@@ -346,14 +352,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             return Err(Error::StreamingDelivery);
         }
         // Backpressure first: no new message while too much output waits.
-        queue(&mut self.io, true, |_| Ok(())).await?;
+        room(&mut self.io).await?;
         loop {
             match next_message(&mut self.io.conn) {
                 Next::Message(ready) => {
                     let (event, mut sender) = self.io.conn.render_ready_with_sender(ready);
-                    let result = message_of(event).map(|message| Some(reply(message, &mut sender)));
-                    flush_now(&mut self.io).await;
-                    return result;
+                    // What `reply` queued goes out with the next call, together with the
+                    // answers to messages already here: one write for a batch.
+                    return message_of(event).map(|message| Some(reply(message, &mut sender)));
                 }
                 Next::Ended(closed) => {
                     finish(&mut self.io).await;
@@ -510,13 +516,12 @@ where
     poll_fn(|cx| io.poll_command(cx, data, &mut command)).await
 }
 
-/// One write attempt now, never waiting.
-async fn flush_now<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) {
-    poll_fn(|cx| {
-        io.poll_write_now(cx);
-        Poll::Ready(())
-    })
-    .await;
+/// Waits while output is above the high-water mark (moving bytes meanwhile).
+async fn room<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) -> Result<(), Error> {
+    while io.conn.output().len() > io.high_water && !io.is_done() {
+        drive(io).await?;
+    }
+    Ok(())
 }
 
 /// Writes what is left and half-closes (an answered request, a failed handshake).
