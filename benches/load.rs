@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo bench --features tokio --bench load                 # about 3 minutes
 //! WSMACHINE_LOAD_QUICK=1 cargo bench --features tokio --bench load
+//! WSMACHINE_LOAD_SERVERS=wsmachine,fastwebsockets cargo bench --features tokio --bench load
 //! ```
 //!
 //! For each server it prints:
@@ -49,6 +50,22 @@ fn main() {
         serve(&args[i + 1]);
         return;
     }
+    // `--echo ADDR LEN COUNT`: only the echo load, on 50 connections, for a profiler
+    // attached to a server started with `--serve NAME`.
+    if let Some(i) = args.iter().position(|a| a == "--echo") {
+        let (addr, len, count) = (&args[i + 1], &args[i + 2], &args[i + 3]);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(echo_load(
+            addr,
+            len.parse().unwrap(),
+            count.parse().unwrap(),
+        ));
+        return;
+    }
     // `cargo bench` passes `--bench`; anything else (a filter) is ignored.
     let quick = env::var_os("WSMACHINE_LOAD_QUICK").is_some();
     raise_fd_limit();
@@ -57,8 +74,16 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // `WSMACHINE_LOAD_SERVERS=wsmachine,fastwebsockets` measures only those (for profiling).
+    let only = env::var("WSMACHINE_LOAD_SERVERS").ok();
     let mut rows = Vec::new();
     for name in SERVERS {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|n| n == name))
+        {
+            continue;
+        }
         let server = Server::start(name);
         let row = rt.block_on(measure(&server, quick));
         eprintln!("{name}: {row:?}");
@@ -277,11 +302,14 @@ async fn upgrade(addr: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
     stream.write_all(REQUEST).await.unwrap();
+    // The servers send nothing after the `101` until they get a frame, so the head can be
+    // read in whole chunks (a byte at a time would make the client the bottleneck).
     let mut head = Vec::with_capacity(256);
-    let mut byte = [0u8; 1];
+    let mut chunk = [0u8; 512];
     while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).await.unwrap();
-        head.push(byte[0]);
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the server closed during the handshake");
+        head.extend_from_slice(&chunk[..n]);
     }
     assert!(
         head.starts_with(b"HTTP/1.1 101"),
@@ -318,6 +346,35 @@ async fn echo_burst(stream: TcpStream, frame: Arc<Vec<u8>>, count: usize, echo_l
         expected = expected.saturating_sub(n);
     }
     let _ = writer.await;
+}
+
+/// 50 connections, each echoing `count` messages of `len` bytes, all in flight.
+async fn echo_load(addr: &str, len: usize, count: usize) {
+    echo_load_with(addr, len, count, || {}).await;
+}
+
+/// [`echo_load`], calling `started` once the connections are up.
+async fn echo_load_with(addr: &str, len: usize, count: usize, started: impl FnOnce()) {
+    let frame = Arc::new(client_frame(2, &vec![7u8; len]));
+    let mut streams = Vec::new();
+    for _ in 0..50 {
+        streams.push(upgrade(addr).await);
+    }
+    started();
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|s| {
+            tokio::spawn(echo_burst(
+                s,
+                Arc::clone(&frame),
+                count,
+                server_frame_len(len),
+            ))
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -366,26 +423,8 @@ async fn measure(server: &Server, quick: bool) -> Row {
         (16usize, if quick { 4_000 } else { 20_000 }, 0),
         (16 * 1024, if quick { 200 } else { 1_000 }, 1),
     ] {
-        let frame = Arc::new(client_frame(2, &vec![7u8; len]));
-        let mut streams = Vec::new();
-        for _ in 0..50 {
-            streams.push(upgrade(&addr).await);
-        }
-        let cpu0 = server.cpu_ns();
-        let tasks: Vec<_> = streams
-            .into_iter()
-            .map(|s| {
-                tokio::spawn(echo_burst(
-                    s,
-                    Arc::clone(&frame),
-                    count,
-                    server_frame_len(len),
-                ))
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
+        let mut cpu0 = 0;
+        echo_load_with(&addr, len, count, || cpu0 = server.cpu_ns()).await;
         let per = (server.cpu_ns() - cpu0) as f64 / (50 * count) as f64;
         if slot == 0 {
             row.cpu_ns_16b = per;
@@ -467,6 +506,9 @@ fn print_table(rows: &[(&str, Row)], quick: bool) {
             r.fds_before,
             r.fds_after
         );
+    }
+    if rows.len() < 2 || rows[0].0 != "wsmachine" {
+        return;
     }
     let ours = rows[0].1;
     let best = |f: fn(&Row) -> f64, lower: bool| {

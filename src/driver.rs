@@ -14,8 +14,8 @@ use crate::{
 };
 
 /// Output above which sending waits for the peer to take some (and receiving stops reading),
-/// unless set otherwise: 256 KiB.
-pub const DEFAULT_HIGH_WATER: usize = 256 * 1024;
+/// unless set otherwise: 64 KiB.
+pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
 /// Why a driver operation failed.
 #[derive(Debug)]

@@ -198,6 +198,119 @@ async fn backpressure_bounds_memory_against_a_peer_that_never_reads() {
     drop(peer);
 }
 
+/// A masked client frame (fixed key): FIN, `opcode`, `payload`.
+fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [0x11, 0x22, 0x33, 0x44];
+    let mut out = vec![0x80 | opcode];
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n if n < 65_536 => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out
+}
+
+/// A peer that floods messages while reading the echoes slowly: the echo waits for its
+/// output to drain, and while it waits it reads nothing, so input stays within one read of
+/// the message being delivered instead of piling up behind messages not yet taken
+/// (regression: waiting for room read more input each time some output went out, and a
+/// 16 KiB echo under load held megabytes of input per connection).
+#[tokio::test]
+async fn input_stays_bounded_while_output_drains_slowly() {
+    let (peer, server_io) = tokio::io::duplex(64 * 1024);
+    let (mut peer_read, mut peer_write) = tokio::io::split(peer);
+    peer_write
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let messages = 400;
+    let frame = masked_frame(2, &vec![5u8; 16 * 1024]);
+    let flood = tokio::spawn(async move {
+        let all: Vec<u8> = frame
+            .iter()
+            .copied()
+            .cycle()
+            .take(frame.len() * messages)
+            .collect();
+        peer_write.write_all(&all).await.unwrap();
+        peer_write
+    });
+    let slow_reader = tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        let mut total = 0usize;
+        while total < messages * (16 * 1024 + 4) + 129 {
+            let n = peer_read.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            total += n;
+            tokio::task::yield_now().await;
+        }
+    });
+    let mut ws = WebSocket::accept(server_io).await.unwrap();
+    let read_size = Config::new().max_read_size;
+    let mut peak_input = 0;
+    for _ in 0..messages {
+        let echoed = ws
+            .recv_with(|m, out| match m {
+                Message::Binary(b) => out.send_binary(b),
+                Message::Text(t) => out.send_text(t),
+            })
+            .await
+            .unwrap();
+        assert!(matches!(echoed, Some(Ok(()))));
+        peak_input = peak_input.max(ws.connection().memory().input);
+    }
+    ws.flush().await.unwrap();
+    slow_reader.await.unwrap();
+    drop(flood.await.unwrap());
+    assert!(
+        peak_input <= 4 * read_size,
+        "input buffer reached {peak_input} bytes"
+    );
+}
+
+/// The handshake's state is not part of a task that accepts and then serves: an idle
+/// connection's task is the connection, its stream and the receive in progress.
+#[cfg(target_pointer_width = "64")]
+#[tokio::test]
+async fn an_echo_task_is_not_sized_by_the_handshake() {
+    let (_peer, server_io) = tokio::io::duplex(1024);
+    let task = async move {
+        let Ok(mut ws) = WebSocket::accept(server_io).await else {
+            return;
+        };
+        while let Ok(Some(_)) = ws
+            .recv_with(|m, out| match m {
+                Message::Binary(b) => out.send_binary(b),
+                Message::Text(t) => out.send_text(t),
+            })
+            .await
+        {}
+    };
+    let ws_size = std::mem::size_of::<WebSocket<tokio::io::DuplexStream>>();
+    let task_size = std::mem::size_of_val(&task);
+    assert!(
+        task_size <= ws_size + 256,
+        "task {task_size} B, connection {ws_size} B"
+    );
+    // A server connection does not carry a client's masking-key generator.
+    assert!(
+        std::mem::size_of::<wsmachine::Connection>() <= 1024,
+        "{}",
+        std::mem::size_of::<wsmachine::Connection>()
+    );
+}
+
 /// Polls `fut` once and drops it: a cancellation at whatever await point it reached.
 async fn poll_once<F: std::future::Future>(fut: F) -> std::task::Poll<F::Output> {
     let mut fut = std::pin::pin!(fut);

@@ -1,6 +1,7 @@
 //! The output side: encoding, fragmentation, masking while copying, the backlog cap, pong
 //! coalescing, and the [`Sender`] handle.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::buffer::ByteBuf;
@@ -37,7 +38,9 @@ pub(crate) struct Outbound {
     pub(crate) buf: ByteBuf,
     pub(crate) link: Link,
     role: Role,
-    rng: Option<MaskRng>,
+    /// Boxed: only clients mask, and a server should not carry a ChaCha block per
+    /// connection.
+    rng: Option<Box<MaskRng>>,
     max_backlog: usize,
     fragment_size: usize,
     retain: usize,
@@ -61,7 +64,7 @@ impl Outbound {
             buf: ByteBuf::new(),
             link: Link::new(phase, config),
             role,
-            rng,
+            rng: rng.map(Box::new),
             max_backlog: config.max_output_backlog,
             fragment_size: config.outgoing_fragment_size,
             retain: config.max_read_size,
@@ -135,7 +138,7 @@ impl Outbound {
             OpCode::Pong => self.stats.pongs += 1,
             _ => {}
         }
-        let mask = self.rng.as_mut().map(MaskRng::mask);
+        let mask = self.rng.as_deref_mut().map(MaskRng::mask);
         let header = FrameHeader {
             fin,
             rsv,
@@ -225,7 +228,7 @@ impl Outbound {
             // Over the backlog, or the buffer must grow: the general path's business.
             return false;
         }
-        let mask = self.rng.as_mut().map(MaskRng::mask);
+        let mask = self.rng.as_deref_mut().map(MaskRng::mask);
         let Some(dst) = self.buf.spare_mut().get_mut(..total) else {
             return false;
         };
@@ -514,7 +517,7 @@ impl Outbound {
 
     /// Random bytes for the client's handshake key.
     pub(crate) fn fill_random(&mut self, buf: &mut [u8]) {
-        if let Some(rng) = self.rng.as_mut() {
+        if let Some(rng) = self.rng.as_deref_mut() {
             rng.fill(buf);
         }
     }

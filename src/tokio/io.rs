@@ -95,13 +95,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         transport_lost(&mut self.conn);
     }
 
-    /// Moves what can move now; `Ready` once anything moved (bytes, the half-close, a
+    /// Moves what can move now, input included: for callers that wait for input (the
+    /// connection has no event ready). `Ready` once anything moved (bytes, the half-close, a
     /// deadline), `Pending` with the waker registered for everything it waits on.
     pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_moves(cx, true)
+    }
+
+    /// [`poll_io`](Self::poll_io) without reading: for callers that wait for output to
+    /// drain (a send above the high-water mark, a flush). Reading there would pile input up
+    /// behind messages nobody has taken yet: input is read only when the connection has
+    /// nothing ready, so it holds at most one read beyond an incomplete message.
+    pub(crate) fn poll_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_moves(cx, false)
+    }
+
+    fn poll_moves(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<io::Result<()>> {
         let mut moved = self.poll_output(cx);
         // 3. Input, straight into the connection's buffer, unless too much output waits
         //    (backpressure: a peer that does not read cannot make us buffer more).
-        if !self.eof && self.conn.output().len() <= self.high_water {
+        if read && !self.eof && self.conn.output().len() <= self.high_water {
             let buf = self.conn.read_buf();
             if buf.is_empty() {
                 // The input buffer is full: events must be drained first.
@@ -221,7 +234,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         F: FnOnce(&mut Connection) -> Result<(), SendError>,
     {
         while data && self.conn.output().len() > self.high_water && !self.is_done() {
-            match self.poll_io(cx) {
+            match self.poll_out(cx) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
                 Poll::Pending => return Poll::Pending,

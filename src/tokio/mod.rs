@@ -44,7 +44,8 @@
 //! - **Backpressure** cannot be got wrong: a send waits while more than the high-water mark
 //!   ([`DEFAULT_HIGH_WATER`], [`WebSocket::set_high_water`]) of output waits to be written,
 //!   and no input is read meanwhile, so a peer that does not read cannot make this side
-//!   buffer more.
+//!   buffer more. Input is read only when a receive finds nothing ready, so the connection
+//!   holds at most one read of input beyond the message it is assembling.
 //! - **Automatic replies** (pongs, the close reply) go out with the next I/O of any call.
 //! - **Cancel safety**: every method of a [`WebSocket`] (and of its halves) except the
 //!   constructors can be used as a `select!` branch; when another branch wins, nothing is
@@ -172,6 +173,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     where
         F: FnOnce(&crate::Request<'_>) -> Answer,
     {
+        // The handshake's state lives on the heap while it runs: a task that awaits this
+        // and then serves the connection is sized by its largest state, and that would
+        // otherwise be this one, for the whole life of every idle connection.
+        Box::pin(Self::serve_handshake(stream, config, answer)).await
+    }
+
+    async fn serve_handshake<F>(
+        stream: S,
+        config: Config,
+        answer: F,
+    ) -> Result<Option<WebSocket<S>>, Error>
+    where
+        F: FnOnce(&crate::Request<'_>) -> Answer,
+    {
         let mut io = Io::new(Connection::server(config), stream, DEFAULT_HIGH_WATER);
         let mut answer = Some(answer);
         loop {
@@ -213,6 +228,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`Error::Handshake`] for an invalid response or the handshake deadline,
     /// [`Error::Io`] (also when the operating system has no random source).
     pub async fn connect(
+        stream: S,
+        request: &ClientRequest<'_>,
+        config: Config,
+    ) -> Result<(WebSocket<S>, OwnedResponse), Error> {
+        // On the heap while it runs, as in `accept_with`.
+        Box::pin(Self::client_handshake(stream, request, config)).await
+    }
+
+    async fn client_handshake(
         stream: S,
         request: &ClientRequest<'_>,
         config: Config,
@@ -487,7 +511,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`Error::Io`].
     pub async fn flush(&mut self) -> Result<(), Error> {
         while self.io.conn.wants_write() && !self.io.is_done() {
-            drive(&mut self.io).await?;
+            drive_out(&mut self.io).await?;
         }
         Ok(())
     }
@@ -499,9 +523,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 }
 
-/// Waits until something moved on `io` (bytes either way, a deadline).
+/// Waits until something moved on `io` (bytes either way, a deadline). Only for callers
+/// that found nothing ready in the connection.
 async fn drive<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) -> Result<(), Error> {
     poll_fn(|cx| io.poll_io(cx)).await.map_err(Error::Io)
+}
+
+/// Waits until output moved on `io` (or a deadline fired), reading nothing.
+async fn drive_out<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) -> Result<(), Error> {
+    poll_fn(|cx| io.poll_out(cx)).await.map_err(Error::Io)
 }
 
 /// Queues a command on `io` (after waiting for room below the high-water mark when
@@ -519,7 +549,7 @@ where
 /// Waits while output is above the high-water mark (moving bytes meanwhile).
 async fn room<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) -> Result<(), Error> {
     while io.conn.output().len() > io.high_water && !io.is_done() {
-        drive(io).await?;
+        drive_out(io).await?;
     }
     Ok(())
 }
@@ -527,7 +557,7 @@ async fn room<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) -> Result<(), E
 /// Writes what is left and half-closes (an answered request, a failed handshake).
 async fn flush_and_shut<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) {
     while io.conn.wants_write() && !io.is_done() {
-        if drive(io).await.is_err() {
+        if drive_out(io).await.is_err() {
             return;
         }
     }

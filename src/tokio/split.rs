@@ -223,7 +223,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
                 if !io.conn.wants_write() || io.is_done() {
                     return Poll::Ready(Ok(()));
                 }
-                match io.poll_io(cx) {
+                match io.poll_out(cx) {
                     Poll::Ready(Ok(())) => {}
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
                     Poll::Pending => return Poll::Pending,
