@@ -66,6 +66,17 @@ fn main() {
         ));
         return;
     }
+    // `--churn ADDR TOTAL`: only the churn, printing connections per second.
+    if let Some(i) = args.iter().position(|a| a == "--churn") {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let rate = rt.block_on(churn(&args[i + 1], args[i + 2].parse().unwrap()));
+        println!("{rate:.0} connections/s");
+        return;
+    }
     // `cargo bench` passes `--bench`; anything else (a filter) is ignored.
     let quick = env::var_os("WSMACHINE_LOAD_QUICK").is_some();
     raise_fd_limit();
@@ -348,6 +359,35 @@ async fn echo_burst(stream: TcpStream, frame: Arc<Vec<u8>>, count: usize, echo_l
     let _ = writer.await;
 }
 
+/// Connections per second for `total` rounds of connect, upgrade, one echo, close, 8 at a
+/// time.
+async fn churn(addr: &str, total: usize) -> f64 {
+    let started = Instant::now();
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let addr = addr.to_string();
+            tokio::spawn(async move {
+                let frame = client_frame(1, b"hello");
+                let close = client_frame(8, &1000u16.to_be_bytes());
+                for _ in 0..total / 8 {
+                    let mut s = upgrade(&addr).await;
+                    s.write_all(&frame).await.unwrap();
+                    let mut echo = [0u8; 7];
+                    s.read_exact(&mut echo).await.unwrap();
+                    s.write_all(&close).await.unwrap();
+                    // The server's close answer, then its end of the connection.
+                    let mut rest = Vec::new();
+                    let _ = s.read_to_end(&mut rest).await;
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
 /// 50 connections, each echoing `count` messages of `len` bytes, all in flight.
 async fn echo_load(addr: &str, len: usize, count: usize) {
     echo_load_with(addr, len, count, || {}).await;
@@ -453,31 +493,7 @@ async fn measure(server: &Server, quick: bool) -> Row {
     drop(stream);
 
     // 4. Churn: connect, upgrade, one echo, close; 8 at a time.
-    let total = if quick { 1_000 } else { 4_000 };
-    let started = Instant::now();
-    let workers: Vec<_> = (0..8)
-        .map(|_| {
-            let addr = addr.clone();
-            tokio::spawn(async move {
-                let frame = client_frame(1, b"hello");
-                let close = client_frame(8, &1000u16.to_be_bytes());
-                for _ in 0..total / 8 {
-                    let mut s = upgrade(&addr).await;
-                    s.write_all(&frame).await.unwrap();
-                    let mut echo = [0u8; 7];
-                    s.read_exact(&mut echo).await.unwrap();
-                    s.write_all(&close).await.unwrap();
-                    // The server's close answer, then its end of the connection.
-                    let mut rest = Vec::new();
-                    let _ = s.read_to_end(&mut rest).await;
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        w.await.unwrap();
-    }
-    row.churn_per_s = total as f64 / started.elapsed().as_secs_f64();
+    row.churn_per_s = churn(&addr, if quick { 1_000 } else { 4_000 }).await;
 
     // 5. Descriptors after everything was closed.
     tokio::time::sleep(Duration::from_millis(1000)).await;

@@ -476,8 +476,12 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
+    /// Whether the stream may be dropped: the connection is over, and the transport ended,
+    /// failed, or was half-closed (a server closes at once after the closing handshake,
+    /// §5.5.1; the half-close comes first so that a TLS stream sends its `close_notify`).
     fn is_done(&self) -> bool {
-        self.conn.is_drained() || (self.conn.is_closed() && !self.conn.wants_write() && self.eof)
+        (self.eof || self.dead || self.shut_down)
+            && (self.conn.is_drained() || (self.conn.is_closed() && !self.conn.wants_write()))
     }
 
     /// The transport failed: the connection ends as at end of stream, its output dropped.

@@ -14,8 +14,9 @@ use crate::{
 };
 
 /// Output above which sending waits for the peer to take some (and receiving stops reading),
-/// unless set otherwise: 64 KiB.
-pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+/// unless set otherwise: 128 KiB (also the size up to which answers to messages that
+/// arrived together are gathered into one write).
+pub const DEFAULT_HIGH_WATER: usize = 128 * 1024;
 
 /// Why a driver operation failed.
 #[derive(Debug)]

@@ -171,24 +171,60 @@ fn unanswered_close_ends_at_the_close_deadline() {
     assert_eq!(s.poll_timeout(), None);
 }
 
-/// A clean close whose transport does not end (the peer never closes TCP): at the deadline
-/// the connection is drained, with no second `Closed`.
+/// A client's clean close whose transport does not end (the server never closes TCP): the
+/// client waits for the server to close first (§5.5.1 "the client SHOULD wait for the server
+/// to close the connection"), and at the deadline the connection is drained, with no second
+/// `Closed`.
 #[test]
 fn clean_close_waiting_for_the_transport_ends_at_the_deadline() {
+    let mut c = client_open(keepalive_only().with_close_timeout(Some(secs(10))));
+    tick(&mut c, at(0.0));
+    assert!(c.receive(&sframe(true, CLOSE, &close_payload(1000, ""))) > 0);
+    // The close frame is decoded (and answered) after the report of 2 s.
+    let (events, output) = tick(&mut c, at(2.0));
+    assert!(closed(&events).is_clean());
+    assert!(!output.is_empty());
+    assert!(!c.is_drained(), "waiting for the server's end of stream");
+    assert_eq!(c.poll_timeout(), Some(at(12.0)));
+    let (events, _) = tick(&mut c, at(11.999_999_999));
+    assert!(events.is_empty() && !c.is_drained());
+    let (events, _) = tick(&mut c, at(12.0));
+    assert!(events.is_empty(), "{events:?}");
+    assert!(c.is_drained());
+}
+
+/// §5.5.1: "The server MUST close the underlying TCP connection immediately" after the
+/// closing handshake: once its close reply is written the server is drained (half-close,
+/// then drop), without waiting for the client's end of stream; a server whose reply is not
+/// written yet is not.
+#[test]
+fn server_closes_the_transport_right_after_the_closing_handshake_s5_5_1() {
     let mut s = server_open(keepalive_only().with_close_timeout(Some(secs(10))));
     tick(&mut s, at(0.0));
     assert!(s.receive(&cframe(true, CLOSE, &close_payload(1000, ""))) > 0);
-    // The close frame is decoded (and answered) after the report of 2 s.
-    let (events, output) = tick(&mut s, at(2.0));
+    s.handle_timeout(at(1.0));
+    let events = drain(&mut s);
     assert!(closed(&events).is_clean());
-    assert!(!output.is_empty());
-    assert!(!s.is_drained(), "waiting for the peer's end of stream");
-    assert_eq!(s.poll_timeout(), Some(at(12.0)));
-    let (events, _) = tick(&mut s, at(11.999_999_999));
-    assert!(events.is_empty() && !s.is_drained());
-    let (events, _) = tick(&mut s, at(12.0));
-    assert!(events.is_empty(), "{events:?}");
-    assert!(s.is_drained());
+    assert!(s.wants_write());
+    assert!(!s.is_drained(), "its close reply is not written yet");
+    let reply = take_output(&mut s);
+    assert_eq!(decode_frames(&reply).len(), 1);
+    assert!(s.should_shutdown_write());
+    assert!(
+        s.is_drained(),
+        "the server must not wait for the client's end of stream"
+    );
+
+    // The same when the server started the closing handshake.
+    let mut s = server_open(keepalive_only().with_close_timeout(Some(secs(10))));
+    tick(&mut s, at(0.0));
+    s.close(CloseCode::NORMAL, "").unwrap();
+    let _ = take_output(&mut s);
+    assert!(!s.is_drained(), "the client's close reply is awaited");
+    assert!(s.receive(&cframe(true, CLOSE, &close_payload(1000, ""))) > 0);
+    let events = drain(&mut s);
+    assert!(closed(&events).is_clean());
+    assert!(s.should_shutdown_write() && s.is_drained());
 }
 
 /// With automatic replies off, a close reply owed and never given ends at the deadline with

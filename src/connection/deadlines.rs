@@ -321,11 +321,16 @@ impl Connection {
     }
 
     /// Whether the connection is done with its transport: `Event::Closed` was delivered,
-    /// the transport ended (end of stream, or the close deadline passed) and there is no
-    /// output left to write. Drop the transport then.
+    /// there is no output left to write, and the transport ended (end of stream, or the
+    /// close deadline passed) or, on a server, the closing handshake completed: §5.5.1 "The
+    /// server MUST close the underlying TCP connection immediately", so it does not wait for
+    /// the client's end of stream. Drop the transport then, after the half-close that
+    /// [`should_shutdown_write`](Self::should_shutdown_write) asks for (a TLS stream sends
+    /// its `close_notify` there).
     #[must_use]
     pub fn is_drained(&self) -> bool {
-        self.out.link.reported && self.out.link.eof && self.out.buf.is_empty()
+        let link = &self.out.link;
+        link.reported && (link.eof || link.closes_transport) && self.out.buf.is_empty()
     }
 
     /// Acts on a deadline that fell due.

@@ -53,10 +53,11 @@ use state::Phase;
 /// 3. write [`output`](Self::output) to the transport and call
 ///    [`consume_output`](Self::consume_output) with what was written;
 /// 4. when [`should_shutdown_write`](Self::should_shutdown_write) is true, half-close the
-///    transport (keep reading until end of stream, so that nothing is reset);
+///    transport (keep reading until drained, so that nothing is reset);
 /// 5. arm a timer for [`poll_timeout()`](Self::poll_timeout); when it fires, call
 ///    `handle_timeout(now)` and go back to 2. Once [`is_drained`](Self::is_drained), drop
-///    the transport.
+///    the transport: after end of stream or the close deadline, and for a server right
+///    after a completed closing handshake (§5.5.1: the server closes at once).
 ///
 /// Keep reading until the transport reports end of stream, then call `receive_eof` and drain
 /// once more: the last event is always [`Event::Closed`]. A driver that never tells the time

@@ -474,13 +474,14 @@ impl Outbound {
         }
     }
 
-    /// The closing handshake is complete: report it, and as the server close TCP first
-    /// (§7.1.1).
+    /// The closing handshake is complete: report it, and as the server close TCP first and
+    /// at once (§7.1.1, §5.5.1).
     pub(crate) fn finish_closing(&mut self, cause: CloseCause) {
         let code = self.link.peer_code.unwrap_or(CloseCode::NO_STATUS);
         self.link.finish(code, cause);
         if self.role.is_server() {
             self.link.shutdown = true;
+            self.link.closes_transport = true;
         }
     }
 

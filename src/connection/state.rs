@@ -145,6 +145,10 @@ pub(crate) struct Link {
     /// The handshake deadline passed while a refusal's body was being read: it ends with
     /// what arrived.
     pub(crate) handshake_expired: bool,
+    /// The server completed the closing handshake: it closes the transport as soon as its
+    /// output is written, without waiting for the client's end of stream (§5.5.1: "The
+    /// server MUST close the underlying TCP connection immediately").
+    pub(crate) closes_transport: bool,
     /// The time-dependent state: deadlines and latency.
     pub(crate) deadlines: Deadlines,
 }
@@ -163,6 +167,7 @@ impl Link {
             closed_first: false,
             idle_close: false,
             handshake_expired: false,
+            closes_transport: false,
             deadlines: Deadlines::new(config),
         }
     }

@@ -36,6 +36,10 @@ pub(crate) struct Io<S> {
     /// The stream failed: nothing more is written to it.
     dead: bool,
     shut_down: bool,
+    /// The connection was drained and one last pass flushed and half-closed what it could:
+    /// the stream may be dropped (a server closes at once after the closing handshake,
+    /// §5.5.1, and a stream stuck on a peer that does not read must not hold it).
+    last_pass: bool,
     /// Written since the last flush (TLS streams buffer records until flushed).
     unflushed: bool,
     /// Output above which no more is read and sends wait.
@@ -54,6 +58,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             eof: false,
             dead: false,
             shut_down: false,
+            last_pass: false,
             unflushed: false,
             high_water,
         };
@@ -84,7 +89,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// Whether everything is over: the connection ended, its transport too, nothing left to
     /// write (or the close deadline abandoned it).
     pub(crate) fn is_done(&self) -> bool {
-        self.conn.is_drained() || (self.conn.is_closed() && !self.conn.wants_write() && self.eof)
+        let transport_over = self.eof || self.dead || self.last_pass;
+        transport_over
+            && (self.conn.is_drained() || (self.conn.is_closed() && !self.conn.wants_write()))
     }
 
     /// The transport is gone (a failed read or write): the connection ends as at end of
@@ -157,6 +164,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     /// Output out, flushed, and the half-close; whether anything moved.
     fn poll_output(&mut self, cx: &mut Context<'_>) -> bool {
+        let drained = self.conn.is_drained();
         let mut moved = false;
         // 1. Output: everything the stream takes now, then flushed.
         while self.conn.wants_write() && !self.dead {
@@ -195,6 +203,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 self.shut_down = true;
                 moved = true;
             }
+        }
+        if drained && !self.last_pass {
+            self.last_pass = true;
+            moved = true;
         }
         moved
     }
