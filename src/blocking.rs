@@ -152,6 +152,12 @@ impl WebSocket<TcpStream> {
     }
 }
 
+impl<S> Drop for WebSocket<S> {
+    fn drop(&mut self) {
+        driver::trace_end(&self.conn);
+    }
+}
+
 impl<S: Read + Write> WebSocket<S> {
     fn new(conn: Connection, stream: S, hooks: Hooks<S>) -> WebSocket<S> {
         let mut ws = WebSocket {
@@ -197,6 +203,7 @@ impl<S: Read + Write> WebSocket<S> {
             match decided {
                 Some(Ok(answer)) => {
                     if answer.apply(&mut ws.conn) {
+                        driver::trace_upgraded(&ws.conn);
                         return Ok(Some(ws));
                     }
                     ws.flush_and_shut();
@@ -238,7 +245,10 @@ impl<S: Read + Write> WebSocket<S> {
                 None => None,
             };
             match decided {
-                Some(Ok(response)) => return Ok((ws, response)),
+                Some(Ok(response)) => {
+                    driver::trace_upgraded(&ws.conn);
+                    return Ok((ws, response));
+                }
                 Some(Err(e)) => {
                     ws.flush_and_shut();
                     return Err(e);
@@ -260,11 +270,9 @@ impl<S: Read + Write> WebSocket<S> {
         config: Config,
         leftover: &[u8],
     ) -> Result<WebSocket<S>, Error> {
-        Ok(WebSocket::new(
-            driver::upgraded(role, config, leftover)?,
-            stream,
-            hooks,
-        ))
+        let ws = WebSocket::new(driver::upgraded(role, config, leftover)?, stream, hooks);
+        driver::trace_upgraded(&ws.conn);
+        Ok(ws)
     }
 
     /// The connection, for its getters.
@@ -509,7 +517,10 @@ impl<S: Read + Write> WebSocket<S> {
                     // A deadline: the close deadline abandons what a peer never reads.
                     self.tick();
                 }
-                Err(_) => self.lost(),
+                Err(e) => {
+                    driver::trace_transport_error(&e);
+                    self.lost();
+                }
             }
         }
         if !self.dead && !self.conn.wants_write() && self.stream.flush().is_err() {
@@ -559,7 +570,10 @@ impl<S: Read + Write> WebSocket<S> {
                             | io::ErrorKind::Interrupted
                     ) => {}
                 // A reset ends the connection like an end of stream.
-                Err(_) => self.lost(),
+                Err(e) => {
+                    driver::trace_transport_error(&e);
+                    self.lost();
+                }
             }
         }
         self.tick();

@@ -301,6 +301,64 @@ pub(crate) fn transport_lost(conn: &mut Connection) {
     conn.receive_eof();
 }
 
+/// `tracing` (feature `tracing`): the upgrade, at debug level.
+pub(crate) fn trace_upgraded(conn: &Connection) {
+    #[cfg(feature = "tracing")]
+    ::tracing::debug!(
+        target: "wsmachine",
+        role = ?conn.role(),
+        subprotocol = conn.subprotocol(),
+        "websocket upgraded"
+    );
+    #[cfg(not(feature = "tracing"))]
+    let _ = conn;
+}
+
+/// `tracing` (feature `tracing`): the end of a connection, when the driver lets go of its
+/// transport: how it ended (or that it was dropped while open) and what went through it.
+/// At debug level, except for an internal error (1011 from a broken assumption), a warning.
+pub(crate) fn trace_end(conn: &Connection) {
+    #[cfg(feature = "tracing")]
+    {
+        let stats = conn.stats();
+        match conn.closed() {
+            Some(closed) if closed.cause == CloseCause::Failed(ProtocolError::Internal) => {
+                ::tracing::warn!(
+                    target: "wsmachine",
+                    role = ?conn.role(),
+                    code = closed.code.0,
+                    "websocket failed on an internal error"
+                );
+            }
+            Some(closed) => ::tracing::debug!(
+                target: "wsmachine",
+                role = ?conn.role(),
+                code = closed.code.0,
+                cause = ?closed.cause,
+                messages_in = stats.received.messages,
+                messages_out = stats.sent.messages,
+                "websocket ended"
+            ),
+            None => ::tracing::debug!(
+                target: "wsmachine",
+                role = ?conn.role(),
+                state = ?conn.state(),
+                "websocket dropped before it ended"
+            ),
+        }
+    }
+    #[cfg(not(feature = "tracing"))]
+    let _ = conn;
+}
+
+/// `tracing` (feature `tracing`): the transport failed (a reset, a TLS error).
+pub(crate) fn trace_transport_error(error: &io::Error) {
+    #[cfg(feature = "tracing")]
+    ::tracing::debug!(target: "wsmachine", %error, "websocket transport failed");
+    #[cfg(not(feature = "tracing"))]
+    let _ = error;
+}
+
 /// The handshake error a `Closed` during the handshake carries.
 pub(crate) fn handshake_error(closed: Closed) -> Error {
     match closed.cause {

@@ -14,7 +14,7 @@ use std::io;
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
-use crate::driver::{transport_lost, Error};
+use crate::driver::{trace_end, trace_transport_error, transport_lost, Error};
 use crate::{Connection, SendError, Timestamp};
 
 /// A deadline further than any real one, for a timer with nothing to wait for.
@@ -44,6 +44,12 @@ pub(crate) struct Io<S> {
     unflushed: bool,
     /// Output above which no more is read and sends wait.
     pub(crate) high_water: usize,
+}
+
+impl<S> Drop for Io<S> {
+    fn drop(&mut self) {
+        trace_end(&self.conn);
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
@@ -143,7 +149,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     }
                     // A reset (or a TLS peer gone without close_notify) ends the connection
                     // like an end of stream.
-                    Poll::Ready(Err(_)) => {
+                    Poll::Ready(Err(e)) => {
+                        trace_transport_error(&e);
                         self.lost();
                         moved = true;
                     }
@@ -169,7 +176,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         // 1. Output: everything the stream takes now, then flushed.
         while self.conn.wants_write() && !self.dead {
             match Pin::new(&mut self.stream).poll_write(cx, self.conn.output()) {
-                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
+                Poll::Ready(Ok(0)) => {
+                    self.lost();
+                    moved = true;
+                }
+                Poll::Ready(Err(e)) => {
+                    trace_transport_error(&e);
                     self.lost();
                     moved = true;
                 }
@@ -184,7 +196,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         if self.unflushed && !self.dead {
             match Pin::new(&mut self.stream).poll_flush(cx) {
                 Poll::Ready(Ok(())) => self.unflushed = false,
-                Poll::Ready(Err(_)) => {
+                Poll::Ready(Err(e)) => {
+                    trace_transport_error(&e);
                     self.unflushed = false;
                     self.lost();
                     moved = true;

@@ -204,6 +204,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     if answer.apply(&mut io.conn) {
                         flush_and_shut(&mut io).await;
                         io.settle_idle();
+                        driver::trace_upgraded(&io.conn);
                         return Ok(Some(WebSocket { io }));
                     }
                     flush_and_shut(&mut io).await;
@@ -257,6 +258,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             match step {
                 Step::Done(Ok(response)) => {
                     io.settle_idle();
+                    driver::trace_upgraded(&io.conn);
                     return Ok((WebSocket { io }, response));
                 }
                 Step::Done(Err(rejected)) => {
@@ -285,13 +287,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         config: Config,
         leftover: &[u8],
     ) -> Result<WebSocket<S>, Error> {
-        Ok(WebSocket {
-            io: Io::new(
-                driver::upgraded(role, config, leftover)?,
-                stream,
-                DEFAULT_HIGH_WATER,
-            ),
-        })
+        let io = Io::new(
+            driver::upgraded(role, config, leftover)?,
+            stream,
+            DEFAULT_HIGH_WATER,
+        );
+        driver::trace_upgraded(&io.conn);
+        Ok(WebSocket { io })
     }
 
     /// Sets the output above which sends wait and no input is read
