@@ -123,6 +123,7 @@
 //! | `http` | no | conversions with the `http` crate's types ([`handshake::http`]) |
 //! | `deflate` | no | permessage-deflate, RFC 7692 ([`extensions::deflate`]); needs `std` |
 //! | `tokio` | no | the tokio driver, `wsmachine::tokio`; needs `std` (which brings [`blocking`]) |
+//! | `futures` | no | `futures` `Stream`/`Sink` of owned messages for the tokio driver's `WebSocket`, `Reader` and `Writer`; implies `tokio` |
 //! | `tracing` | no | `tracing` events from the drivers (never the core), target `wsmachine`: each upgrade, each end with its code and cause, transport failures |
 //!
 //! Without `std` the crate is `no_std` and needs only `alloc`.

@@ -14,8 +14,11 @@ use std::io;
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
-use crate::driver::{trace_end, trace_transport_error, transport_lost, Error};
-use crate::{Connection, SendError, Timestamp};
+use crate::driver::{
+    message_of, next_message, outcome, trace_end, trace_transport_error, transport_lost, Error,
+    Next, OwnedMessage,
+};
+use crate::{Connection, Delivery, SendError, Timestamp};
 
 /// A deadline further than any real one, for a timer with nothing to wait for.
 const FAR: Duration = Duration::from_secs(86_400 * 365);
@@ -44,6 +47,9 @@ pub(crate) struct Io<S> {
     unflushed: bool,
     /// Output above which no more is read and sends wait.
     pub(crate) high_water: usize,
+    /// As a `Stream`: the last item (the end, or an error) was yielded.
+    #[cfg(feature = "futures")]
+    pub(crate) stream_ended: bool,
 }
 
 impl<S> Drop for Io<S> {
@@ -67,6 +73,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             last_pass: false,
             unflushed: false,
             high_water,
+            #[cfg(feature = "futures")]
+            stream_ended: false,
         };
         // The connection's deadlines start now.
         io.tick();
@@ -271,6 +279,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         let result = command(&mut self.conn).map_err(Error::Send);
         self.poll_write_now(cx);
         Poll::Ready(result)
+    }
+
+    /// The next message, copied out: a message is taken out of the connection only in the
+    /// poll that returns it (cancel-safe). `Ok(None)` once the connection closed cleanly and
+    /// its transport is finished.
+    pub(crate) fn poll_recv_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<OwnedMessage>, Error>> {
+        if self.conn.config().delivery == Delivery::Streaming {
+            return Poll::Ready(Err(Error::StreamingDelivery));
+        }
+        loop {
+            match next_message(&mut self.conn) {
+                Next::Message(ready) => {
+                    return Poll::Ready(
+                        message_of(self.conn.render_ready(ready)).map(|m| Some(m.into())),
+                    );
+                }
+                Next::Ended(closed) if self.is_done() => return Poll::Ready(outcome(closed)),
+                // Ended, the transport not finished yet (the peer's end of stream, or the
+                // close deadline); or waiting for bytes.
+                Next::Ended(_) | Next::Wait => match self.poll_io(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
+                    Poll::Pending => return Poll::Pending,
+                },
+            }
+        }
+    }
+
+    /// Writes all pending output (reading nothing).
+    pub(crate) fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            if !self.conn.wants_write() || self.is_done() {
+                return Poll::Ready(Ok(()));
+            }
+            match self.poll_out(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 
     /// One write attempt within the current poll, so that what a send queued starts out at

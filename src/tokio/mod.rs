@@ -53,10 +53,17 @@
 //!   a send queues its frame only in the poll that completes, so a cancelled send sent
 //!   nothing. What a completed send queued starts out at once and the rest goes with the
 //!   next call (any `recv`, `send` or [`flush`](WebSocket::flush)).
+//! - **`Stream` and `Sink`** (feature `futures`): a [`WebSocket`], a [`Reader`] and a
+//!   [`Writer`] are `futures` streams and sinks of [`OwnedMessage`]s (one copy per message;
+//!   [`WebSocket::recv`] stays zero-copy). The stream yields each message, then `None` after
+//!   a clean close, or one error and then `None`; `poll_ready` waits for room below the
+//!   high-water mark; `poll_close` starts the closing handshake (1000).
 //! - **Splitting**: [`WebSocket::split`] gives a [`Reader`] and a [`Writer`] for two tasks;
 //!   either drives the stream both ways, so replies owed to the peer go out while either is
 //!   in use.
 
+#[cfg(feature = "futures")]
+mod futures;
 mod io;
 mod split;
 
@@ -512,10 +519,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// [`Error::Io`].
     pub async fn flush(&mut self) -> Result<(), Error> {
-        while self.io.conn.wants_write() && !self.io.is_done() {
-            drive_out(&mut self.io).await?;
-        }
-        Ok(())
+        poll_fn(|cx| self.io.poll_flush_out(cx)).await
     }
 
     /// Splits the connection into a receiving and a sending half for two tasks.

@@ -1,9 +1,9 @@
 //! The two halves of a split [`WebSocket`](super::WebSocket): a [`Reader`] and a [`Writer`]
 //! for two tasks. Both share the connection and its stream behind a lock that is held only
-//! within a poll, never across an await. Either half drives the stream both ways when
-//! polled (so pongs and the close reply go out while only the reader runs, and input is
-//! read while only the writer waits), and the waker they hand the stream wakes both halves:
-//! whichever task waits is woken when the stream can move.
+//! within a poll, never across an await. Either half moves output when polled (so pongs
+//! and the close reply go out while only the reader runs), the reader also reads, and the
+//! waker they hand the stream wakes both halves: whichever task waits is woken when the
+//! stream can move.
 
 use core::future::poll_fn;
 use core::task::{Context, Poll, Waker};
@@ -13,23 +13,23 @@ use std::task::Wake;
 use ::tokio::io::{AsyncRead, AsyncWrite};
 
 use super::io::Io;
-use crate::driver::{message_of, next_message, outcome, Error, Next, OwnedMessage};
-use crate::{CloseCode, Connection, Delivery, Message, MessageKind, SendError};
+use crate::driver::{Error, OwnedMessage};
+use crate::{CloseCode, Connection, Message, MessageKind, SendError};
 
 /// The receiving half. See [`WebSocket::split`](super::WebSocket::split).
 #[derive(Debug)]
 pub struct Reader<S> {
-    shared: Arc<Shared<S>>,
+    pub(super) shared: Arc<Shared<S>>,
 }
 
 /// The sending half. See [`WebSocket::split`](super::WebSocket::split).
 #[derive(Debug)]
 pub struct Writer<S> {
-    shared: Arc<Shared<S>>,
+    pub(super) shared: Arc<Shared<S>>,
 }
 
 #[derive(Debug)]
-struct Shared<S> {
+pub(super) struct Shared<S> {
     io: Mutex<Io<S>>,
     wakers: Arc<Wakers>,
 }
@@ -54,8 +54,8 @@ impl Wake for Wakers {
     }
 }
 
-const READER: usize = 0;
-const WRITER: usize = 1;
+pub(super) const READER: usize = 0;
+pub(super) const WRITER: usize = 1;
 
 pub(super) fn split<S>(io: Io<S>) -> (Reader<S>, Writer<S>) {
     let shared = Arc::new(Shared {
@@ -73,7 +73,7 @@ pub(super) fn split<S>(io: Io<S>) -> (Reader<S>, Writer<S>) {
 impl<S> Shared<S> {
     /// Runs `f` on the connection with a context whose waker wakes both halves; `half`'s
     /// own waker is registered first.
-    fn poll_with<R>(
+    pub(super) fn poll_with<R>(
         &self,
         half: usize,
         cx: &Context<'_>,
@@ -98,7 +98,7 @@ impl<S> Shared<S> {
         f(&mut io, &mut both)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Io<S>> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Io<S>> {
         self.io.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -112,38 +112,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
     ///
     /// As [`WebSocket::recv`](super::WebSocket::recv).
     pub async fn recv(&mut self) -> Result<Option<OwnedMessage>, Error> {
-        poll_fn(|cx| self.shared.poll_with(READER, cx, poll_recv)).await
+        poll_fn(|cx| self.shared.poll_with(READER, cx, Io::poll_recv_owned)).await
     }
 
     /// The connection's statistics and state, read under the lock.
     pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
         f(&self.shared.lock().conn)
-    }
-}
-
-fn poll_recv<S: AsyncRead + AsyncWrite + Unpin>(
-    io: &mut Io<S>,
-    cx: &mut Context<'_>,
-) -> Poll<Result<Option<OwnedMessage>, Error>> {
-    if io.conn.config().delivery == Delivery::Streaming {
-        return Poll::Ready(Err(Error::StreamingDelivery));
-    }
-    loop {
-        match next_message(&mut io.conn) {
-            Next::Message(ready) => {
-                return Poll::Ready(
-                    message_of(io.conn.render_ready(ready)).map(|m| Some(m.into())),
-                );
-            }
-            Next::Ended(closed) if io.is_done() => return Poll::Ready(outcome(closed)),
-            // Ended, the transport not finished yet (the peer's end of stream, or the close
-            // deadline); or waiting for bytes.
-            Next::Ended(_) | Next::Wait => match io.poll_io(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
-                Poll::Pending => return Poll::Pending,
-            },
-        }
     }
 }
 
@@ -218,19 +192,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     ///
     /// [`Error::Io`].
     pub async fn flush(&mut self) -> Result<(), Error> {
-        poll_fn(|cx| {
-            self.shared.poll_with(WRITER, cx, |io, cx| loop {
-                if !io.conn.wants_write() || io.is_done() {
-                    return Poll::Ready(Ok(()));
-                }
-                match io.poll_out(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
-                    Poll::Pending => return Poll::Pending,
-                }
-            })
-        })
-        .await
+        poll_fn(|cx| self.shared.poll_with(WRITER, cx, Io::poll_flush_out)).await
     }
 
     /// Queues a command once there is room (for data), in the poll that completes.
