@@ -399,6 +399,16 @@ impl<S: Read + Write> WebSocket<S> {
         self.command(|c| c.send_binary(data))
     }
 
+    /// Sends a [`PreparedMessage`](crate::PreparedMessage), encoded once for many
+    /// connections (see [`Connection::send_prepared`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
+        self.command(|c| c.send_prepared(message))
+    }
+
     /// Sends one fragment of a message (§5.4).
     ///
     /// # Errors

@@ -159,6 +159,7 @@ mod event;
 pub mod extensions;
 pub mod frame;
 pub mod handshake;
+mod prepared;
 mod role;
 mod stats;
 mod time;
@@ -175,6 +176,7 @@ pub use event::{
     CloseCause, Closed, Event, Fragment, Message, MessageKind, OwnedEvent, OwnedRequest,
     OwnedResponse, Request, Response,
 };
+pub use prepared::PreparedMessage;
 pub use role::Role;
 pub use stats::{DirectionStats, Memory, Stats};
 pub use time::Timestamp;

@@ -87,6 +87,19 @@ mod imp {
             self.state.as_ref().is_some_and(|s| s.fragmented)
         }
 
+        /// The parameters of a compressed encoding that this connection can share with
+        /// others: only without context takeover in the sending direction, where every
+        /// message is compressed from a fresh context.
+        pub(crate) fn shared_key(&self) -> Option<crate::prepared::DeflateKey> {
+            let s = self.state.as_ref()?;
+            s.params
+                .no_context_takeover
+                .then(|| crate::prepared::DeflateKey {
+                    window_bits: s.params.window_bits.clamp(9, 15),
+                    level: s.level.min(9),
+                })
+        }
+
         pub(crate) fn set_fragmented(&mut self, on: bool) {
             if let Some(s) = self.state.as_mut() {
                 s.fragmented = on;

@@ -494,6 +494,19 @@ impl Connection {
         self.out.send_message(MessageKind::Binary, data)
     }
 
+    /// Queues a [`PreparedMessage`](crate::PreparedMessage), encoded once for any number of
+    /// connections: a server copies the shared frame into its output (a client masks the
+    /// shared payload while copying it), and with permessage-deflate and no context takeover
+    /// the compressed encoding is shared too. The message goes out exactly as
+    /// [`send_text`](Self::send_text) or [`send_binary`](Self::send_binary) would send it.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text), plus [`SendError::CompressionFailed`].
+    pub fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), SendError> {
+        self.out.send_prepared(message)
+    }
+
     /// Queues one fragment of a message (§5.4): the first call starts a message of `kind`,
     /// later calls continue it, `fin` ends it. Text fragments may split code points, but
     /// together must be valid UTF-8. Control frames may be sent in between.

@@ -19,6 +19,8 @@ use crate::role::Role;
 use crate::stats::DirectionStats;
 use crate::utf8::Utf8Validator;
 
+mod prepared;
+
 /// How many automatic pongs may wait unsent before a newer ping replaces the last one.
 pub(crate) const MAX_PENDING_PONGS: usize = 16;
 
@@ -579,6 +581,16 @@ impl Sender<'_> {
     /// As [`Connection::send_binary`](crate::Connection::send_binary).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.out.send_message(MessageKind::Binary, data)
+    }
+
+    /// Queues a prepared message. See
+    /// [`Connection::send_prepared`](crate::Connection::send_prepared).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send_prepared`](crate::Connection::send_prepared).
+    pub fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), SendError> {
+        self.out.send_prepared(message)
     }
 
     /// Queues one fragment. See [`Connection::send_fragment`](crate::Connection::send_fragment).

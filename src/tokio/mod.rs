@@ -465,6 +465,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         queue(&mut self.io, true, |conn| conn.send_binary(data)).await
     }
 
+    /// Sends a [`PreparedMessage`](crate::PreparedMessage), encoded once for many
+    /// connections (see [`Connection::send_prepared`]); cancel-safe as [`send`](Self::send).
+    ///
+    /// ```no_run
+    /// # async fn demo(mut sockets: Vec<wsmachine::tokio::WebSocket<tokio::net::TcpStream>>) {
+    /// let update = wsmachine::PreparedMessage::text("tick");
+    /// for ws in &mut sockets {
+    ///     let _ = ws.send_prepared(&update).await;
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
+        queue(&mut self.io, true, |conn| conn.send_prepared(message)).await
+    }
+
     /// Sends one fragment of a message (§5.4); `fin` ends it. See
     /// [`Connection::send_fragment`]; cancel-safe as [`send`](Self::send).
     ///

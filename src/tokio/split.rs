@@ -152,6 +152,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
         self.command(true, |c| c.send_binary(data)).await
     }
 
+    /// Sends a [`PreparedMessage`](crate::PreparedMessage), encoded once for many
+    /// connections. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`](super::WebSocket::send).
+    pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
+        self.command(true, |c| c.send_prepared(message)).await
+    }
+
     /// Sends one fragment of a message. Cancel-safe.
     ///
     /// # Errors

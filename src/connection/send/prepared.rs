@@ -1,0 +1,60 @@
+//! Sending a [`PreparedMessage`]: the same checks as any whole message, then one copy of a
+//! shared encoding into the output.
+
+use super::{Outbound, PendingPongs};
+use crate::error::SendError;
+use crate::prepared::{Encoded, PreparedMessage};
+
+impl Outbound {
+    /// Sends a prepared message: as [`send_whole`](Self::send_whole), but from encodings
+    /// shared by every connection that can use them.
+    pub(crate) fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), SendError> {
+        self.check_data()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentSequence);
+        }
+        let len = msg.len();
+        if msg.may_compress() && self.compression.wants(len) {
+            #[cfg(feature = "deflate")]
+            if let Some(key) = self.compression.shared_key() {
+                let compressed = msg.deflated(key).ok_or(SendError::CompressionFailed)?;
+                self.write_encoded(msg, &compressed, 0b100)?;
+                return self.sent(len);
+            }
+            // With context takeover the message is compressed against this connection's own
+            // history: nothing to share.
+            return self.send_whole(msg.kind(), msg.payload(), true);
+        }
+        self.write_encoded(msg, msg.plain(), 0)?;
+        self.sent(len)
+    }
+
+    /// Queues `encoded` (`rsv` on its first frame): the shared frame as it is where this
+    /// connection would encode it the same way (a server, no fragmentation needed), else its
+    /// own frames around the shared payload (split by `fragment_size`, masked by a client).
+    fn write_encoded(
+        &mut self,
+        msg: &PreparedMessage,
+        encoded: &Encoded,
+        rsv: u8,
+    ) -> Result<(), SendError> {
+        let payload = encoded.payload();
+        let fits = self.fragment_size == 0 || payload.len() <= self.fragment_size;
+        if self.rng.is_none() && fits {
+            let frame = encoded.frame();
+            self.reserve(frame.len(), self.max_backlog)?;
+            self.buf.push(frame);
+            self.stats.frames += 1;
+        } else {
+            self.reserve(self.frames_len(payload.len()), self.max_backlog)?;
+            self.write_frames(msg.kind().opcode(), rsv, payload);
+        }
+        Ok(())
+    }
+
+    fn sent(&mut self, len: usize) -> Result<(), SendError> {
+        self.stats.message(len as u64);
+        self.pongs = PendingPongs::default();
+        Ok(())
+    }
+}
