@@ -1,17 +1,20 @@
 //! The chat server on `wsmachine::tokio`: an HTML page at `/` and a WebSocket endpoint at
 //! `/chat` on one port, every message relayed to every connected browser. Each connection
-//! is split: its reader feeds the room, its writer relays the room to the browser.
+//! is split: its reader feeds the room, its writer relays the room to the browser. A message
+//! is encoded once, as a `PreparedMessage`, and each writer copies that frame (with
+//! permessage-deflate and no context takeover, one compression serves every browser).
 
 #![allow(dead_code)]
 
 use std::io;
-use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
 use wsmachine::driver::{Answer, OwnedMessage};
+#[cfg(feature = "deflate")]
+use wsmachine::extensions::deflate::DeflateConfig;
 use wsmachine::tokio::WebSocket;
-use wsmachine::{Config, Request};
+use wsmachine::{Config, PreparedMessage, Request};
 
 /// The page served at `/`.
 pub const PAGE: &str = include_str!("chat.html");
@@ -21,7 +24,7 @@ const HIGH_WATER: usize = 1 << 20;
 
 /// Accepts connections forever.
 pub async fn serve(listener: TcpListener) -> io::Result<()> {
-    let (room, _) = broadcast::channel::<Arc<str>>(1024);
+    let (room, _) = broadcast::channel::<PreparedMessage>(1024);
     loop {
         let (stream, _) = listener.accept().await?;
         tokio::spawn(connection(stream, room.clone()));
@@ -40,9 +43,13 @@ fn answer(request: &Request<'_>) -> Answer {
     }
 }
 
-async fn connection(stream: TcpStream, room: broadcast::Sender<Arc<str>>) {
+async fn connection(stream: TcpStream, room: broadcast::Sender<PreparedMessage>) {
     let _ = stream.set_nodelay(true);
     let config = Config::new().with_max_message_size(64 * 1024);
+    // Browsers offer permessage-deflate; resetting the context after every message lets all
+    // connections share one compressed copy of each chat line.
+    #[cfg(feature = "deflate")]
+    let config = config.with_deflate(DeflateConfig::new().with_no_context_takeover(true));
     let Ok(Some(mut ws)) = WebSocket::accept_with(stream, config, answer).await else {
         return;
     };
@@ -53,8 +60,8 @@ async fn connection(stream: TcpStream, room: broadcast::Sender<Arc<str>>) {
     let relay = tokio::spawn(async move {
         loop {
             match subscription.recv().await {
-                Ok(text) => {
-                    if writer.send_text(&text).await.is_err() {
+                Ok(message) => {
+                    if writer.send_prepared(&message).await.is_err() {
                         return;
                     }
                 }
@@ -67,8 +74,8 @@ async fn connection(stream: TcpStream, room: broadcast::Sender<Arc<str>>) {
     // The reader feeds this browser's messages to the room.
     while let Ok(Some(message)) = reader.recv().await {
         if let OwnedMessage::Text(text) = message {
-            // No other browser yet is not an error.
-            let _ = room.send(Arc::from(text));
+            // Encoded once here, for every browser. No other browser yet is not an error.
+            let _ = room.send(PreparedMessage::text(&text));
         }
     }
     relay.abort();

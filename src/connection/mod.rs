@@ -503,6 +503,7 @@ impl Connection {
     /// # Errors
     ///
     /// As [`send_text`](Self::send_text), plus [`SendError::CompressionFailed`].
+    #[inline]
     pub fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), SendError> {
         self.out.send_prepared(message)
     }
@@ -565,6 +566,7 @@ impl Connection {
     }
 
     /// Marks the first `n` bytes of [`output`](Self::output) as written.
+    #[inline]
     pub fn consume_output(&mut self, n: usize) {
         self.out.consume(n);
     }

@@ -105,6 +105,12 @@ impl Phase {
         !matches!(self, Phase::CloseReceived | Phase::Closed)
     }
 
+    /// Whether data frames (and our close frame) may be sent: open, or the peer's close
+    /// received and ours not yet sent (§5.5.1). Every send path asks this.
+    pub(crate) const fn sends_data(self) -> bool {
+        matches!(self, Phase::Open | Phase::CloseReceived)
+    }
+
     /// The public view of the phase.
     pub(crate) const fn state(self) -> State {
         match self {
@@ -120,13 +126,13 @@ impl Phase {
 }
 
 /// The state both directions share.
+///
+/// `repr(C)` with the phase and the flags first: every send checks them, and they then share
+/// a cache line with the output's hot fields (see `Outbound`).
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Link {
     pub(crate) phase: Phase,
-    /// The terminal event, once decided and until delivered.
-    pub(crate) undelivered: Option<Closed>,
-    /// How the connection ended, once decided (kept after delivery).
-    pub(crate) outcome: Option<Closed>,
     /// Whether the terminal event was delivered.
     pub(crate) reported: bool,
     /// Close the write side once the output is written (§7.1.1: the server closes first; on
@@ -149,6 +155,10 @@ pub(crate) struct Link {
     /// output is written, without waiting for the client's end of stream (§5.5.1: "The
     /// server MUST close the underlying TCP connection immediately").
     pub(crate) closes_transport: bool,
+    /// The terminal event, once decided and until delivered.
+    pub(crate) undelivered: Option<Closed>,
+    /// How the connection ended, once decided (kept after delivery).
+    pub(crate) outcome: Option<Closed>,
     /// The time-dependent state: deadlines and latency.
     pub(crate) deadlines: Deadlines,
 }

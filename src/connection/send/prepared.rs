@@ -8,7 +8,44 @@ use crate::prepared::{Encoded, PreparedMessage};
 impl Outbound {
     /// Sends a prepared message: as [`send_whole`](Self::send_whole), but from encodings
     /// shared by every connection that can use them.
+    #[inline]
     pub(crate) fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), SendError> {
+        if self.send_shared_frame(msg) {
+            return Ok(());
+        }
+        self.send_prepared_general(msg)
+    }
+
+    /// The common case of fan-out, without the general path's steps: a server, open, no
+    /// fragmented message in progress, nothing to compress or fragment, and room for the
+    /// frame in the output within the backlog. Returns `false` with nothing done otherwise;
+    /// the general path then decides the same way.
+    #[inline]
+    fn send_shared_frame(&mut self, msg: &PreparedMessage) -> bool {
+        let (frame, len) = (msg.server_frame(), msg.len());
+        if self.rng.is_some()
+            || !self.link.phase.sends_data()
+            || self.sending.is_some()
+            || (self.fragment_size != 0 && len > self.fragment_size)
+            || (msg.may_compress() && self.compression.wants(len))
+            || self.buf.len() + frame.len() > self.max_backlog
+        {
+            return false;
+        }
+        let Some(dst) = self.buf.spare_mut().get_mut(..frame.len()) else {
+            // The buffer must grow: the general path's business.
+            return false;
+        };
+        dst.copy_from_slice(frame);
+        self.buf.commit(frame.len());
+        self.stats.frames += 1;
+        self.stats.message(len as u64);
+        self.pongs = PendingPongs::default();
+        true
+    }
+
+    #[inline(never)]
+    fn send_prepared_general(&mut self, msg: &PreparedMessage) -> Result<(), SendError> {
         self.check_data()?;
         if self.sending.is_some() {
             return Err(SendError::FragmentSequence);
