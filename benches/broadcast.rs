@@ -22,6 +22,12 @@
 //!   encodes the frame every time.
 //! - `wsmachine_prepared`: one `PreparedMessage` built before the timing,
 //!   `Connection::send_prepared` on each connection.
+//! - `wsmachine_prepared_direct`: `Connection::send_prepared_unbuffered` on each connection
+//!   (whose output is empty), and the shared frame it returns handed to the sink: no copy at
+//!   all, the path the tokio driver takes whenever a connection's output is empty (it keeps a
+//!   reference to the message only if the socket takes part of the frame). This row pays
+//!   what the others pay except the copy into a per-connection buffer: it is the zero-copy
+//!   path, not a like-for-like copy.
 //! - `tungstenite_cloned_message`: tungstenite's cheapest fan-out: one `Message` built before
 //!   the timing, a clone (a reference count on its `Bytes`) passed to `WebSocket::send` (write
 //!   and flush) on each connection (`from_raw_socket`, server role, default configuration).
@@ -313,6 +319,14 @@ fn bench_plain(c: &mut Criterion, w: Workload, n: usize) {
         group.bench_function("wsmachine_prepared", |b| {
             b.iter_custom(|iters| ring.time(iters, |c| send_prepared(c, &msg)))
         });
+        let direct = |c: &mut Connection| {
+            let frame = c.send_prepared_unbuffered(&msg).expect("unbuffered");
+            black_box(frame);
+        };
+        ring.warm(direct);
+        group.bench_function("wsmachine_prepared_direct", |b| {
+            b.iter_custom(|iters| ring.time(iters, direct))
+        });
     }
     {
         let message = tungstenite_message(w, &data);
@@ -379,22 +393,26 @@ fn summary(n: usize, since: SystemTime) {
         _ => "—".to_owned(),
     };
     println!("\n## Broadcast to {n} server connections: time per recipient (mean)\n");
-    println!("| message | memcpy | send each | prepared | tungstenite | prepared ÷ memcpy | tungstenite ÷ prepared |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| message | memcpy | send each | prepared (copy) | prepared (direct) | tungstenite | copy ÷ memcpy | direct ÷ memcpy | tungstenite ÷ copy | tungstenite ÷ direct |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for w in WORKLOADS {
         let memcpy = get(w.group, "memcpy_reference");
         let each = get(w.group, "wsmachine_send_each");
         let prep = get(w.group, "wsmachine_prepared");
+        let direct = get(w.group, "wsmachine_prepared_direct");
         let tung = get(w.group, "tungstenite_cloned_message");
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             w.group,
             cell(memcpy),
             cell(each),
             cell(prep),
+            cell(direct),
             cell(tung),
             ratio(prep, memcpy),
-            ratio(tung, prep)
+            ratio(direct, memcpy),
+            ratio(tung, prep),
+            ratio(tung, direct)
         );
     }
     println!("\n| message, deflate (no context takeover) | prepared, shared | compress each | compress each ÷ shared |");

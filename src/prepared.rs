@@ -177,6 +177,17 @@ impl PreparedMessage {
         &self.shared.plain
     }
 
+    /// One of the shared frames, as a driver writing it directly finds it again: `None` for
+    /// a compressed one that was not built (or not in the lock-free slot).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn frame_of(&self, which: FrameOf) -> Option<&[u8]> {
+        match which {
+            FrameOf::Plain => Some(self.server_frame()),
+            #[cfg(feature = "deflate")]
+            FrameOf::Deflated => self.shared.deflated.first_frame(),
+        }
+    }
+
     /// The compressed encoding for connections with these parameters and no context
     /// takeover, compressing on first use; `None` if zlib failed.
     #[cfg(feature = "deflate")]
@@ -197,6 +208,16 @@ impl core::fmt::Debug for PreparedMessage {
     }
 }
 
+/// Which shared frame a connection handed out for a direct write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FrameOf {
+    /// The uncompressed frame.
+    Plain,
+    /// The compressed frame in the first (lock-free) slot.
+    #[cfg(feature = "deflate")]
+    Deflated,
+}
+
 /// The parameters a shared compressed encoding depends on: the sender's window bits and
 /// compression level.
 #[cfg(feature = "deflate")]
@@ -205,6 +226,9 @@ pub(crate) struct DeflateKey {
     pub(crate) window_bits: u8,
     pub(crate) level: u32,
 }
+
+#[cfg(feature = "deflate")]
+pub(crate) use deflated::Compressed;
 
 #[cfg(feature = "deflate")]
 mod deflated {
@@ -259,6 +283,12 @@ mod deflated {
     }
 
     impl Cache {
+        /// The frame in the lock-free slot, once built.
+        #[cfg(feature = "tokio")]
+        pub(super) fn first_frame(&self) -> Option<&[u8]> {
+            self.first.get()?.1.as_ref().map(Encoded::frame)
+        }
+
         pub(super) fn get(
             &self,
             key: DeflateKey,

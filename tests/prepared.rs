@@ -135,6 +135,57 @@ fn backlog_limit_holds() {
     server.send_prepared(&msg).unwrap();
 }
 
+/// The unbuffered form hands out the shared frame itself, counted as sent, and refuses
+/// (counting nothing) wherever the connection would write something else or write it later.
+#[test]
+fn unbuffered_hands_out_the_shared_frame_or_refuses() {
+    let msg = PreparedMessage::binary(&[5u8; 300]);
+    let mut server = server_open(Config::new());
+    let handshake = server.stats().sent.bytes;
+    let frame = server.send_prepared_unbuffered(&msg).unwrap();
+    assert_eq!(frame, sframe(true, 0x2, &[5u8; 300]));
+    assert!(server.output().is_empty());
+    let stats = server.stats().sent;
+    assert_eq!(
+        (stats.messages, stats.frames, stats.bytes - handshake),
+        (1, 1, 304)
+    );
+
+    // Output waiting: the frame would overtake it.
+    server.ping(b"").unwrap();
+    assert_eq!(
+        server.send_prepared_unbuffered(&msg),
+        Err(SendError::UnbufferedNotPossible)
+    );
+    assert_eq!(server.stats().sent.messages, 1);
+    // A client masks (§5.3); a smaller fragment size splits (§5.4).
+    let mut client = client_open(Config::new());
+    assert_eq!(
+        client.send_prepared_unbuffered(&msg),
+        Err(SendError::UnbufferedNotPossible)
+    );
+    let mut fragmenting = server_open(Config::new().with_outgoing_fragment_size(100));
+    assert_eq!(
+        fragmenting.send_prepared_unbuffered(&msg),
+        Err(SendError::UnbufferedNotPossible)
+    );
+    // The state rules of every send (§5.5.1).
+    let mut closing = server_open(Config::new());
+    closing.close(wsmachine::CloseCode::NORMAL, "").unwrap();
+    take_output(&mut closing);
+    assert_eq!(
+        closing.send_prepared_unbuffered(&msg),
+        Err(SendError::Closing)
+    );
+    let mut mid = server_open(Config::new());
+    mid.send_fragment(MessageKind::Binary, b"a", false).unwrap();
+    take_output(&mut mid);
+    assert_eq!(
+        mid.send_prepared_unbuffered(&msg),
+        Err(SendError::FragmentSequence)
+    );
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Prepared(usize),
@@ -338,6 +389,27 @@ mod deflate {
         let mut want = vec![OwnedEvent::Text("warm the context".into())];
         want.extend(vec![OwnedEvent::Text(text.clone()); 4]);
         assert_eq!(p.client_events, want);
+    }
+
+    /// Unbuffered, a connection without context takeover hands out the shared compressed
+    /// frame (the one `send_prepared` copies); with context takeover it refuses.
+    #[test]
+    fn unbuffered_hands_out_the_shared_compressed_frame() {
+        let text = json(100);
+        let msg = PreparedMessage::text(&text);
+        let mut p = Pair::new(deflating(false), deflating(true));
+        let frame = p.server.send_prepared_unbuffered(&msg).unwrap().to_vec();
+        let mut q = Pair::new(deflating(false), deflating(true));
+        q.server.send_prepared(&msg).unwrap();
+        assert_eq!(frame, q.server.output());
+        assert_eq!(decode_frames(&frame)[0].rsv, 0b100);
+        q.run();
+        assert_eq!(q.client_events, vec![OwnedEvent::Text(text.clone())]);
+        let mut r = Pair::new(deflating(false), deflating(false));
+        assert_eq!(
+            r.server.send_prepared_unbuffered(&msg),
+            Err(SendError::UnbufferedNotPossible)
+        );
     }
 
     /// The connection's threshold still decides: a message below it goes out plain.

@@ -508,6 +508,50 @@ impl Connection {
         self.out.send_prepared(message)
     }
 
+    /// Server: accepts a [`PreparedMessage`](crate::PreparedMessage) without copying it:
+    /// returns the shared frame, which the caller writes to the transport itself, whole and
+    /// before anything in [`output`](Self::output) (empty now; what is queued later, an
+    /// automatic pong or a close, goes after it). For fan-out this saves the one copy per
+    /// recipient that [`send_prepared`](Self::send_prepared) makes; the tokio driver uses it
+    /// whenever a connection's output is empty, keeping a reference to the message while a
+    /// partial write waits. The message is counted as sent and written.
+    ///
+    /// ```
+    /// # use wsmachine::{Config, Connection, PreparedMessage};
+    /// # let mut server = Connection::upgraded_server(Config::new(), &[]);
+    /// let msg = PreparedMessage::text("tick");
+    /// let frame = server.send_prepared_unbuffered(&msg).unwrap();
+    /// // socket.write_all(frame)?
+    /// assert_eq!(frame, b"\x81\x04tick");
+    /// assert!(server.output().is_empty());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::UnbufferedNotPossible`] for a client (its frames are masked), while
+    /// `output()` is not empty, where the connection's fragment size splits the message, and
+    /// where it compresses the message with an encoding that is not shared lock-free (context
+    /// takeover, or a second parameter set): [`send_prepared`](Self::send_prepared) then
+    /// sends it. Otherwise as [`send_prepared`](Self::send_prepared). Nothing is counted then.
+    pub fn send_prepared_unbuffered<'m>(
+        &mut self,
+        message: &'m crate::PreparedMessage,
+    ) -> Result<&'m [u8], SendError> {
+        self.out
+            .send_prepared_unbuffered(message)
+            .map(|(frame, _)| frame)
+    }
+
+    /// [`send_prepared_unbuffered`](Self::send_prepared_unbuffered) with which shared frame
+    /// it is, for a driver that must find it again after a partial write.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn send_prepared_direct<'m>(
+        &mut self,
+        message: &'m crate::PreparedMessage,
+    ) -> Result<(&'m [u8], crate::prepared::FrameOf), SendError> {
+        self.out.send_prepared_unbuffered(message)
+    }
+
     /// Queues one fragment of a message (§5.4): the first call starts a message of `kind`,
     /// later calls continue it, `fin` ends it. Text fragments may split code points, but
     /// together must be valid UTF-8. Control frames may be sent in between.

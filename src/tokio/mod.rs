@@ -481,7 +481,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// As [`send`](Self::send).
     pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
-        queue(&mut self.io, true, |conn| conn.send_prepared(message)).await
+        poll_fn(|cx| self.io.poll_prepared(cx, message)).await
     }
 
     /// Sends one fragment of a message (§5.4); `fin` ends it. See
@@ -581,7 +581,7 @@ async fn room<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) -> Result<(), E
 
 /// Writes what is left and half-closes (an answered request, a failed handshake).
 async fn flush_and_shut<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) {
-    while io.conn.wants_write() && !io.is_done() {
+    while io.wants_write() && !io.is_done() {
         if drive_out(io).await.is_err() {
             return;
         }

@@ -3,7 +3,7 @@
 
 use super::{Outbound, PendingPongs};
 use crate::error::SendError;
-use crate::prepared::{Encoded, PreparedMessage};
+use crate::prepared::{Encoded, FrameOf, PreparedMessage};
 
 impl Outbound {
     /// Sends a prepared message: as [`send_whole`](Self::send_whole), but from encodings
@@ -87,6 +87,63 @@ impl Outbound {
             self.write_frames(msg.kind().opcode(), rsv, payload);
         }
         Ok(())
+    }
+
+    /// Accepts a prepared message whose frame the caller writes itself, straight from the
+    /// shared bytes: a server with empty output, where the frame goes out as one shared
+    /// frame (no fragmentation; compressed only from the lock-free slot of the shared
+    /// encodings). Counted as sent and written, as
+    /// [`encode_unbuffered`](Self::encode_unbuffered) counts.
+    pub(crate) fn send_prepared_unbuffered<'m>(
+        &mut self,
+        msg: &'m PreparedMessage,
+    ) -> Result<(&'m [u8], FrameOf), SendError> {
+        self.check_data()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentSequence);
+        }
+        if self.rng.is_some() || !self.buf.is_empty() {
+            return Err(SendError::UnbufferedNotPossible);
+        }
+        let len = msg.len();
+        let (encoded, which) = if msg.may_compress() && self.compression.wants(len) {
+            self.shared_deflated(msg)?
+        } else {
+            (msg.plain(), FrameOf::Plain)
+        };
+        if self.fragment_size != 0 && encoded.payload().len() > self.fragment_size {
+            return Err(SendError::UnbufferedNotPossible);
+        }
+        let frame = encoded.frame();
+        self.stats.bytes += frame.len() as u64;
+        self.stats.frames += 1;
+        self.sent(len)?;
+        Ok((frame, which))
+    }
+
+    /// The shared compressed encoding in the lock-free slot, for a direct write.
+    #[cfg(feature = "deflate")]
+    fn shared_deflated<'m>(
+        &self,
+        msg: &'m PreparedMessage,
+    ) -> Result<(&'m Encoded, FrameOf), SendError> {
+        let key = self
+            .compression
+            .shared_key()
+            .ok_or(SendError::UnbufferedNotPossible)?;
+        match msg.deflated(key) {
+            Some(crate::prepared::Compressed::First(encoded)) => Ok((encoded, FrameOf::Deflated)),
+            Some(crate::prepared::Compressed::Other(_)) => Err(SendError::UnbufferedNotPossible),
+            None => Err(SendError::CompressionFailed),
+        }
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn shared_deflated<'m>(
+        &self,
+        _msg: &'m PreparedMessage,
+    ) -> Result<(&'m Encoded, FrameOf), SendError> {
+        Err(SendError::UnbufferedNotPossible)
     }
 
     fn sent(&mut self, len: usize) -> Result<(), SendError> {
