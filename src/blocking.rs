@@ -400,13 +400,14 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Sends a [`PreparedMessage`](crate::PreparedMessage), encoded once for many
-    /// connections (see [`Connection::send_prepared`]).
+    /// connections (see [`Connection::send_prepared`]); when nothing else waits to be
+    /// written, its shared frame is written straight from the message, with no copy.
     ///
     /// # Errors
     ///
     /// As [`send`](Self::send).
     pub fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
-        self.command(|c| c.send_prepared(message))
+        self.send_shared(message)
     }
 
     /// Sends one fragment of a message (§5.4).
@@ -517,20 +518,7 @@ impl<S: Read + Write> WebSocket<S> {
             match self.stream.write(self.conn.output()) {
                 Ok(0) => self.lost(),
                 Ok(n) => self.conn.consume_output(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    // A deadline: the close deadline abandons what a peer never reads.
-                    self.tick();
-                }
-                Err(e) => {
-                    driver::trace_transport_error(&e);
-                    self.lost();
-                }
+                Err(e) => self.write_failed(&e),
             }
         }
         if !self.dead && !self.conn.wants_write() && self.stream.flush().is_err() {
@@ -545,6 +533,46 @@ impl<S: Read + Write> WebSocket<S> {
                 let _ = shutdown(&mut self.stream);
             }
         }
+    }
+
+    /// A write that took nothing: a deadline passed (the close deadline abandons what a
+    /// peer never reads), an interruption, or the transport failed.
+    fn write_failed(&mut self, e: &io::Error) {
+        match e.kind() {
+            io::ErrorKind::Interrupted => {}
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => self.tick(),
+            _ => {
+                driver::trace_transport_error(e);
+                self.lost();
+            }
+        }
+    }
+
+    /// Sends a prepared message: with nothing else waiting, its shared frame is written
+    /// straight from the message (no copy), before anything the connection queues meanwhile
+    /// (a keepalive ping at a deadline); else the connection copies it.
+    fn send_shared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
+        if self.conn.wants_write() || self.dead {
+            return self.command(|c| c.send_prepared(message));
+        }
+        let mut frame = match self.conn.send_prepared_unbuffered(message) {
+            Ok(frame) => frame,
+            // Fragmented, masked, compressed apart: copied.
+            Err(crate::SendError::UnbufferedNotPossible) => {
+                return self.command(|c| c.send_prepared(message));
+            }
+            Err(e) => return Err(Error::Send(e)),
+        };
+        while !frame.is_empty() && !self.dead && !self.is_done() {
+            self.set_timeout();
+            match self.stream.write(frame) {
+                Ok(0) => self.lost(),
+                Ok(n) => frame = frame.get(n..).unwrap_or_default(),
+                Err(e) => self.write_failed(&e),
+            }
+        }
+        self.write_out();
+        Ok(())
     }
 
     /// One turn: output out, then input in (waiting at most until the next deadline), and

@@ -364,4 +364,10 @@ fn prepared_deflate_fan_out_compresses_once() {
     assert_eq!(fan_out(&mut servers, &[&msg]), 0);
     COUNTED.with(|c| c.set(false));
     assert!(servers.iter().all(|s| s.stats().sent.messages == 3));
+    // No connection built a compressor of its own: the shared encoding spared each one the
+    // compressor's ~380 KiB.
+    assert!(servers.iter().all(|s| s.memory().compression == 0));
+    let mut own = Pair::new(client_config, server_config).server;
+    own.send_text(&text).unwrap();
+    assert!(own.memory().compression > 256 * 1024);
 }

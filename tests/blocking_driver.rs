@@ -156,3 +156,46 @@ fn keepalive_drops_a_silent_peer() {
     );
     drop(peer);
 }
+
+/// Prepared messages through the blocking driver: large ones (written straight from the
+/// shared frame, in as many writes as the socket takes) interleaved with ordinary sends and
+/// pings; the client, which reads only after the server sent everything, receives all of
+/// them in order, byte for byte.
+#[test]
+fn prepared_messages_arrive_in_order_with_other_sends() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let big: Vec<u8> = (0..3 << 20).map(|i| (i % 253) as u8).collect();
+    let shared = wsmachine::PreparedMessage::binary(&big);
+    let small = wsmachine::PreparedMessage::text("small and shared");
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = WebSocket::accept(stream).unwrap();
+        for i in 0..4 {
+            ws.send_prepared(&shared).unwrap();
+            ws.ping(b"p").unwrap();
+            ws.send_text(&format!("plain {i}")).unwrap();
+            ws.send_prepared(&small).unwrap();
+        }
+        ws.close(CloseCode::NORMAL, "").unwrap();
+        while ws.recv().unwrap().is_some() {}
+    });
+    let mut ws = wsmachine::blocking::connect(&url).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    for i in 0..4 {
+        assert_eq!(
+            ws.recv_owned().unwrap(),
+            Some(OwnedMessage::Binary(big.clone()))
+        );
+        assert_eq!(
+            ws.recv_owned().unwrap(),
+            Some(OwnedMessage::Text(format!("plain {i}")))
+        );
+        assert_eq!(
+            ws.recv_owned().unwrap(),
+            Some(OwnedMessage::Text("small and shared".into()))
+        );
+    }
+    assert_eq!(ws.recv().unwrap(), None);
+    server.join().unwrap();
+}
