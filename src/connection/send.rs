@@ -54,14 +54,14 @@ pub(crate) struct Outbound {
     /// The kind of the outgoing fragmented message in progress.
     sending: Option<MessageKind>,
     role: Role,
+    /// Validates outgoing text fragments, which may split code points.
+    utf8: Utf8Validator,
     /// Automatic pongs at the very end of the output, none of whose bytes were written out
     /// yet; past [`MAX_PENDING_PONGS`] a newer ping replaces the last of them (§5.5.3).
     pongs: PendingPongs,
     pub(crate) stats: DirectionStats,
     retain: usize,
     pub(crate) link: Link,
-    /// Validates outgoing text fragments, which may split code points.
-    utf8: Utf8Validator,
     /// Payload bytes of the outgoing fragmented message so far.
     sending_len: u64,
 }
