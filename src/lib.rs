@@ -89,6 +89,14 @@
 //! # }
 //! ```
 //!
+//! ## Broadcast
+//!
+//! A [`PreparedMessage`] is encoded once (and with permessage-deflate without context
+//! takeover, compressed once) and sent to any number of connections: each copies the shared
+//! frame, and the drivers write it to the socket straight from the shared bytes whenever a
+//! connection's output is empty. See [`Connection::send_prepared`] and
+//! [`Connection::send_prepared_unbuffered`].
+//!
 //! ## The driver contract
 //!
 //! After any input or command: tell the time after a read
