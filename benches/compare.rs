@@ -1,5 +1,6 @@
-//! wsmachine side by side with tungstenite, fastwebsockets and tokio-websockets, plus memcpy,
-//! XOR and simdutf8 baselines, all in one criterion run, followed by a markdown summary table.
+//! wsmachine side by side with tungstenite, fastwebsockets and tokio-websockets, plus
+//! references (copy then unmask, copy-unmask-validate, append then mask, memcpy, XOR,
+//! simdutf8), all in one criterion run, followed by a markdown summary table.
 //!
 //! ```sh
 //! cargo bench --bench compare                                # full run, about 3-4 minutes
@@ -14,10 +15,14 @@
 //!
 //! All inputs are built once, before any timing: the payloads and, for the decode workloads, one
 //! buffer of masked client frames (a fresh masking key per frame). Every decoder reads that same
-//! buffer at most 64 KiB at a time, as a socket read would:
+//! buffer through the same in-memory socket, whose `read` copies at most 64 KiB into the
+//! caller's buffer, as a socket read does: every decoder pays that read copy.
 //!
-//! - wsmachine: `Connection::receive(chunk)` with 64 KiB chunks (the copy into its buffer and
-//!   the unmasking happen there), draining `poll_event()` after each chunk;
+//! - wsmachine: as its drivers read a socket: `read` into `Connection::read_buf()`, then
+//!   `commit_read(n)` (which unmasks in place), draining `poll_event()` after each read. A
+//!   separate row, `wsmachine_receive_no_read_copy`, shows the shortcut a socket-fed user
+//!   cannot take: `receive(chunk)` straight from the benchmark's buffer, which copies and
+//!   unmasks in one pass with no read copy before it;
 //! - tungstenite: `WebSocket::from_raw_socket(stream, Role::Server, ..)` and `read()` over a
 //!   `Read + Write` in-memory stream;
 //! - fastwebsockets: `WebSocket::after_handshake` + `FragmentCollector::read_frame` over an
@@ -30,6 +35,13 @@
 //! everywhere. Each implementation's decoding connection is built once and reads the same
 //! input again in every iteration (the in-memory stream is rewound): the steady state of a
 //! long-lived connection, with warm buffers, for every implementation alike.
+//!
+//! References, per message, in the same run: `baseline_copy_then_unmask` (the masked
+//! payload copied into a buffer, as a read would, then unmasked there), for text
+//! `baseline_copy_unmask_validate` (then validated with simdutf8), for encoding
+//! `baseline_append_then_mask` (the payload appended to an output `Vec` and masked there,
+//! the `Vec` handed on every 64 KiB), plus `baseline_memcpy`, `baseline_xor` (unmasking in
+//! place) and `baseline_simdutf8`.
 //!
 //! Encoders write masked client frames into an in-memory sink that takes each write by
 //! reference and only counts it (a socket write hands the bytes to the kernel; charging a copy
@@ -90,7 +102,15 @@ const LIMIT: usize = 16 << 20;
 
 const PEERS: [&str; 3] = ["tungstenite", "fastwebsockets", "tokio-websockets"];
 const WSMACHINE: &str = "wsmachine";
+/// The shortcut decode row (see `decode_wsmachine_receive`).
+const WSMACHINE_RECEIVE: &str = "wsmachine_receive_no_read_copy";
 const MEMCPY: &str = "baseline_memcpy";
+/// References for decoding: each payload copied (as a read copies it), then unmasked; for
+/// text, then validated with simdutf8 too.
+const COPY_UNMASK: &str = "baseline_copy_then_unmask";
+const COPY_UNMASK_UTF8: &str = "baseline_copy_unmask_validate";
+/// The reference for encoding: each payload appended to an output `Vec`, then masked there.
+const APPEND_MASK: &str = "baseline_append_then_mask";
 const XOR: &str = "baseline_xor";
 const SIMDUTF8: &str = "baseline_simdutf8";
 
@@ -596,6 +616,13 @@ fn ws_server() -> Connection {
     Connection::upgraded_server(ws_config(), &[])
 }
 
+/// A server connection and the in-memory socket it reads `wire` from.
+fn ws_server_reader(wire: &'static [u8]) -> (Connection, Mem, Rewind) {
+    let input = Mem::reader(wire);
+    let rewind = input.rewind();
+    (ws_server(), input, rewind)
+}
+
 type Rewind = Rc<std::cell::Cell<usize>>;
 
 fn tung_server(wire: &'static [u8]) -> (tungstenite::WebSocket<Mem>, Rewind) {
@@ -619,8 +646,29 @@ fn tws_server(wire: &'static [u8]) -> (WebSocketStream<Mem>, Rewind) {
     (ServerBuilder::new().limits(tws_limits()).serve(mem), rewind)
 }
 
-/// Feeds `wire` 64 KiB at a time, draining events after each chunk.
-fn decode_wsmachine(conn: &mut Connection, wire: &[u8], on: &mut impl FnMut(bool, &[u8])) {
+/// Reads its input as a driver reads a socket: each `read` (at most 64 KiB, a copy, as every
+/// peer's read is) lands in `read_buf()`, `commit_read(n)` unmasks it in place, and the events
+/// are drained after each read.
+fn decode_wsmachine(conn: &mut Connection, input: &mut Mem, on: &mut impl FnMut(bool, &[u8])) {
+    loop {
+        let n = input.read(conn.read_buf()).expect("in-memory read");
+        if n == 0 {
+            break;
+        }
+        conn.commit_read(n);
+        while let Some(event) = conn.poll_event() {
+            match black_box(event) {
+                Event::Message(Message::Text(t)) => on(true, t.as_bytes()),
+                Event::Message(Message::Binary(b)) => on(false, b),
+                other => panic!("wsmachine: unexpected {other:?}"),
+            }
+        }
+    }
+}
+
+/// The shortcut row: `receive(chunk)` straight from the benchmark's input, 64 KiB at a time,
+/// copying and unmasking in one pass (no read copy: a socket-fed user cannot do this).
+fn decode_wsmachine_receive(conn: &mut Connection, wire: &[u8], on: &mut impl FnMut(bool, &[u8])) {
     for chunk in wire.chunks(READ_CHUNK) {
         let mut rest = chunk;
         loop {
@@ -1124,6 +1172,57 @@ fn bench_baselines(g: &mut BenchmarkGroup<'_, WallTime>, w: &Workload, utf8: boo
     }
 }
 
+/// The decoding references: what the least a socket-fed decoder must do per message costs
+/// (copy the masked payload, as a read does, then unmask it; for text, also validate it).
+fn bench_decode_references(g: &mut BenchmarkGroup<'_, WallTime>, w: &Workload, utf8: bool) {
+    let masked: Vec<Vec<u8>> = w
+        .payloads
+        .iter()
+        .zip(&w.keys)
+        .map(|(p, key)| {
+            let mut m = p.to_vec();
+            xor_words(&mut m, *key);
+            m
+        })
+        .collect();
+    let mut scratch = vec![0u8; w.max_len()];
+    let name = if utf8 { COPY_UNMASK_UTF8 } else { COPY_UNMASK };
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            for (m, key) in masked.iter().zip(&w.keys) {
+                let dst = &mut scratch[..m.len()];
+                dst.copy_from_slice(m);
+                xor_words(dst, *key);
+                if utf8 {
+                    black_box(simdutf8::basic::from_utf8(dst).is_ok());
+                }
+                black_box(&*dst);
+            }
+        })
+    });
+}
+
+/// The encoding reference: each payload appended to an output buffer and masked there,
+/// the buffer handed on every 64 KiB (as wsmachine's encoder row does).
+fn bench_encode_reference(g: &mut BenchmarkGroup<'_, WallTime>, w: &Workload) {
+    let mut out: Vec<u8> = Vec::with_capacity(w.max_len() + WRITE_BATCH);
+    g.bench_function(APPEND_MASK, |b| {
+        b.iter(|| {
+            for (p, key) in w.payloads.iter().zip(&w.keys) {
+                let start = out.len();
+                out.extend_from_slice(p);
+                xor_words(&mut out[start..], *key);
+                if out.len() >= WRITE_BATCH {
+                    black_box(&out[..]);
+                    out.clear();
+                }
+            }
+            black_box(&out[..]);
+            out.clear();
+        })
+    });
+}
+
 // ----- the groups -------------------------------------------------------------------------
 
 struct Settings {
@@ -1170,11 +1269,20 @@ fn bench_decode(c: &mut Criterion, s: &Settings, rt: &Runtime, name: &str, w: &W
     // Timed: decoding the whole input. Each implementation's connection is built once, outside
     // the timing, and reads the same bytes again in every iteration (its input is rewound), so
     // the steady state of a long-lived connection is measured: warm buffers, no set-up.
-    let mut conn = ws_server();
+    let (mut conn, mut input, rewind) = ws_server_reader(w.wire);
     g.bench_function(WSMACHINE, |b| {
         b.iter(|| {
+            rewind.set(0);
             let mut t = Tally::default();
-            decode_wsmachine(&mut conn, w.wire, &mut |x, p| t.add(x, p));
+            decode_wsmachine(&mut conn, &mut input, &mut |x, p| t.add(x, p));
+            black_box(t);
+        })
+    });
+    let mut conn = ws_server();
+    g.bench_function(WSMACHINE_RECEIVE, |b| {
+        b.iter(|| {
+            let mut t = Tally::default();
+            decode_wsmachine_receive(&mut conn, w.wire, &mut |x, p| t.add(x, p));
             black_box(t);
         })
     });
@@ -1210,6 +1318,7 @@ fn bench_decode(c: &mut Criterion, s: &Settings, rt: &Runtime, name: &str, w: &W
         })
     });
     bench_baselines(&mut g, w, w.kind == Kind::Text);
+    bench_decode_references(&mut g, w, w.kind == Kind::Text);
     g.finish();
 }
 
@@ -1235,6 +1344,7 @@ fn bench_encode(c: &mut Criterion, s: &Settings, rt: &Runtime, name: &str, w: &W
         b.iter(|| rt.block_on(encode_tokio_websockets(&mut ws, w)))
     });
     bench_baselines(&mut g, w, false);
+    bench_encode_reference(&mut g, w);
     g.finish();
 }
 
@@ -1342,14 +1452,25 @@ fn bench_echo(c: &mut Criterion, s: &Settings, rt: &Runtime, w: &Workload) {
 fn verify_decoders(rt: &Runtime, label: &str, w: &Workload) {
     let n = w.count();
     // Twice on the same connection, as the timed runs reuse it (rewinding the input).
+    let (mut conn, mut input, rewind) = ws_server_reader(w.wire);
+    for round in 0..2 {
+        rewind.set(0);
+        let mut t = Tally::default();
+        decode_wsmachine(&mut conn, &mut input, &mut |x, p| t.add(x, p));
+        t.assert_matches(&format!("{label} wsmachine #{round}"), w);
+    }
+    rewind.set(0);
+    let mut ck = Checker::new(&format!("{label} wsmachine"), w);
+    decode_wsmachine(&mut conn, &mut input, &mut |x, p| ck.check(x, p));
+    ck.finish();
     let mut conn = ws_server();
     for round in 0..2 {
         let mut t = Tally::default();
-        decode_wsmachine(&mut conn, w.wire, &mut |x, p| t.add(x, p));
-        t.assert_matches(&format!("{label} wsmachine #{round}"), w);
+        decode_wsmachine_receive(&mut conn, w.wire, &mut |x, p| t.add(x, p));
+        t.assert_matches(&format!("{label} wsmachine receive #{round}"), w);
     }
-    let mut ck = Checker::new(&format!("{label} wsmachine"), w);
-    decode_wsmachine(&mut conn, w.wire, &mut |x, p| ck.check(x, p));
+    let mut ck = Checker::new(&format!("{label} wsmachine receive"), w);
+    decode_wsmachine_receive(&mut conn, w.wire, &mut |x, p| ck.check(x, p));
     ck.finish();
 
     let (mut ws, rewind) = tung_server(w.wire);
@@ -1396,7 +1517,7 @@ fn verify_decoders(rt: &Runtime, label: &str, w: &Workload) {
 /// Decodes an encoder's output as a server would (masked frames required) and compares.
 fn check_encoded(name: &str, bytes: &[u8], w: &Workload) {
     let mut ck = Checker::new(name, w);
-    decode_wsmachine(&mut ws_server(), bytes, &mut |x, p| ck.check(x, p));
+    decode_wsmachine_receive(&mut ws_server(), bytes, &mut |x, p| ck.check(x, p));
     ck.finish();
 }
 
@@ -1468,8 +1589,8 @@ struct Row {
     group: &'static str,
     label: &'static str,
     throughput: Throughput,
-    memcpy: bool,
-    simdutf8: bool,
+    /// The reference row of the group: what the work costs at least.
+    reference: Option<&'static str>,
 }
 
 fn fmt_throughput(t: &Throughput, ns: f64) -> String {
@@ -1495,7 +1616,7 @@ fn print_tables(rows: &[Row], since: SystemTime) {
     println!();
     println!(
         "| workload | wsmachine | wsmachine throughput | best peer | peer time | \
-         wsmachine speed ÷ best peer | wsmachine time ÷ memcpy | wsmachine time ÷ simdutf8 |"
+         wsmachine speed ÷ best peer | reference | wsmachine speed ÷ reference |"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for r in rows {
@@ -1504,14 +1625,11 @@ fn print_tables(rows: &[Row], since: SystemTime) {
             .iter()
             .filter_map(|p| est(r.group, p).map(|t| (*p, t)))
             .min_by(|a, b| a.1.total_cmp(&b.1));
-        let ratio = |base: Option<f64>| match (ws, base) {
-            (Some(w), Some(b)) => format!("{:.2}×", w / b),
+        let speed = |base: Option<f64>| match (ws, base) {
+            (Some(w), Some(b)) => format!("{:.2}×", b / w),
             _ => "—".to_owned(),
         };
-        let vs_peer = match (ws, best) {
-            (Some(w), Some((_, p))) => format!("{:.2}×", p / w),
-            _ => "—".to_owned(),
-        };
+        let reference = r.reference.map(|name| (name, est(r.group, name)));
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             r.label,
@@ -1519,30 +1637,37 @@ fn print_tables(rows: &[Row], since: SystemTime) {
             ws.map_or_else(|| "—".to_owned(), |t| fmt_throughput(&r.throughput, t)),
             best.map_or("—", |b| b.0),
             fmt_opt(best.map(|b| b.1)),
-            vs_peer,
-            if r.memcpy {
-                ratio(est(r.group, MEMCPY))
-            } else {
-                String::new()
-            },
-            if r.simdutf8 {
-                ratio(est(r.group, SIMDUTF8))
-            } else {
-                String::new()
-            },
+            speed(best.map(|b| b.1)),
+            reference.map_or_else(String::new, |(name, t)| format!(
+                "{} {}",
+                name.trim_start_matches("baseline_"),
+                fmt_opt(t)
+            )),
+            reference.map_or_else(String::new, |(_, t)| speed(t)),
         );
     }
     println!();
     println!("Speed ÷ best peer above 1 means wsmachine is faster. All times:");
     println!();
     let benches = [
-        WSMACHINE, PEERS[0], PEERS[1], PEERS[2], MEMCPY, XOR, SIMDUTF8,
+        WSMACHINE,
+        WSMACHINE_RECEIVE,
+        PEERS[0],
+        PEERS[1],
+        PEERS[2],
+        MEMCPY,
+        XOR,
+        SIMDUTF8,
+        COPY_UNMASK,
+        COPY_UNMASK_UTF8,
+        APPEND_MASK,
     ];
     println!(
-        "| workload | wsmachine | tungstenite | fastwebsockets | tokio-websockets | memcpy | \
-         xor | simdutf8 |"
+        "| workload | wsmachine | wsmachine, receive() without a read copy | tungstenite | \
+         fastwebsockets | tokio-websockets | memcpy | xor | simdutf8 | copy then unmask | \
+         copy, unmask, validate | append then mask |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let cells: Vec<String> = benches.iter().map(|b| fmt_opt(est(r.group, b))).collect();
         println!("| {} | {} |", r.label, cells.join(" | "));
@@ -1619,8 +1744,10 @@ fn bench_deflate(c: &mut Criterion, s: &Settings) -> f64 {
     }
     let ratio = wire.len() as f64 / bytes as f64;
     let wire = leak(wire);
+    let mut input = Mem::reader(wire);
+    let rewind = input.rewind();
     let mut got = Vec::new();
-    decode_wsmachine(&mut server, wire, &mut |_, p| got.push(p.to_vec()));
+    decode_wsmachine(&mut server, &mut input, &mut |_, p| got.push(p.to_vec()));
     assert_eq!(got.len(), texts.len());
     for (g, t) in got.iter().zip(&texts) {
         assert_eq!(g, t.as_bytes(), "deflate round trip");
@@ -1639,8 +1766,9 @@ fn bench_deflate(c: &mut Criterion, s: &Settings) -> f64 {
     });
     g.bench_function("wsmachine_decompress", |b| {
         b.iter(|| {
+            rewind.set(0);
             let mut t = Tally::default();
-            decode_wsmachine(&mut server, wire, &mut |x, p| t.add(x, p));
+            decode_wsmachine(&mut server, &mut input, &mut |x, p| t.add(x, p));
             black_box(t);
         })
     });
@@ -1739,50 +1867,43 @@ fn main() {
                 group: "decode_text_16b",
                 label: "decode 100k × 16 B text",
                 throughput: throughput(&inputs.small),
-                memcpy: true,
-                simdutf8: true,
+                reference: Some(COPY_UNMASK_UTF8),
             },
             Row {
                 group: "decode_binary_1mib",
                 label: "decode 8 × 1 MiB binary",
                 throughput: throughput(&inputs.big),
-                memcpy: true,
-                simdutf8: false,
+                reference: Some(COPY_UNMASK),
             },
             Row {
                 group: "decode_utf8_64kib",
                 label: "decode 16 × 64 KiB UTF-8 text",
                 throughput: throughput(&inputs.utf8),
-                memcpy: true,
-                simdutf8: true,
+                reference: Some(COPY_UNMASK_UTF8),
             },
             Row {
                 group: "encode_text_16b",
                 label: "encode 100k × 16 B text (masked)",
                 throughput: throughput(&inputs.small),
-                memcpy: true,
-                simdutf8: false,
+                reference: Some(APPEND_MASK),
             },
             Row {
                 group: "encode_binary_1mib",
                 label: "encode 8 × 1 MiB binary (masked)",
                 throughput: throughput(&inputs.big),
-                memcpy: true,
-                simdutf8: false,
+                reference: Some(APPEND_MASK),
             },
             Row {
                 group: "handshake",
                 label: "handshake (Chrome request → 101)",
                 throughput: Throughput::Elements(1),
-                memcpy: false,
-                simdutf8: false,
+                reference: None,
             },
             Row {
                 group: "echo_text_16b",
                 label: "echo 100k × 16 B text",
                 throughput: throughput(&inputs.small),
-                memcpy: false,
-                simdutf8: false,
+                reference: None,
             },
         ];
         print_tables(&rows, since);
