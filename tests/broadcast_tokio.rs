@@ -4,10 +4,11 @@
 //! writers in many tasks and permessage-deflate.
 #![cfg(feature = "tokio")]
 
+mod common;
+
 use std::task::Poll;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use wsmachine::driver::OwnedMessage;
 use wsmachine::handshake::client::ClientRequest;
@@ -84,13 +85,7 @@ async fn partial_writes_and_cancellations_keep_order() {
 /// half-written costs a reference, not a copy.
 #[tokio::test]
 async fn backpressure_holds_against_a_peer_that_never_reads() {
-    let (mut peer, server_io) = tokio::io::duplex(16 * 1024);
-    peer.write_all(
-        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    )
-    .await
-    .unwrap();
+    let (peer, server_io) = common::duplex_with_request(16 * 1024).await;
     let mut ws = WebSocket::accept(server_io).await.unwrap();
     ws.set_high_water(64 * 1024);
     let msg = PreparedMessage::binary(&[7u8; 1024]);

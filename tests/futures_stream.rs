@@ -4,6 +4,8 @@
 
 #![cfg(feature = "futures")]
 
+mod common;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -74,13 +76,7 @@ async fn forward_echo_and_a_stream_that_ends_once() {
 #[tokio::test]
 async fn a_failed_connection_yields_one_error_then_none() {
     use tokio::io::AsyncWriteExt;
-    let (mut peer, server_io) = tokio::io::duplex(64 * 1024);
-    peer.write_all(
-        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    )
-    .await
-    .unwrap();
+    let (mut peer, server_io) = common::duplex_with_request(64 * 1024).await;
     // An unmasked frame from a client: a protocol error (§5.1), 1002.
     peer.write_all(&[0x81, 0x02, b'h', b'i']).await.unwrap();
     let (mut reader, _writer) = WebSocket::accept(server_io).await.unwrap().split();

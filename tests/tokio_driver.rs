@@ -4,6 +4,8 @@
 //! keepalive dropping a silent peer, and clean closes.
 #![cfg(feature = "tokio")]
 
+mod common;
+
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -168,13 +170,7 @@ async fn http_answer_and_upgrade_on_one_port() {
 /// connection's memory stays bounded by it however long the application keeps sending.
 #[tokio::test]
 async fn backpressure_bounds_memory_against_a_peer_that_never_reads() {
-    let (mut peer, server_io) = tokio::io::duplex(16 * 1024);
-    peer.write_all(
-        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    )
-    .await
-    .unwrap();
+    let (peer, server_io) = common::duplex_with_request(16 * 1024).await;
     let mut ws = WebSocket::accept(server_io).await.unwrap();
     ws.set_high_water(64 * 1024);
     let message = vec![7u8; 1024];
@@ -442,13 +438,7 @@ async fn split_halves_in_two_tasks() {
 /// the timeout, the transport finished at the close deadline.
 #[tokio::test(start_paused = true)]
 async fn keepalive_drops_a_silent_peer() {
-    let (mut peer, server_io) = tokio::io::duplex(64 * 1024);
-    peer.write_all(
-        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    )
-    .await
-    .unwrap();
+    let (mut peer, server_io) = common::duplex_with_request(64 * 1024).await;
     let config =
         Config::new().with_keepalive(Some(Duration::from_secs(5)), Some(Duration::from_secs(5)));
     let mut ws = WebSocket::accept_with(server_io, config, Answer::default_for)

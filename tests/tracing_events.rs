@@ -3,10 +3,11 @@
 
 #![cfg(all(feature = "tracing", feature = "tokio"))]
 
+mod common;
+
 use std::fmt::{Debug, Write as _};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::AsyncWriteExt;
 use tracing::field::{Field, Visit};
 use tracing::{span, Event, Metadata, Subscriber};
 use wsmachine::handshake::client::ClientRequest;
@@ -99,13 +100,7 @@ async fn upgrade_and_clean_end_on_both_sides() {
 async fn a_vanished_peer_is_an_abnormal_end() {
     let collect = Collect::default();
     let _guard = tracing::subscriber::set_default(collect.clone());
-    let (mut peer, server_io) = tokio::io::duplex(64 * 1024);
-    peer.write_all(
-        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    )
-    .await
-    .unwrap();
+    let (peer, server_io) = common::duplex_with_request(64 * 1024).await;
     let mut ws = WebSocket::accept(server_io).await.unwrap();
     drop(peer);
     assert!(ws.recv().await.is_err());

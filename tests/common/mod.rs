@@ -15,6 +15,19 @@ Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSoc
 
 pub const SEED: Seed = Seed::new([42; 32]);
 
+/// An in-memory stream pair whose peer end has already sent [`REQUEST`]: the other end is
+/// ready for a driver's `accept` (tokio tests).
+#[cfg(feature = "tokio")]
+pub async fn duplex_with_request(
+    capacity: usize,
+) -> (tokio::io::DuplexStream, tokio::io::DuplexStream) {
+    let (mut peer, server) = tokio::io::duplex(capacity);
+    tokio::io::AsyncWriteExt::write_all(&mut peer, REQUEST)
+        .await
+        .unwrap();
+    (peer, server)
+}
+
 /// Opcodes by number, so tests can also build reserved ones.
 pub const CONT: u8 = 0x0;
 pub const TEXT: u8 = 0x1;
