@@ -196,22 +196,7 @@ async fn backpressure_bounds_memory_against_a_peer_that_never_reads() {
 
 /// A masked client frame (fixed key): FIN, `opcode`, `payload`.
 fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [0x11, 0x22, 0x33, 0x44];
-    let mut out = vec![0x80 | opcode];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n < 65_536 => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
+    common::cframe(true, opcode, payload)
 }
 
 /// A peer that floods messages while reading the echoes slowly: the echo waits for its
