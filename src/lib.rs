@@ -1,10 +1,56 @@
 //! # wsmachine
 //!
-//! A sans-IO WebSocket (RFC 6455) protocol core: bytes in, events and bytes out. It never
-//! touches a socket, a clock or a thread, so a tokio task, a blocking loop, an embedded
-//! executor or a fuzzer can all drive the same [`Connection`].
+//! A WebSocket (RFC 6455) stack on a sans-IO protocol core: the core takes bytes and the time
+//! and gives events and bytes, never touching a socket, a clock or a thread, so a tokio task, a
+//! blocking loop, an embedded executor or a fuzzer can all drive the same [`Connection`]. The
+//! crate's own drivers, [`tokio`] and [`blocking`], are the common way to use it.
 //!
-//! A client and a server talking in memory, the output of one fed to the other:
+//! ## On tokio: the common case
+//!
+//! With the `tokio` feature, a server and a client over loopback TCP (an echo):
+//!
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), wsmachine::driver::Error> {
+//! use wsmachine::tokio::WebSocket;
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let url = format!("ws://{}/", listener.local_addr()?);
+//! // The server: every connection in its own task, echoing what it receives.
+//! tokio::spawn(async move {
+//!     while let Ok((stream, _)) = listener.accept().await {
+//!         tokio::spawn(async move {
+//!             let mut ws = WebSocket::accept(stream).await?;
+//!             while let Some(message) = ws.recv_owned().await? {
+//!                 ws.send(message.as_message()).await?;
+//!             }
+//!             Ok::<_, wsmachine::driver::Error>(())
+//!         });
+//!     }
+//! });
+//!
+//! // The client.
+//! let mut ws = wsmachine::tokio::connect(&url).await?;
+//! ws.send_text("hello").await?;
+//! let reply = ws.recv_owned().await?;
+//! assert_eq!(reply, Some(wsmachine::driver::OwnedMessage::Text("hello".into())));
+//! ws.close(wsmachine::CloseCode::NORMAL, "bye").await?;
+//! while ws.recv().await?.is_some() {} // until the server's close and end of stream
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "tokio"))]
+//! # fn main() {}
+//! ```
+//!
+//! [`tokio`] works over any `AsyncRead + AsyncWrite` stream (TLS, hyper's upgraded I/O, an
+//! HTTP/2 stream); [`blocking`] is the same over `Read + Write`, one thread per connection.
+//! Both drive the very same core.
+//!
+//! ## The sans-IO core: everything else
+//!
+//! Any other runtime, an embedded executor, a fuzzer or a test drives a [`Connection`]
+//! directly. A client and a server talking in memory, the output of one fed to the other:
 //!
 //! ```
 //! use wsmachine::handshake::client::ClientRequest;
@@ -50,41 +96,6 @@
 //! assert!(matches!(client.poll_event(), Some(Event::CloseReceived(_))));
 //! assert!(matches!(client.poll_event(), Some(Event::Closed(c)) if c.is_clean()));
 //! assert!(client.close_expected()); // wait (with a timer) for the server to close TCP
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! ## Drivers
-//!
-//! Most applications use a driver, which owns the stream and the clock:
-//! [`tokio`] (feature `tokio`) over any `AsyncRead + AsyncWrite` stream, and
-//! [`blocking`] over `Read + Write`. A tokio server and client:
-//!
-//! ```no_run
-//! # #[cfg(feature = "tokio")]
-//! # async fn server() -> std::io::Result<()> {
-//! use wsmachine::tokio::WebSocket;
-//!
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9002").await?;
-//! loop {
-//!     let (stream, _) = listener.accept().await?;
-//!     tokio::spawn(async move {
-//!         let mut ws = WebSocket::accept(stream).await?;
-//!         while let Some(message) = ws.recv_owned().await? {
-//!             ws.send(message.as_message()).await?;
-//!         }
-//!         Ok::<_, wsmachine::driver::Error>(())
-//!     });
-//! }
-//! # }
-//! # #[cfg(feature = "tokio")]
-//! # async fn client() -> Result<(), wsmachine::driver::Error> {
-//! let mut ws = wsmachine::tokio::connect("ws://127.0.0.1:9002/").await?;
-//! ws.send_text("hello").await?;
-//! let reply = ws.recv_owned().await?;
-//! ws.close(wsmachine::CloseCode::NORMAL, "bye").await?;
-//! while ws.recv().await?.is_some() {}
-//! # let _ = reply;
 //! # Ok(())
 //! # }
 //! ```
@@ -137,6 +148,7 @@
 //! Without `std` the crate is `no_std` and needs only `alloc`.
 
 #![cfg_attr(not(test), no_std)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 #![cfg_attr(
