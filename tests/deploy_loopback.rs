@@ -1,8 +1,11 @@
 //! The deployment examples over loopback: `wss://` with rustls, wsmachine behind hyper's
-//! upgrade, WebSocket over HTTP/2 with h2's extended CONNECT, and the generic async driver's
+//! upgrade and behind axum, WebSocket over HTTP/2 with h2's extended CONNECT, and the generic async driver's
 //! close timer. The hyper tests need the `http` feature (`cargo test --all-features`).
 #![cfg(feature = "tokio")]
 
+#[cfg(feature = "http")]
+#[path = "../examples/support/axum_app.rs"]
+mod axum_app;
 #[path = "../examples/support/client_checks.rs"]
 mod client_checks;
 #[path = "../examples/support/echo.rs"]
@@ -137,6 +140,32 @@ mod hyper_upgrade {
 
         // The tokio client (wsmachine doing the client's HTTP/1.1) against hyper's upgrade: text,
         // 1 MiB binary, ping, close 1000 and the server closing TCP.
+        client_checks::run_tokio(&format!("ws://{addr}/ws"))
+            .await
+            .unwrap();
+    }
+
+    /// The axum example: a plain route and the WebSocket route on one port, the upgrade
+    /// going through axum's `Request` and hyper's upgrade to the tokio driver.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn axum_serves_a_route_and_a_websocket_on_one_port() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move { axum::serve(listener, super::axum_app::app()).await });
+        let page = http_get(
+            &addr,
+            "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+        assert!(page.ends_with(super::axum_app::PAGE), "{page}");
+        let refused = http_get(
+            &addr,
+            "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(refused.starts_with("HTTP/1.1 400 "), "{refused}");
+        // Text, 1 MiB binary, ping, close 1000 and the server closing TCP.
         client_checks::run_tokio(&format!("ws://{addr}/ws"))
             .await
             .unwrap();

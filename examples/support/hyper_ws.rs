@@ -59,17 +59,18 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     response
 }
 
-async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn route(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(match req.uri().path() {
         "/" => text(StatusCode::OK, PAGE),
-        "/ws" => upgrade(req),
+        "/ws" => upgrade(&mut req),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     })
 }
 
 /// Answers an upgrade request with the `101` (or the error status), and hands the upgraded
-/// connection to a task once hyper has written the `101`.
-fn upgrade(mut req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// connection to a task once hyper has written the `101`. Any body type: hyper's own
+/// requests, and axum's (an axum handler returns this response as it is).
+pub fn upgrade<B>(req: &mut Request<B>) -> Response<Full<Bytes>> {
     // Like the echo servers: accept the first subprotocol the client offers.
     let subprotocol = req
         .headers()
@@ -79,7 +80,7 @@ fn upgrade(mut req: Request<Incoming>) -> Response<Full<Bytes>> {
         .next()
         .and_then(|p| std::str::from_utf8(p).ok())
         .map(str::to_owned);
-    let response = match upgrade_response(&req, subprotocol.as_deref()) {
+    let response = match upgrade_response(req, subprotocol.as_deref()) {
         Ok(response) => response,
         Err(e) => {
             let status = e.http_status().unwrap_or(400);
@@ -96,7 +97,7 @@ fn upgrade(mut req: Request<Incoming>) -> Response<Full<Bytes>> {
             return response;
         }
     };
-    let on_upgrade = hyper::upgrade::on(&mut req);
+    let on_upgrade = hyper::upgrade::on(req);
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
