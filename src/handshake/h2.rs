@@ -5,7 +5,8 @@
 //! `:status = 200`. These helpers check and build the header lists; the HTTP/2 stack carries
 //! them, and [`Connection::upgraded_server`](crate::Connection::upgraded_server) or
 //! [`Connection::upgraded_client`](crate::Connection::upgraded_client) runs the frames on the
-//! stream.
+//! stream. HTTP/3 uses the very same handshake (RFC 9220): [`h3`](super::h3) re-exports these
+//! functions.
 //!
 //! ```
 //! use wsmachine::handshake::h2;
@@ -30,7 +31,11 @@ use crate::error::HandshakeError;
 use crate::handshake::client::{ClientRequest, Switched};
 use crate::handshake::{protocol_chosen, trim_ows, values};
 
-/// A valid extended CONNECT request (RFC 8441 §4, §5).
+/// The HTTP/2 setting by which a server allows the extended CONNECT (RFC 8441 §3): sent with
+/// the value 1.
+pub const SETTINGS_ENABLE_CONNECT_PROTOCOL: u16 = 0x8;
+
+/// A valid extended CONNECT request (RFC 8441 §4, §5; RFC 9220 §3 for HTTP/3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExtendedConnect<'a> {
     /// `:authority`.

@@ -3,10 +3,12 @@
 //! [`Connection`](crate::Connection) drives the handshake itself; these functions are public
 //! for stacks that parse HTTP on their own (hyper, axum, an HTTP/2 server) and only need the
 //! WebSocket rules: [`accept_key`], [`server::validate_request`], [`server::write_accept`],
-//! [`client::validate_response`], and the RFC 8441 helpers in [`h2`].
+//! [`client::validate_response`], the RFC 8441 helpers in [`h2`] and, for HTTP/3 (RFC 9220,
+//! the same rules), [`h3`].
 
 pub mod client;
 pub mod h2;
+pub mod h3;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod server;
