@@ -123,7 +123,8 @@ pub struct Config {
     /// ([`CloseCause::IdleTimeout`](crate::CloseCause::IdleTimeout)). `None` (the
     /// default): no idle limit.
     pub idle_timeout: Option<Duration>,
-    /// permessage-deflate (RFC 7692): offered by a client, accepted by a server, when set.
+    /// permessage-deflate (RFC 7692, feature `deflate`): offered by a client, accepted by a
+    /// server, when set.
     /// Off by default. Limits apply to the decompressed size. Window bits are clamped to 9
     /// to 15 and the level to 0 to 9.
     #[cfg(feature = "deflate")]

@@ -1,4 +1,5 @@
-//! What the two drivers ([`tokio`](crate::tokio), [`blocking`](crate::blocking)) share: their
+//! What the two drivers ([`tokio`](crate::tokio), [`blocking`](crate::blocking)) share (feature
+//! `std`): their
 //! error type, owned messages, and the answer a server gives a request. Nothing here does
 //! I/O; the drivers own the streams and the clocks.
 

@@ -41,7 +41,7 @@ impl Seed {
         Seed(bytes)
     }
 
-    /// A seed read from the operating system's secure random source.
+    /// A seed read from the operating system's secure random source (feature `std`).
     ///
     /// # Errors
     ///

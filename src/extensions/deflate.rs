@@ -1,4 +1,5 @@
-//! permessage-deflate (RFC 7692): negotiation, and compression with a bounded decompressor.
+//! permessage-deflate (RFC 7692, feature `deflate`): negotiation, and compression with a
+//! bounded decompressor.
 //!
 //! Compression uses `flate2` with its pure-Rust `zlib-rs` backend, which honours window bits
 //! (the default miniz backend ignores them). Raw deflate; each message ends with a sync flush
