@@ -41,6 +41,7 @@ pub enum Delivery {
 /// | `keepalive_interval` | 20 s | a ping with a unique payload |
 /// | `keepalive_timeout` | 20 s | close 1011; `Closed` 1011, `KeepaliveTimeout` |
 /// | `idle_timeout` | off | close 1001; `Closed` with the peer's answer, `IdleTimeout` |
+/// | `release_buffers_after` | 1 s | an open connection with nothing moving gives its empty buffers back |
 ///
 /// No configuration can make a connection panic or allocate without bound: every value is
 /// clamped into its valid range (listed on each field) when a connection is made, and the
@@ -123,6 +124,13 @@ pub struct Config {
     /// ([`CloseCause::IdleTimeout`](crate::CloseCause::IdleTimeout)). `None` (the
     /// default): no idle limit.
     pub idle_timeout: Option<Duration>,
+    /// After this long with nothing moving (no bytes from the peer, no data message either
+    /// way), an open connection gives its empty buffers back
+    /// ([`Connection::release_buffers`](crate::Connection::release_buffers)), so that an idle
+    /// connection holds no buffer memory; they grow again with the next bytes. Steady traffic
+    /// never waits this long, so it allocates nothing per message. `None`: keep the buffers.
+    /// Default 1 s.
+    pub release_buffers_after: Option<Duration>,
     /// permessage-deflate (RFC 7692, feature `deflate`): offered by a client, accepted by a
     /// server, when set.
     /// Off by default. Limits apply to the decompressed size. Window bits are clamped to 9
@@ -194,6 +202,7 @@ impl Config {
         self.keepalive_interval = at_least_a_millisecond(self.keepalive_interval);
         self.keepalive_timeout = at_least_a_millisecond(self.keepalive_timeout);
         self.idle_timeout = at_least_a_millisecond(self.idle_timeout);
+        self.release_buffers_after = at_least_a_millisecond(self.release_buffers_after);
         #[cfg(feature = "deflate")]
         if let Some(deflate) = self.deflate {
             self.deflate = Some(deflate.validated());
@@ -235,14 +244,22 @@ impl Config {
         self
     }
 
-    /// No deadline at all (handshake, close, keepalive, idle): the connection then needs no
-    /// clock, as before it kept deadlines.
+    /// Sets [`release_buffers_after`](Self::release_buffers_after).
+    #[must_use]
+    pub const fn with_release_buffers_after(mut self, after: Option<Duration>) -> Config {
+        self.release_buffers_after = after;
+        self
+    }
+
+    /// No deadline at all (handshake, close, keepalive, idle, buffer release): the connection
+    /// then needs no clock, as before it kept deadlines.
     #[must_use]
     pub const fn without_deadlines(self) -> Config {
         self.with_handshake_timeout(None)
             .with_close_timeout(None)
             .with_keepalive(None, None)
             .with_idle_timeout(None)
+            .with_release_buffers_after(None)
     }
 
     /// The defaults listed in the table above.
@@ -267,6 +284,7 @@ impl Config {
             keepalive_interval: Some(Duration::from_secs(20)),
             keepalive_timeout: Some(Duration::from_secs(20)),
             idle_timeout: None,
+            release_buffers_after: Some(Duration::from_secs(1)),
             #[cfg(feature = "deflate")]
             deflate: None,
         }

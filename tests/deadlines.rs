@@ -1,4 +1,5 @@
-//! Deadlines with a virtual clock: handshake, close, keepalive and idle. Each fires exactly
+//! Deadlines with a virtual clock: handshake, close, keepalive, idle and the release of an
+//! idle connection's buffers. Each fires exactly
 //! at its deadline and not a nanosecond before, is pushed back by the activity it watches and
 //! only by it, and never fires when turned off. Time is only ever what the test says.
 
@@ -32,6 +33,7 @@ fn keepalive_only() -> Config {
     Config::new()
         .with_handshake_timeout(None)
         .with_close_timeout(None)
+        .with_release_buffers_after(None)
 }
 
 // ----- handshake ----------------------------------------------------------------------------
@@ -487,4 +489,66 @@ fn no_clock_no_deadlines_and_time_never_runs_backwards() {
     let (events, _) = tick(&mut s, at(1.0));
     assert!(events.is_empty());
     assert_eq!(s.poll_timeout(), Some(at(110.0)));
+}
+
+// ----- buffer release -----------------------------------------------------------------------
+
+/// Only the buffer release runs.
+fn release_only(after: Option<Duration>) -> Config {
+    Config::new()
+        .without_deadlines()
+        .with_release_buffers_after(after)
+}
+
+/// An open connection with nothing moving gives its empty buffers back exactly at the
+/// deadline (1 s by default), once, and traffic pushes it back; then an idle server holds no
+/// heap, and `Connection` plus its heap fit in 1 KiB.
+#[test]
+fn an_idle_connection_gives_its_buffers_back_on_time() {
+    assert_eq!(Config::new().release_buffers_after, Some(secs(1)));
+    let mut s = server_open(release_only(Some(secs(1))));
+    tick(&mut s, at(0.0));
+    // Traffic at 0.5 s: a message each way, which sizes the buffers.
+    let hello = cframe(true, TEXT, b"hello");
+    assert_eq!(s.receive(&hello), hello.len());
+    tick(&mut s, at(0.5));
+    s.send_text("hello").unwrap();
+    take_output(&mut s);
+    assert!(s.memory().total() > 0);
+    assert_eq!(s.poll_timeout(), Some(at(1.5)));
+    tick(&mut s, at(1.499));
+    assert!(s.memory().total() > 0, "released early");
+    tick(&mut s, at(1.5));
+    assert_eq!(s.memory().total(), 0, "{:?}", s.memory());
+    assert!(std::mem::size_of::<Connection>() + s.memory().total() <= 1024);
+    // Once: nothing more to wake for until something moves.
+    assert_eq!(s.poll_timeout(), None);
+    // The next message works, grows the buffers again, and restarts the wait.
+    let events = feed(&mut s, &cframe(true, TEXT, b"again"));
+    assert_eq!(events, vec![OwnedEvent::Text("again".into())]);
+    tick(&mut s, at(3.0));
+    assert!(s.memory().total() > 0);
+    assert_eq!(s.poll_timeout(), Some(at(4.0)));
+}
+
+/// Bytes that wait are never dropped: output a peer has not taken stays, and the release
+/// frees only what is empty. Off means never.
+#[test]
+fn the_release_keeps_waiting_bytes_and_off_means_never() {
+    let mut s = server_open(release_only(Some(secs(1))));
+    tick(&mut s, at(0.0));
+    s.send_binary(&[7; 3000]).unwrap();
+    let waiting = s.output().to_vec();
+    // (Not `tick`, which takes the output as a driver would write it.)
+    s.handle_timeout(at(5.0));
+    assert_eq!(s.output(), waiting);
+    let mut off = server_open(release_only(None));
+    tick(&mut off, at(0.0));
+    let _ = feed(&mut off, &cframe(true, TEXT, b"x"));
+    tick(&mut off, at(0.1));
+    let held = off.memory().total();
+    assert!(held > 0);
+    assert_eq!(off.poll_timeout(), None);
+    tick(&mut off, at(1e6));
+    assert_eq!(off.memory().total(), held);
 }

@@ -37,14 +37,18 @@ pub(crate) enum Deadline {
     /// The closing handshake (or the wait for the transport's end) took too long: drop the
     /// transport.
     Close,
+    /// Nothing moved for a while: give the empty buffers back (housekeeping, no protocol
+    /// effect).
+    ReleaseBuffers,
 }
 
-const ALL: [Deadline; 5] = [
+const ALL: [Deadline; 6] = [
     Deadline::Handshake,
     Deadline::KeepalivePing,
     Deadline::KeepaliveFailed,
     Deadline::Idle,
     Deadline::Close,
+    Deadline::ReleaseBuffers,
 ];
 
 /// What the deadlines depend on besides time: the phase, whether end of stream was seen,
@@ -94,12 +98,15 @@ pub(crate) struct Deadlines {
     closing_since: Timestamp,
     /// The round-trip time of the last answered ping.
     latency: Option<Duration>,
+    /// The buffers were given back since anything last moved.
+    released: bool,
     /// The timeouts (`None`: off), copied from the configuration.
     handshake_timeout: Option<Duration>,
     close_timeout: Option<Duration>,
     keepalive_interval: Option<Duration>,
     keepalive_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    release_buffers_after: Option<Duration>,
 }
 
 impl Deadlines {
@@ -117,11 +124,13 @@ impl Deadlines {
             app_ping: (0, NEVER),
             closing_since: NEVER,
             latency: None,
+            released: false,
             handshake_timeout: config.handshake_timeout,
             close_timeout: config.close_timeout,
             keepalive_interval: config.keepalive_interval,
             keepalive_timeout: config.keepalive_timeout,
             idle_timeout: config.idle_timeout,
+            release_buffers_after: config.release_buffers_after,
         }
     }
 
@@ -145,6 +154,7 @@ impl Deadlines {
         if messages != self.messages {
             self.messages = messages;
             self.message_at = self.now;
+            self.released = false;
         }
         if self.now == NEVER || now > self.now {
             self.now = now;
@@ -154,6 +164,7 @@ impl Deadlines {
             self.heard_bytes = received;
             self.heard = self.now;
             self.ping_unanswered = false;
+            self.released = false;
         }
         // A closing that began before the first report starts now.
         self.entered(phase);
@@ -217,7 +228,16 @@ impl Deadlines {
                 // closes nor reads must not hold the connection either.
                 after(since, self.close_timeout).filter(|_| closing && (!s.eof || s.unwritten))
             }
+            Deadline::ReleaseBuffers => {
+                after(self.heard.max(self.message_at), self.release_buffers_after)
+                    .filter(|_| open && !self.released)
+            }
         }
+    }
+
+    /// The buffers were given back: not again until something moves.
+    pub(crate) fn released(&mut self) {
+        self.released = true;
     }
 
     /// The first deadline due at the latest reported time, if any.
@@ -284,7 +304,8 @@ impl Connection {
     /// Whatever fell due by `now` happens here: a handshake that took too long fails (a
     /// server queues `408`), a keepalive ping is queued or a silent peer failed with 1011,
     /// an idle connection starts closing with 1001, a closing that took too long ends the
-    /// connection and abandons its output ([`is_drained`](Self::is_drained)). Then drain
+    /// connection and abandons its output ([`is_drained`](Self::is_drained)), an open
+    /// connection with nothing moving gives its empty buffers back. Then drain
     /// events and write output, as after any input.
     ///
     /// `now` counts from an origin the driver chooses and keeps; a `now` earlier than one
@@ -361,6 +382,11 @@ impl Connection {
                 if self.out.close(frame).is_ok() {
                     self.out.link.idle_close = true;
                 }
+            }
+            Deadline::ReleaseBuffers => {
+                // Only empty buffers go (bytes not yet written or taken stay).
+                self.release_buffers();
+                self.out.link.deadlines.released();
             }
             Deadline::Close => {
                 // The peer had its time: the transport goes, whatever is left unwritten.
