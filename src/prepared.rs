@@ -102,12 +102,20 @@ impl Encoded {
 
 impl PreparedMessage {
     /// A text message.
+    ///
+    /// ```
+    /// use wsmachine::{MessageKind, PreparedMessage};
+    /// let msg = PreparedMessage::text("hi");
+    /// assert_eq!((msg.kind(), msg.payload(), msg.len()), (MessageKind::Text, &b"hi"[..], 2));
+    /// // The frame a server sends: FIN + text, length 2, the payload.
+    /// assert_eq!(msg.server_frame(), b"\x81\x02hi");
+    /// ```
     #[must_use]
     pub fn text(text: &str) -> PreparedMessage {
         PreparedMessage::new(MessageKind::Text, text.as_bytes())
     }
 
-    /// A binary message.
+    /// A binary message; see [`text`](Self::text) for an example.
     #[must_use]
     pub fn binary(data: &[u8]) -> PreparedMessage {
         PreparedMessage::new(MessageKind::Binary, data)
@@ -129,6 +137,14 @@ impl PreparedMessage {
     /// permessage-deflate was negotiated: the per-message choice for data that does not
     /// compress (already compressed images, random tokens), or to spare connections with
     /// context takeover a compression each.
+    ///
+    /// ```
+    /// use wsmachine::PreparedMessage;
+    /// let msg = PreparedMessage::binary(&[0x89; 1000]);
+    /// let plain = msg.clone().without_compression(); // the same bytes, shared
+    /// assert!(msg.may_compress() && !plain.may_compress());
+    /// assert_eq!(plain.server_frame(), msg.server_frame());
+    /// ```
     #[must_use]
     pub fn without_compression(mut self) -> PreparedMessage {
         self.compress = false;
@@ -136,38 +152,40 @@ impl PreparedMessage {
     }
 
     /// Whether connections with permessage-deflate may compress it (see
-    /// [`without_compression`](Self::without_compression)).
+    /// [`without_compression`](Self::without_compression), with an example).
     #[must_use]
     pub fn may_compress(&self) -> bool {
         self.compress
     }
 
-    /// Text or binary.
+    /// Text or binary (example: [`text`](Self::text)).
     #[must_use]
     pub fn kind(&self) -> MessageKind {
         self.shared.kind
     }
 
-    /// The message's payload.
+    /// The message's payload (example: [`text`](Self::text)).
     #[must_use]
     pub fn payload(&self) -> &[u8] {
         self.shared.plain.payload()
     }
 
-    /// The payload's length in bytes.
+    /// The payload's length in bytes (example: [`text`](Self::text)).
     #[must_use]
     pub fn len(&self) -> usize {
         self.payload().len()
     }
 
-    /// Whether the payload is empty.
+    /// Whether the payload is empty (see [`len`](Self::len)).
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.payload().is_empty()
     }
 
     /// The frame a server sends when it neither compresses nor fragments the message: the
-    /// bytes a driver may write directly, without copying them into the connection.
+    /// bytes a driver may write directly, without copying them into the connection (example:
+    /// [`text`](Self::text); see
+    /// [`Connection::send_prepared_unbuffered`](crate::Connection::send_prepared_unbuffered)).
     #[must_use]
     pub fn server_frame(&self) -> &[u8] {
         self.shared.plain.frame()
