@@ -4,7 +4,8 @@ use core::fmt;
 
 use crate::error::{ProtocolError, SendError};
 
-/// The longest close reason: a control frame payload is at most 125 bytes, 2 of them the code.
+/// The longest close reason: a control frame payload is at most 125 bytes, 2 of them the code
+/// (checked by [`CloseFrame::check_sendable`]).
 pub const MAX_REASON_LEN: usize = 123;
 
 /// A close status code (§7.4).
@@ -13,42 +14,49 @@ pub const MAX_REASON_LEN: usize = 123;
 /// and [`is_receivable`](Self::is_receivable) say which ones may appear on the wire.
 /// [`NO_STATUS`](Self::NO_STATUS), [`ABNORMAL`](Self::ABNORMAL) and
 /// [`TLS_HANDSHAKE`](Self::TLS_HANDSHAKE) are reported locally only and can never be sent.
+///
+/// ```
+/// use wsmachine::CloseCode;
+/// assert!(CloseCode::NORMAL.is_sendable() && CloseCode(4000).is_sendable());
+/// assert!(!CloseCode::ABNORMAL.is_sendable() && !CloseCode(999).is_receivable());
+/// assert_eq!(u16::from(CloseCode::GOING_AWAY), 1001);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CloseCode(pub u16);
 
 impl CloseCode {
-    /// 1000: normal closure.
+    /// 1000: normal closure (example on [`CloseCode`]).
     pub const NORMAL: CloseCode = CloseCode(1000);
-    /// 1001: the endpoint is going away (server shutdown, page navigation).
+    /// 1001: the endpoint is going away (server shutdown, page navigation) (example on [`CloseCode`]).
     pub const GOING_AWAY: CloseCode = CloseCode(1001);
-    /// 1002: the peer broke the protocol.
+    /// 1002: the peer broke the protocol (example on [`CloseCode`]).
     pub const PROTOCOL_ERROR: CloseCode = CloseCode(1002);
-    /// 1003: a data type the endpoint cannot accept.
+    /// 1003: a data type the endpoint cannot accept (example on [`CloseCode`]).
     pub const UNSUPPORTED_DATA: CloseCode = CloseCode(1003);
-    /// 1005: the close frame carried no status code (local only, never sent).
+    /// 1005: the close frame carried no status code (local only, never sent) (example on [`CloseCode`]).
     pub const NO_STATUS: CloseCode = CloseCode(1005);
-    /// 1006: the connection ended without a closing handshake (local only, never sent).
+    /// 1006: the connection ended without a closing handshake (local only, never sent) (example on [`CloseCode`]).
     pub const ABNORMAL: CloseCode = CloseCode(1006);
-    /// 1007: data inconsistent with the message type, such as invalid UTF-8 in text.
+    /// 1007: data inconsistent with the message type, such as invalid UTF-8 in text (example on [`CloseCode`]).
     pub const INVALID_PAYLOAD: CloseCode = CloseCode(1007);
-    /// 1008: a message violates the endpoint's policy.
+    /// 1008: a message violates the endpoint's policy (example on [`CloseCode`]).
     pub const POLICY: CloseCode = CloseCode(1008);
-    /// 1009: a message is too big to process.
+    /// 1009: a message is too big to process (example on [`CloseCode`]).
     pub const TOO_BIG: CloseCode = CloseCode(1009);
-    /// 1010: the client needed an extension the server did not negotiate.
+    /// 1010: the client needed an extension the server did not negotiate (example on [`CloseCode`]).
     pub const MANDATORY_EXTENSION: CloseCode = CloseCode(1010);
-    /// 1011: an unexpected condition inside the server.
+    /// 1011: an unexpected condition inside the server (example on [`CloseCode`]).
     pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
-    /// 1012: the service is restarting (IANA registry).
+    /// 1012: the service is restarting (IANA registry) (example on [`CloseCode`]).
     pub const SERVICE_RESTART: CloseCode = CloseCode(1012);
-    /// 1013: try again later (IANA registry).
+    /// 1013: try again later (IANA registry) (example on [`CloseCode`]).
     pub const TRY_AGAIN_LATER: CloseCode = CloseCode(1013);
-    /// 1014: a gateway received an invalid response (IANA registry).
+    /// 1014: a gateway received an invalid response (IANA registry) (example on [`CloseCode`]).
     pub const BAD_GATEWAY: CloseCode = CloseCode(1014);
-    /// 1015: the TLS handshake failed (local only, never sent).
+    /// 1015: the TLS handshake failed (local only, never sent) (example on [`CloseCode`]).
     pub const TLS_HANDSHAKE: CloseCode = CloseCode(1015);
 
-    /// Whether this code may be sent in a close frame.
+    /// Whether this code may be sent in a close frame (example on [`CloseCode`]).
     ///
     /// Allowed: 1000-1003, 1007-1014 (1012-1014 are registered with IANA after RFC 6455), and
     /// 3000-4999 (registered and private use). Everything else, including the local-only
@@ -88,6 +96,16 @@ impl fmt::Display for CloseCode {
 ///
 /// A close frame with an empty payload is represented with [`CloseCode::NO_STATUS`] and an
 /// empty reason.
+///
+/// ```
+/// use wsmachine::{CloseCode, CloseFrame};
+/// let frame = CloseFrame::parse(b"\x03\xe8bye").unwrap();
+/// assert_eq!(frame, CloseFrame { code: CloseCode::NORMAL, reason: "bye" });
+/// assert_eq!(frame.payload_len(), 5);
+/// assert!(frame.check_sendable().is_ok());
+/// assert_eq!(CloseFrame::parse(b"").unwrap().code, CloseCode::NO_STATUS);
+/// assert!(CloseFrame::parse(b"\x03").is_err()); // one byte: no code
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CloseFrame<'a> {
     /// The status code, or [`CloseCode::NO_STATUS`] if the frame carried none.
@@ -97,7 +115,7 @@ pub struct CloseFrame<'a> {
 }
 
 impl<'a> CloseFrame<'a> {
-    /// Decodes a received close payload (§5.5.1).
+    /// Decodes a received close payload, §5.5.1 (example on [`CloseFrame`]).
     ///
     /// # Errors
     ///
@@ -140,7 +158,8 @@ impl<'a> CloseFrame<'a> {
         Ok(())
     }
 
-    /// The encoded payload length: 0 for an empty close, else 2 plus the reason.
+    /// The encoded payload length: 0 for an empty close, else 2 plus the reason (example on
+    /// [`CloseFrame`]).
     #[must_use]
     pub fn payload_len(&self) -> usize {
         if self.code == CloseCode::NO_STATUS {

@@ -9,6 +9,12 @@ use crate::extensions::{self, Extensions};
 use crate::handshake::{has_token, values, Head, HeaderIter, Span};
 
 /// Whether a message is text or binary.
+///
+/// ```
+/// use wsmachine::{Message, MessageKind};
+/// assert_eq!(Message::Text("hi").kind(), MessageKind::Text);
+/// assert_eq!(Message::Binary(&[1]).kind(), MessageKind::Binary);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MessageKind {
     /// UTF-8 text (opcode 0x1).
@@ -47,6 +53,12 @@ pub enum Event<'a> {
 }
 
 /// A complete data message.
+///
+/// ```
+/// use wsmachine::{Message, MessageKind};
+/// let message = Message::Text("héllo");
+/// assert_eq!((message.kind(), message.as_bytes().len()), (MessageKind::Text, 6));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Message<'a> {
     /// A text message, validated UTF-8.
@@ -56,7 +68,7 @@ pub enum Message<'a> {
 }
 
 impl<'a> Message<'a> {
-    /// Text or binary.
+    /// Text or binary (example on [`Message`]).
     #[must_use]
     pub const fn kind(&self) -> MessageKind {
         match self {
@@ -65,7 +77,7 @@ impl<'a> Message<'a> {
         }
     }
 
-    /// The payload bytes.
+    /// The payload bytes (example on [`Message`]).
     #[must_use]
     pub const fn as_bytes(&self) -> &'a [u8] {
         match self {
@@ -79,6 +91,19 @@ impl<'a> Message<'a> {
 ///
 /// Text pieces are always whole code points: a code point split across frames or reads is
 /// delivered once complete.
+///
+/// ```
+/// use wsmachine::{Config, Connection, Delivery, Event, Fragment, MessageKind};
+/// let config = Config::new().with_delivery(Delivery::Streaming);
+/// let mut server = Connection::upgraded_server(config, &[]);
+/// // A masked text frame (key 0: the payload as it is), "hé" split inside the "é".
+/// let _ = server.receive(&[0x81, 0x83, 0, 0, 0, 0, b'h', 0xc3]);
+/// let Some(Event::Fragment(first)) = server.poll_event() else { panic!() };
+/// assert_eq!((first.kind(), first.as_bytes(), first.is_final()), (MessageKind::Text, &b"h"[..], false));
+/// let _ = server.receive(&[0xa9]);
+/// let Some(Event::Fragment(last)) = server.poll_event() else { panic!() };
+/// assert_eq!(last, Fragment::Text { text: "é", fin: true });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fragment<'a> {
     /// A piece of a text message.
@@ -98,7 +123,7 @@ pub enum Fragment<'a> {
 }
 
 impl<'a> Fragment<'a> {
-    /// Text or binary.
+    /// Text or binary (example on [`Fragment`]).
     #[must_use]
     pub const fn kind(&self) -> MessageKind {
         match self {
@@ -107,7 +132,7 @@ impl<'a> Fragment<'a> {
         }
     }
 
-    /// The payload bytes of this piece.
+    /// The payload bytes of this piece (example on [`Fragment`]).
     #[must_use]
     pub const fn as_bytes(&self) -> &'a [u8] {
         match self {
@@ -116,7 +141,7 @@ impl<'a> Fragment<'a> {
         }
     }
 
-    /// Whether this piece ends its message.
+    /// Whether this piece ends its message (example on [`Fragment`]).
     #[must_use]
     pub const fn is_final(&self) -> bool {
         match self {
@@ -126,6 +151,17 @@ impl<'a> Fragment<'a> {
 }
 
 /// The end of a connection.
+///
+/// ```
+/// use wsmachine::{CloseCause, CloseCode, Config, Connection, Event};
+/// let mut server = Connection::upgraded_server(Config::new(), &[]);
+/// // The client's close frame, code 1000 (masked with key 0).
+/// let _ = server.receive(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+/// assert!(matches!(server.poll_event(), Some(Event::CloseReceived(_))));
+/// let Some(Event::Closed(closed)) = server.poll_event() else { panic!() };
+/// assert_eq!((closed.code, closed.cause), (CloseCode::NORMAL, CloseCause::ClosedByPeer));
+/// assert!(closed.is_clean());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Closed {
     /// The close code (§7.1.5): the one in the peer's close frame when one arrived (or
@@ -137,7 +173,7 @@ pub struct Closed {
 }
 
 impl Closed {
-    /// Whether the closing handshake completed.
+    /// Whether the closing handshake completed (example on [`Closed`]).
     #[must_use]
     pub const fn is_clean(&self) -> bool {
         matches!(
@@ -147,7 +183,7 @@ impl Closed {
     }
 }
 
-/// Why a connection ended.
+/// Why a connection ended (example on [`Closed`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CloseCause {
@@ -174,6 +210,26 @@ pub enum CloseCause {
 }
 
 /// An HTTP request received by a server.
+///
+/// ```
+/// use wsmachine::{Config, Connection, Event};
+/// let mut server = Connection::server(Config::new());
+/// let _ = server.receive(
+///     b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+///       Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///       Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+///       Sec-WebSocket-Protocol: chat, superchat\r\n\r\n",
+/// );
+/// let Some(Event::Request(req)) = server.poll_event() else { panic!() };
+/// assert_eq!((req.method(), req.path(), req.minor_version()), ("GET", "/chat?room=1", 1));
+/// assert!(req.is_websocket());
+/// assert_eq!((req.host(), req.origin()), (Some("example.com"), Some("https://example.com")));
+/// assert_eq!(req.header("upgrade"), Some(&b"websocket"[..]));
+/// assert_eq!(req.headers().count(), 7);
+/// assert_eq!(req.subprotocols().collect::<Vec<_>>(), ["chat", "superchat"]);
+/// let owned = req.to_owned_request(); // outlives the connection's buffer
+/// assert_eq!(owned.path, "/chat?room=1");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request<'a> {
     pub(crate) bytes: &'a [u8],
@@ -182,19 +238,19 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// The method, such as `GET`.
+    /// The method, such as `GET` (example on [`Request`]).
     #[must_use]
     pub fn method(&self) -> &'a str {
         self.head.first.get_str(self.bytes)
     }
 
-    /// The request target: path and query, such as `/chat?room=1`.
+    /// The request target: path and query, such as `/chat?room=1` (example on [`Request`]).
     #[must_use]
     pub fn path(&self) -> &'a str {
         self.head.second.get_str(self.bytes)
     }
 
-    /// The HTTP minor version: 1 for HTTP/1.1.
+    /// The HTTP minor version: 1 for HTTP/1.1 (example on [`Request`]).
     #[must_use]
     pub fn minor_version(&self) -> u8 {
         self.head.minor_version
@@ -210,18 +266,18 @@ impl<'a> Request<'a> {
         self.websocket
     }
 
-    /// Every header, in order.
+    /// Every header, in order (example on [`Request`]).
     pub fn headers(&self) -> HeaderIter<'a> {
         self.head.headers(self.bytes)
     }
 
-    /// The value of the first header named `name` (case-insensitive).
+    /// The value of the first header named `name`, case-insensitive (example on [`Request`]).
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
         values(self.headers(), name).next()
     }
 
-    /// The `Host` header.
+    /// The `Host` header (example on [`Request`]).
     #[must_use]
     pub fn host(&self) -> Option<&'a str> {
         self.header("host")
@@ -229,7 +285,7 @@ impl<'a> Request<'a> {
     }
 
     /// The `Origin` header, or when there is none `Sec-WebSocket-Origin` (which version 8
-    /// clients send instead, §10.2).
+    /// clients send instead, §10.2). Example on [`Request`].
     #[must_use]
     pub fn origin(&self) -> Option<&'a str> {
         self.header("origin")
@@ -255,7 +311,7 @@ impl<'a> Request<'a> {
         header_extensions(self.headers())
     }
 
-    /// Copies the request.
+    /// Copies the request (example on [`Request`]).
     #[must_use]
     pub fn to_owned_request(&self) -> OwnedRequest {
         OwnedRequest {
@@ -283,6 +339,26 @@ fn owned_headers(headers: HeaderIter<'_>) -> Vec<(String, Vec<u8>)> {
 }
 
 /// An HTTP response received by a client.
+///
+/// ```
+/// use wsmachine::handshake::client::ClientRequest;
+/// use wsmachine::{Accept, Config, Connection, Event, Seed};
+/// let request = ClientRequest::new("example.com", "/").with_subprotocols(&["chat"]);
+/// let mut client = Connection::client(Config::new(), &request, Seed::new([1; 32])).unwrap();
+/// let mut server = Connection::server(Config::new());
+/// let n = server.receive(client.output());
+/// client.consume_output(n);
+/// let _ = server.poll_event(); // the request
+/// server.accept(Accept::new().with_subprotocol("chat")).unwrap();
+/// let _ = client.receive(server.output());
+/// let Some(Event::Accepted(response)) = client.poll_event() else { panic!() };
+/// assert_eq!((response.status(), response.reason()), (101, "Switching Protocols"));
+/// assert_eq!(response.subprotocol(), Some("chat"));
+/// assert!(response.connection_has("upgrade") && response.body().is_empty());
+/// assert_eq!(response.header("upgrade"), Some(&b"websocket"[..]));
+/// assert!(response.headers().count() >= 4 && response.extensions().next().is_none());
+/// assert_eq!(response.to_owned_response().status, 101);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Response<'a> {
     pub(crate) bytes: &'a [u8],
@@ -291,37 +367,37 @@ pub struct Response<'a> {
 }
 
 impl<'a> Response<'a> {
-    /// The status code.
+    /// The status code (example on [`Response`]).
     #[must_use]
     pub fn status(&self) -> u16 {
         self.head.status
     }
 
-    /// The reason phrase, such as `Switching Protocols`.
+    /// The reason phrase, such as `Switching Protocols` (example on [`Response`]).
     #[must_use]
     pub fn reason(&self) -> &'a str {
         self.head.first.get_str(self.bytes)
     }
 
-    /// Every header, in order.
+    /// Every header, in order (example on [`Response`]).
     pub fn headers(&self) -> HeaderIter<'a> {
         self.head.headers(self.bytes)
     }
 
-    /// The value of the first header named `name` (case-insensitive).
+    /// The value of the first header named `name`, case-insensitive (example on [`Response`]).
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
         values(self.headers(), name).next()
     }
 
-    /// The subprotocol the server chose.
+    /// The subprotocol the server chose (example on [`Response`]).
     #[must_use]
     pub fn subprotocol(&self) -> Option<&'a str> {
         self.header("sec-websocket-protocol")
             .and_then(|v| core::str::from_utf8(crate::handshake::trim_ows(v)).ok())
     }
 
-    /// The extensions the server chose.
+    /// The extensions the server chose (example on [`Response`]).
     pub fn extensions(
         &self,
     ) -> impl Iterator<Item = Result<extensions::Extension<'a>, extensions::ExtensionSyntaxError>> + 'a
@@ -329,19 +405,20 @@ impl<'a> Response<'a> {
         header_extensions(self.headers())
     }
 
-    /// The body of a rejection (up to the handshake size limit); empty for `101`.
+    /// The body of a rejection (up to the handshake size limit); empty for `101` (example on
+    /// [`Response`]).
     #[must_use]
     pub fn body(&self) -> &'a [u8] {
         self.body.get(self.bytes)
     }
 
-    /// Whether a `Connection` header lists `token`.
+    /// Whether a `Connection` header lists `token` (example on [`Response`]).
     #[must_use]
     pub fn connection_has(&self, token: &str) -> bool {
         values(self.headers(), "connection").any(|v| has_token(v, token))
     }
 
-    /// Copies the response.
+    /// Copies the response (example on [`Response`]).
     #[must_use]
     pub fn to_owned_response(&self) -> OwnedResponse {
         OwnedResponse {

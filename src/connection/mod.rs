@@ -77,7 +77,8 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// A server that starts by reading the client's HTTP request (§4.2).
+    /// A server that starts by reading the client's HTTP request, §4.2 (example in the
+    /// [crate docs](crate)).
     #[must_use]
     pub fn server(config: Config) -> Connection {
         let config = config.validated();
@@ -138,13 +139,14 @@ impl Connection {
 
     /// A server connection whose handshake was done elsewhere (hyper or axum upgrades, an
     /// RFC 8441 HTTP/2 stream), already open. `leftover` holds bytes read past the handshake.
+    /// Examples: [`stats`](Self::stats), the [`h3`](crate::handshake::h3) module.
     #[must_use]
     pub fn upgraded_server(config: Config, leftover: &[u8]) -> Connection {
         Connection::upgraded(Role::Server, config, None, leftover)
     }
 
     /// A client connection whose handshake was done elsewhere, already open; `seed` provides
-    /// the masking keys (§5.3).
+    /// the masking keys (§5.3). Example: the [`h3`](crate::handshake::h3) module.
     #[must_use]
     pub fn upgraded_client(config: Config, seed: Seed, leftover: &[u8]) -> Connection {
         Connection::upgraded(Role::Client, config, Some(MaskRng::new(seed)), leftover)
@@ -199,6 +201,7 @@ impl Connection {
     /// large one that would have to be moved). Drain events and pass the rest again.
     ///
     /// After the connection failed or closed, input is discarded (and reported as taken).
+    /// Example in the [crate docs](crate).
     #[must_use = "bytes not taken must be passed again after draining events"]
     pub fn receive(&mut self, data: &[u8]) -> usize {
         let limit = self.input_limit();
@@ -602,7 +605,8 @@ impl Connection {
 
     // ----- outputs ------------------------------------------------------------------------
 
-    /// Bytes waiting to be written to the transport.
+    /// Bytes waiting to be written to the transport (examples: the [crate docs](crate),
+    /// [`stats`](Self::stats)).
     #[must_use]
     #[inline]
     pub fn output(&self) -> &[u8] {
@@ -615,7 +619,7 @@ impl Connection {
         self.out.consume(n);
     }
 
-    /// Whether there is output to write.
+    /// Whether there is output to write (example on [`stats`](Self::stats)).
     #[must_use]
     pub fn wants_write(&self) -> bool {
         !self.out.buf.is_empty()
@@ -623,7 +627,7 @@ impl Connection {
 
     /// Whether to half-close the transport now: all output is written and the server has
     /// completed the closing handshake (§7.1.1), or the connection failed (§7.1.7), or a
-    /// server answered with an HTTP response.
+    /// server answered with an HTTP response. Example in the [crate docs](crate).
     #[must_use]
     pub fn should_shutdown_write(&self) -> bool {
         self.out.link.shutdown && self.out.buf.is_empty()
@@ -653,13 +657,13 @@ impl Connection {
 
     // ----- getters ------------------------------------------------------------------------
 
-    /// Client or server.
+    /// Client or server (example on [`stats`](Self::stats)).
     #[must_use]
     pub fn role(&self) -> Role {
         self.out.role()
     }
 
-    /// The phase of the connection.
+    /// The phase of the connection (example on [`stats`](Self::stats)).
     #[must_use]
     pub fn state(&self) -> State {
         self.out.link.phase.state()
@@ -678,13 +682,14 @@ impl Connection {
         self.out.link.phase == Phase::Closed
     }
 
-    /// The subprotocol agreed in the handshake.
+    /// The subprotocol agreed in the handshake (example in the [crate docs](crate)).
     #[must_use]
     pub fn subprotocol(&self) -> Option<&str> {
         self.inb.protocol.as_deref()
     }
 
-    /// The permessage-deflate parameters agreed in the handshake (feature `deflate`).
+    /// The permessage-deflate parameters agreed in the handshake (feature `deflate`; example
+    /// in [`extensions::deflate`](crate::extensions::deflate)).
     #[cfg(feature = "deflate")]
     #[must_use]
     pub fn deflate(&self) -> Option<crate::extensions::deflate::DeflateParams> {
@@ -729,6 +734,21 @@ impl Connection {
 
     /// Counters of bytes, frames, messages, pings and pongs in each direction, and the
     /// largest message. Always kept; a handful of integer additions per frame.
+    ///
+    /// ```
+    /// use wsmachine::{Config, Connection, Role, State};
+    /// let mut server = Connection::upgraded_server(Config::new(), &[]);
+    /// assert_eq!((server.role(), server.state()), (Role::Server, State::Open));
+    /// server.send_text("hello").unwrap();
+    /// assert!(server.wants_write());
+    /// let stats = server.stats();
+    /// assert_eq!((stats.sent.messages, stats.sent.frames), (1, 1));
+    /// assert!(server.memory().output > 0);
+    /// let n = server.output().len();
+    /// server.consume_output(n);
+    /// server.release_buffers(); // idle now: the output buffer goes
+    /// assert_eq!(server.memory().total(), 0);
+    /// ```
     #[must_use]
     pub fn stats(&self) -> Stats {
         Stats {
@@ -738,7 +758,7 @@ impl Connection {
         }
     }
 
-    /// Heap bytes held by the buffers.
+    /// Heap bytes held by the buffers (example on [`stats`](Self::stats)).
     #[must_use]
     pub fn memory(&self) -> Memory {
         Memory {
@@ -752,7 +772,8 @@ impl Connection {
     /// Frees every buffer that holds no data, for connections that go idle: an idle open
     /// connection then holds no heap memory beyond the subprotocol name and, when
     /// permessage-deflate was used, the compression state (which must survive between
-    /// messages with context takeover).
+    /// messages with context takeover). Example on [`stats`](Self::stats); the connection
+    /// does this itself after [`Config::release_buffers_after`].
     pub fn release_buffers(&mut self) {
         self.inb.settle(self.out.link.phase);
         self.inb.buf.release();

@@ -30,7 +30,7 @@ pub struct Accept<'a> {
 }
 
 impl<'a> Accept<'a> {
-    /// Accept with no subprotocol and no extra headers.
+    /// Accept with no subprotocol and no extra headers (example on [`Accept`]).
     #[must_use]
     pub const fn new() -> Accept<'a> {
         Accept {
@@ -40,21 +40,22 @@ impl<'a> Accept<'a> {
         }
     }
 
-    /// Declines permessage-deflate for this connection even when configured and offered.
+    /// Declines permessage-deflate for this connection even when configured and offered
+    /// (example on [`Accept`]).
     #[must_use]
     pub const fn without_compression(mut self) -> Accept<'a> {
         self.compression = false;
         self
     }
 
-    /// Chooses one of the subprotocols the client offered (§4.2.2).
+    /// Chooses one of the subprotocols the client offered, §4.2.2 (example on [`Accept`]).
     #[must_use]
     pub const fn with_subprotocol(mut self, protocol: &'a str) -> Accept<'a> {
         self.subprotocol = Some(protocol);
         self
     }
 
-    /// Adds headers to the `101` response (cookies, server name).
+    /// Adds headers to the `101` response: cookies, server name (example on [`Accept`]).
     #[must_use]
     pub const fn with_headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Accept<'a> {
         self.headers = headers;

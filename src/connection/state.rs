@@ -9,7 +9,8 @@ use crate::config::Config;
 use crate::connection::deadlines::Deadlines;
 use crate::event::{CloseCause, Closed};
 
-/// The phase of a connection, as the application sees it.
+/// The phase of a connection, as the application sees it (example on
+/// [`Connection::stats`](crate::Connection::stats)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum State {

@@ -19,6 +19,18 @@ use crate::handshake::{
 /// assert_eq!(req.host(), "example.com");
 /// assert_eq!(req.port(), Some(8080));
 /// assert_eq!(req.path(), "/chat?room=1");
+/// assert_eq!((req.authority(), req.effective_port()), ("example.com:8080".into(), 8080));
+/// assert_eq!((req.subprotocols(), req.origin()), (&["chat.v2", "chat"][..], Some("https://example.com")));
+///
+/// // Built piece by piece: a `wss://` request on the default port, with more headers.
+/// let req = ClientRequest::new("example.com", "/feed")
+///     .with_secure(true)
+///     .with_port(443)
+///     .with_extensions("x-custom")
+///     .with_headers(&[("Authorization", "Bearer t0k3n")]);
+/// assert!(req.is_secure());
+/// assert_eq!((req.authority(), req.effective_port()), ("example.com".into(), 443));
+/// assert_eq!((req.extensions(), req.headers().len()), (Some("x-custom"), 1));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientRequest<'a> {
@@ -33,7 +45,7 @@ pub struct ClientRequest<'a> {
 }
 
 impl<'a> ClientRequest<'a> {
-    /// A request for `path` (path and query, starting with `/`) on `host`.
+    /// A request for `path` (path and query, starting with `/`) on `host` (example on [`ClientRequest`]).
     #[must_use]
     pub const fn new(host: &'a str, path: &'a str) -> ClientRequest<'a> {
         ClientRequest {
@@ -107,35 +119,35 @@ impl<'a> ClientRequest<'a> {
         Ok(req)
     }
 
-    /// Sets the port; without one the `Host` header carries none.
+    /// Sets the port; without one the `Host` header carries none (example on [`ClientRequest`]).
     #[must_use]
     pub const fn with_port(mut self, port: u16) -> ClientRequest<'a> {
         self.port = Some(port);
         self
     }
 
-    /// Marks the request as `wss://` (port 443 is then the default, omitted from `Host`).
+    /// Marks the request as `wss://` (port 443 is then the default, omitted from `Host`) (example on [`ClientRequest`]).
     #[must_use]
     pub const fn with_secure(mut self, secure: bool) -> ClientRequest<'a> {
         self.secure = secure;
         self
     }
 
-    /// Sets the `Origin` header (§4.1, §10.2).
+    /// Sets the `Origin` header (§4.1, §10.2) (example on [`ClientRequest`]).
     #[must_use]
     pub const fn with_origin(mut self, origin: &'a str) -> ClientRequest<'a> {
         self.origin = Some(origin);
         self
     }
 
-    /// Offers subprotocols, most preferred first.
+    /// Offers subprotocols, most preferred first (example on [`ClientRequest`]).
     #[must_use]
     pub const fn with_subprotocols(mut self, protocols: &'a [&'a str]) -> ClientRequest<'a> {
         self.subprotocols = protocols;
         self
     }
 
-    /// Offers extensions, as the raw `Sec-WebSocket-Extensions` value.
+    /// Offers extensions, as the raw `Sec-WebSocket-Extensions` value (example on [`ClientRequest`]).
     ///
     /// For extensions that change nothing on the wire: one the server accepts that sets RSV
     /// bits fails the connection. permessage-deflate is not offered here but through
@@ -146,27 +158,27 @@ impl<'a> ClientRequest<'a> {
         self
     }
 
-    /// Adds headers (cookies, authorization).
+    /// Adds headers (cookies, authorization) (example on [`ClientRequest`]).
     #[must_use]
     pub const fn with_headers(mut self, headers: &'a [(&'a str, &'a str)]) -> ClientRequest<'a> {
         self.headers = headers;
         self
     }
 
-    /// The host.
+    /// The host (example on [`ClientRequest`]).
     #[must_use]
     pub const fn host(&self) -> &'a str {
         self.host
     }
 
-    /// The port, if one was given.
+    /// The port, if one was given (example on [`ClientRequest`]).
     #[must_use]
     pub const fn port(&self) -> Option<u16> {
         self.port
     }
 
     /// The authority: the host, with the port unless it is the scheme's default. This is the
-    /// `Host` header of §4.1 and the `:authority` of RFC 8441.
+    /// `Host` header of §4.1 and the `:authority` of RFC 8441 (example on [`ClientRequest`]).
     #[must_use]
     pub fn authority(&self) -> alloc::borrow::Cow<'a, str> {
         let default_port = if self.secure { 443 } else { 80 };
@@ -176,7 +188,7 @@ impl<'a> ClientRequest<'a> {
         }
     }
 
-    /// The port to connect to: the given one, else 80 (`ws`) or 443 (`wss`).
+    /// The port to connect to: the given one, else 80 (`ws`) or 443 (`wss`) (example on [`ClientRequest`]).
     #[must_use]
     pub const fn effective_port(&self) -> u16 {
         match self.port {
@@ -186,37 +198,37 @@ impl<'a> ClientRequest<'a> {
         }
     }
 
-    /// Whether this is a `wss://` request.
+    /// Whether this is a `wss://` request (example on [`ClientRequest`]).
     #[must_use]
     pub const fn is_secure(&self) -> bool {
         self.secure
     }
 
-    /// The path and query, as given (a query alone, `?q`, is sent as `/?q`).
+    /// The path and query, as given (a query alone, `?q`, is sent as `/?q`) (example on [`ClientRequest`]).
     #[must_use]
     pub const fn path(&self) -> &'a str {
         self.path
     }
 
-    /// The offered subprotocols.
+    /// The offered subprotocols (example on [`ClientRequest`]).
     #[must_use]
     pub const fn subprotocols(&self) -> &'a [&'a str] {
         self.subprotocols
     }
 
-    /// The raw extension offer.
+    /// The raw extension offer (example on [`ClientRequest`]).
     #[must_use]
     pub const fn extensions(&self) -> Option<&'a str> {
         self.extensions
     }
 
-    /// The `Origin`, if set.
+    /// The `Origin`, if set (example on [`ClientRequest`]).
     #[must_use]
     pub const fn origin(&self) -> Option<&'a str> {
         self.origin
     }
 
-    /// The extra headers.
+    /// The extra headers (example on [`ClientRequest`]).
     #[must_use]
     pub const fn headers(&self) -> &'a [(&'a str, &'a str)] {
         self.headers
@@ -311,7 +323,8 @@ impl<'a> ClientRequest<'a> {
     }
 }
 
-/// What a valid `101` response settled.
+/// What a valid `101` response settled (example: [`h2::validate_response`](super::h2)'s module
+/// example, or [`h3`](super::h3)'s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Switched<'a> {
     /// The subprotocol the server chose, if any.
