@@ -43,14 +43,34 @@ use crate::{
     OwnedResponse, Request, Role, Timestamp,
 };
 
-/// Sets a stream's read and write timeouts (`None`: block).
+/// Sets a stream's read and write timeouts, `None`: block (example on [`Hooks`]).
 pub type SetTimeouts<S> = fn(&S, Option<Duration>) -> io::Result<()>;
 
-/// Closes a stream's write side.
+/// Closes a stream's write side (example on [`Hooks`]).
 pub type Shutdown<S> = fn(&mut S) -> io::Result<()>;
 
 /// What the driver needs of a stream beyond `Read + Write`, as plain functions (so that they
 /// can be given for any stream, a TLS wrapper included).
+///
+/// ```
+/// use std::net::{Shutdown, TcpStream};
+/// use wsmachine::blocking::Hooks;
+///
+/// /// A stand-in for a TLS stream over TCP.
+/// struct Tls {
+///     tcp: TcpStream,
+/// }
+/// let hooks = Hooks::<Tls> {
+///     timeouts: Some(|s, t| {
+///         s.tcp.set_read_timeout(t)?;
+///         s.tcp.set_write_timeout(t)
+///     }),
+///     shutdown: Some(|s| s.tcp.shutdown(Shutdown::Write)),
+/// };
+/// assert!(hooks.timeouts.is_some());
+/// assert!(Hooks::<Tls>::none().shutdown.is_none());
+/// assert!(Hooks::<TcpStream>::tcp().timeouts.is_some());
+/// ```
 #[derive(Debug)]
 pub struct Hooks<S> {
     /// Sets the timeout of blocking reads and writes (`None`: block). Without it the
@@ -69,7 +89,7 @@ impl<S> Clone for Hooks<S> {
 impl<S> Copy for Hooks<S> {}
 
 impl<S> Hooks<S> {
-    /// No timeouts, no half-close: for streams that have neither.
+    /// No timeouts, no half-close: for streams that have neither (example on [`Hooks`]).
     #[must_use]
     pub const fn none() -> Hooks<S> {
         Hooks {
@@ -80,7 +100,7 @@ impl<S> Hooks<S> {
 }
 
 impl Hooks<TcpStream> {
-    /// A `TcpStream`'s read and write timeouts and `shutdown(Write)`.
+    /// A `TcpStream`'s read and write timeouts and `shutdown(Write)` (example on [`Hooks`]).
     #[must_use]
     pub const fn tcp() -> Hooks<TcpStream> {
         fn timeouts(s: &TcpStream, t: Option<Duration>) -> io::Result<()> {
@@ -97,7 +117,7 @@ impl Hooks<TcpStream> {
     }
 }
 
-/// A WebSocket connection over a blocking stream `S`.
+/// A WebSocket connection over a blocking stream `S` (example in the [module docs](self)).
 #[derive(Debug)]
 pub struct WebSocket<S> {
     conn: Connection,
@@ -275,13 +295,13 @@ impl<S: Read + Write> WebSocket<S> {
         Ok(ws)
     }
 
-    /// The connection, for its getters.
+    /// The connection, for its getters (see [`Connection::stats`] for some).
     #[must_use]
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
 
-    /// The stream.
+    /// The stream (the one given to [`WebSocket::accept`], say).
     #[must_use]
     pub fn get_ref(&self) -> &S {
         &self.stream

@@ -16,10 +16,12 @@ use crate::{
 
 /// Output above which sending waits for the peer to take some (and receiving stops reading),
 /// unless set otherwise: 128 KiB (also the size up to which answers to messages that
-/// arrived together are gathered into one write).
+/// arrived together are gathered into one write). Set per connection with
+/// [`WebSocket::set_high_water`](crate::tokio::WebSocket::set_high_water) in the tokio driver.
 pub const DEFAULT_HIGH_WATER: usize = 128 * 1024;
 
-/// Why a driver operation failed.
+/// Why a driver operation failed (the drivers' examples return it: [`crate::tokio`],
+/// [`crate::blocking`]).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -85,6 +87,13 @@ impl From<SendError> for Error {
 }
 
 /// An owned message, for keeping or sending to another task.
+///
+/// ```
+/// use wsmachine::driver::OwnedMessage;
+/// use wsmachine::Message;
+/// let owned = OwnedMessage::Text("hi".into());
+/// assert_eq!(owned.as_message(), Message::Text("hi"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OwnedMessage {
     /// A text message.
@@ -94,7 +103,7 @@ pub enum OwnedMessage {
 }
 
 impl OwnedMessage {
-    /// The message borrowed, for `send`.
+    /// The message borrowed, for `send` (example on [`OwnedMessage`]).
     #[must_use]
     pub fn as_message(&self) -> Message<'_> {
         match self {
@@ -144,7 +153,7 @@ pub enum Answer {
 }
 
 impl Answer {
-    /// Upgrade, with no subprotocol and no extra headers.
+    /// Upgrade, with no subprotocol and no extra headers (example on [`Answer`]).
     #[must_use]
     pub fn accept() -> Answer {
         Answer::Accept {
@@ -153,7 +162,7 @@ impl Answer {
         }
     }
 
-    /// Answer with `status` and `body`.
+    /// Answer with `status` and `body` (example on [`Answer`]).
     #[must_use]
     pub fn respond(status: u16, body: Vec<u8>) -> Answer {
         Answer::Respond {
@@ -172,7 +181,7 @@ impl Answer {
         self
     }
 
-    /// Adds a header to the response.
+    /// Adds a header to the response (example on [`Answer`]).
     #[must_use]
     pub fn with_header(mut self, name: &str, value: &str) -> Answer {
         match &mut self {
@@ -184,7 +193,8 @@ impl Answer {
     }
 
     /// The default answer: upgrade a WebSocket request (choosing no subprotocol), answer
-    /// anything else with `400`.
+    /// anything else with `400`. What [`WebSocket::accept`](crate::blocking::WebSocket::accept)
+    /// answers; [`Answer`] shows the others.
     #[must_use]
     pub fn default_for(request: &Request<'_>) -> Answer {
         if request.is_websocket() {

@@ -19,15 +19,18 @@ use core::time::Duration;
 /// let t = Timestamp::from_duration(Duration::from_millis(1500));
 /// assert_eq!(t + Duration::from_millis(500), Timestamp::from_duration(Duration::from_secs(2)));
 /// assert_eq!(t.saturating_duration_since(Timestamp::ZERO), Duration::from_millis(1500));
+/// assert_eq!((t.as_nanos(), t.as_duration()), (1_500_000_000, Duration::from_millis(1500)));
+/// assert_eq!(Timestamp::from_nanos(1_500_000_000), t);
+/// assert_eq!(Timestamp::MAX.saturating_add(Duration::from_secs(1)), Timestamp::MAX);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(u64);
 
 impl Timestamp {
-    /// The origin.
+    /// The origin (example on [`Timestamp`]).
     pub const ZERO: Timestamp = Timestamp(0);
 
-    /// The latest representable time; durations past it saturate here.
+    /// The latest representable time; durations past it saturate here (example on [`Timestamp`]).
     pub const MAX: Timestamp = Timestamp(u64::MAX);
 
     /// The time `since` after the origin (saturating at [`Timestamp::MAX`]).
@@ -41,25 +44,25 @@ impl Timestamp {
         }
     }
 
-    /// The time `nanos` nanoseconds after the origin.
+    /// The time `nanos` nanoseconds after the origin (example on [`Timestamp`]).
     #[must_use]
     pub const fn from_nanos(nanos: u64) -> Timestamp {
         Timestamp(nanos)
     }
 
-    /// The time elapsed since the origin.
+    /// The time elapsed since the origin (example on [`Timestamp`]).
     #[must_use]
     pub const fn as_duration(self) -> Duration {
         Duration::from_nanos(self.0)
     }
 
-    /// Nanoseconds since the origin.
+    /// Nanoseconds since the origin (example on [`Timestamp`]).
     #[must_use]
     pub const fn as_nanos(self) -> u64 {
         self.0
     }
 
-    /// The time elapsed from `earlier` to this one, or zero if `earlier` is later.
+    /// The time elapsed from `earlier` to this one, or zero if `earlier` is later (example on [`Timestamp`]).
     #[must_use]
     pub const fn saturating_duration_since(self, earlier: Timestamp) -> Duration {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))
@@ -93,7 +96,8 @@ impl Timestamp {
         Timestamp::from_duration(now.saturating_duration_since(origin))
     }
 
-    /// This time as a `std::time::Instant`, counted from `origin` (for arming a timer).
+    /// This time as a `std::time::Instant`, counted from `origin`, for arming a timer (example
+    /// on [`since`](Self::since)).
     /// Saturates at the latest instant the platform can represent.
     #[cfg(feature = "std")]
     #[must_use]

@@ -24,6 +24,26 @@
 //! Without context takeover the state is reset, not freed, between messages, so a steady
 //! stream of messages allocates nothing; `Connection::memory` reports these figures.
 
+//!
+//! A handshake done by another HTTP stack, both sides (a [`Connection`](crate::Connection)
+//! does all of this itself in [`accept`](crate::Connection::accept) and for a client):
+//!
+//! ```
+//! use wsmachine::extensions::{deflate, parse};
+//! let client = deflate::DeflateConfig::new().with_peer_no_context_takeover(true);
+//! let offer = deflate::client_offer(&client); // the request's Sec-WebSocket-Extensions
+//! assert!(offer.starts_with(deflate::NAME));
+//! let server = deflate::DeflateConfig::new().validated();
+//! let offers = parse(&offer).filter_map(Result::ok);
+//! let (server_params, answer) = deflate::server_accept(&server, offers).unwrap();
+//! assert!(server_params.no_context_takeover); // the client asked for it
+//! let response = parse(&answer).next().unwrap().unwrap();
+//! let client_params = deflate::client_accept(&client, &response).unwrap();
+//! assert!(client_params.peer_no_context_takeover);
+//! assert_eq!(client_params.peer_window_bits, server_params.window_bits);
+//! ```
+//!
+//! Every item here is used in this example or in [`DeflateConfig`]'s.
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -33,7 +53,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 
 use crate::extensions::Extension;
 
-/// The extension token.
+/// The extension token (example in the [module docs](self)).
 pub const NAME: &str = "permessage-deflate";
 
 /// The bytes a sync flush ends with, removed from every compressed message (§7.2.1).
@@ -81,7 +101,7 @@ pub struct DeflateConfig {
 }
 
 impl DeflateConfig {
-    /// The defaults listed on each field.
+    /// The defaults listed on each field (example on [`DeflateConfig`]).
     #[must_use]
     pub const fn new() -> DeflateConfig {
         DeflateConfig {
@@ -139,7 +159,7 @@ impl DeflateConfig {
 
 impl DeflateConfig {
     /// This policy with window bits clamped to 9..=15 and the level to at most 9 (the fields
-    /// are public; a connection uses the clamped values).
+    /// are public; a connection uses the clamped values). Example in the [module docs](self).
     #[must_use]
     pub const fn validated(mut self) -> DeflateConfig {
         self.max_window_bits = clamp_bits(self.max_window_bits);
@@ -166,7 +186,7 @@ const fn clamp_bits(bits: u8) -> u8 {
     }
 }
 
-/// The parameters both sides agreed on.
+/// The parameters both sides agreed on (example in the [module docs](self)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeflateParams {
     /// The window this endpoint compresses with.
@@ -224,7 +244,8 @@ fn parse(ext: &Extension<'_>) -> Result<Parsed, ()> {
 }
 
 /// The client's offer (§7.1), a `Sec-WebSocket-Extensions` value: the configured parameters,
-/// then, when they ask something of the server, a plain offer to fall back on.
+/// then, when they ask something of the server, a plain offer to fall back on. Example in the
+/// [module docs](self).
 pub fn client_offer(config: &DeflateConfig) -> String {
     let mut offer = String::from(NAME);
     // The fields are public: keep what is offered in range whatever was set.
@@ -261,7 +282,8 @@ pub fn client_offer(config: &DeflateConfig) -> String {
 /// declined, as are offers asking for an 8-bit server window (zlib cannot compress with it).
 ///
 /// `Connection::accept` does this itself; this is for stacks that answer the upgrade on
-/// their own (then pass the parameters to `Connection::set_deflate`).
+/// their own (then pass the parameters to `Connection::set_deflate`). Example in the
+/// [module docs](self).
 pub fn server_accept<'a>(
     config: &DeflateConfig,
     offers: impl Iterator<Item = Extension<'a>>,

@@ -19,7 +19,11 @@
 //! assert_eq!(params[0].name, "client_max_window_bits");
 //! assert_eq!(params[0].value, None);
 //! assert_eq!(exts[1].params().next().unwrap().value.as_deref(), Some("1"));
+//! // A malformed value is an error from that point on.
+//! assert!(parse("x-foo; =1").any(|e| e.is_err()));
 //! ```
+//!
+//! The items of this module are all used in this example.
 
 #[cfg(feature = "deflate")]
 pub mod deflate;
@@ -28,7 +32,8 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use core::fmt;
 
-/// The header value does not follow the `Sec-WebSocket-Extensions` grammar.
+/// The header value does not follow the `Sec-WebSocket-Extensions` grammar (example in the
+/// [module docs](self)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExtensionSyntaxError;
 
@@ -52,7 +57,8 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_tchar(b))
 }
 
-/// One extension from the header: its name and its raw parameter text.
+/// One extension from the header: its name and its raw parameter text (example in the
+/// [module docs](self)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Extension<'a> {
     name: &'a str,
@@ -61,13 +67,13 @@ pub struct Extension<'a> {
 }
 
 impl<'a> Extension<'a> {
-    /// The extension token, such as `permessage-deflate`.
+    /// The extension token, such as `permessage-deflate` (example in the [module docs](self)).
     #[must_use]
     pub fn name(&self) -> &'a str {
         self.name
     }
 
-    /// The parameters in order.
+    /// The parameters in order (example in the [module docs](self)).
     pub fn params(&self) -> Params<'a> {
         Params {
             rest: self.params.as_bytes(),
@@ -76,7 +82,7 @@ impl<'a> Extension<'a> {
     }
 }
 
-/// One `name[=value]` parameter.
+/// One `name[=value]` parameter (example in the [module docs](self)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Param<'a> {
     /// The parameter name.
@@ -113,7 +119,8 @@ impl<'a> Iterator for Params<'a> {
     }
 }
 
-/// Parses a `Sec-WebSocket-Extensions` value into extensions, in order.
+/// Parses a `Sec-WebSocket-Extensions` value into extensions, in order (example in the
+/// [module docs](self)).
 ///
 /// Each item is `Err` if the header is malformed from that point on; iteration stops after an
 /// error. Empty list elements (`a, , b`) are skipped as RFC 7230 §7 allows.

@@ -49,7 +49,8 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
-/// Copies `src` into `dst` while masking, in one pass; `src[0]` is payload byte `offset`.
+/// Copies `src` into `dst` while masking, in one pass; `src[0]` is payload byte `offset`
+/// (the copying sibling of [`apply_mask`], whose example applies here too).
 ///
 /// Copies `min(src.len(), dst.len())` bytes.
 #[inline]
@@ -131,7 +132,7 @@ pub(crate) fn mask_small(buf: &mut [u8], key: u128) {
 }
 
 /// The byte-at-a-time definition of §5.3, kept as the reference the fast paths are tested
-/// against.
+/// against (used as [`apply_mask`] is, see its example).
 pub fn apply_mask_reference(buf: &mut [u8], key: [u8; 4], offset: usize) {
     for (b, m) in buf.iter_mut().zip(rotated(key, offset).iter().cycle()) {
         *b ^= m;

@@ -16,7 +16,16 @@
 //! let mut out = [0u8; wsmachine::frame::MAX_HEADER_LEN];
 //! let n = header.encode(&mut out);
 //! assert_eq!(&out[..n], &bytes[..2]);
+//! assert_eq!(FrameHeader::parse(&bytes[..1]), Ok(Status::Partial));
+//! assert!(OpCode::from_u8(0x9).is_some_and(OpCode::is_control));
+//! assert_eq!((OpCode::Pong.as_u8(), OpCode::from_u8(3)), (0xA, None));
+//! // Building a header: a binary frame of 300 bytes needs the 16-bit length.
+//! let header = wsmachine::frame::EncodedHeader::new(&FrameHeader::new(OpCode::Binary, true, 300));
+//! assert_eq!(header.as_bytes(), [0x82, 126, 0x01, 0x2c]);
+//! assert!(header.as_bytes().len() <= wsmachine::frame::MAX_HEADER_LEN);
 //! ```
+//!
+//! Every item here is covered by this example; the masking functions have their own.
 
 mod mask;
 
@@ -25,10 +34,12 @@ pub(crate) use mask::{mask_copy_blocks, mask_copy_small, mask_small, KEY_REPEAT}
 
 use crate::error::ProtocolError;
 
-/// The longest possible frame header: 2 bytes, an 8-byte length and a 4-byte mask key.
+/// The longest possible frame header: 2 bytes, an 8-byte length and a 4-byte mask key
+/// (example in the [module docs](self)).
 pub const MAX_HEADER_LEN: usize = 14;
 
-/// The largest payload a control frame may carry (§5.5).
+/// The largest payload a control frame may carry, §5.5 (see
+/// [`OpCode::is_control`], example in the [module docs](self)).
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// The encoded size of a header for `payload_len` bytes, with or without a mask key.
@@ -62,6 +73,7 @@ pub(crate) const fn header_len_from_b1(b1: u8) -> usize {
 }
 
 /// Frame opcodes defined by RFC 6455 (§5.2). Reserved values are rejected when parsing.
+/// Example in the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpCode {
     /// `0x0`: a continuation of a fragmented message.
@@ -79,7 +91,8 @@ pub enum OpCode {
 }
 
 impl OpCode {
-    /// Decodes a 4-bit opcode; `None` for the reserved values 3-7 and 11-15.
+    /// Decodes a 4-bit opcode; `None` for the reserved values 3-7 and 11-15 (example in the
+    /// [module docs](self)).
     #[must_use]
     pub const fn from_u8(value: u8) -> Option<OpCode> {
         Some(match value {
@@ -93,7 +106,7 @@ impl OpCode {
         })
     }
 
-    /// The 4-bit wire value.
+    /// The 4-bit wire value (example in the [module docs](self)).
     #[must_use]
     pub const fn as_u8(self) -> u8 {
         match self {
@@ -106,14 +119,16 @@ impl OpCode {
         }
     }
 
-    /// Control opcodes (close, ping, pong) have the high bit of the opcode set (§5.5).
+    /// Control opcodes (close, ping, pong) have the high bit of the opcode set, §5.5 (example
+    /// in the [module docs](self)).
     #[must_use]
     pub const fn is_control(self) -> bool {
         self.as_u8() & 0x8 != 0
     }
 }
 
-/// The outcome of parsing something that may not have fully arrived yet.
+/// The outcome of parsing something that may not have fully arrived yet (example in the
+/// [module docs](self)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status<T> {
     /// Parsing finished.
@@ -122,7 +137,7 @@ pub enum Status<T> {
     Partial,
 }
 
-/// A decoded frame header (§5.2).
+/// A decoded frame header, §5.2 (example in the [module docs](self)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
     /// FIN: this is the final frame of a message.
@@ -138,7 +153,8 @@ pub struct FrameHeader {
 }
 
 impl FrameHeader {
-    /// A header with FIN as given, no RSV bits and no mask.
+    /// A header with FIN as given, no RSV bits and no mask (example in the
+    /// [module docs](self)).
     #[must_use]
     pub const fn new(opcode: OpCode, fin: bool, payload_len: u64) -> FrameHeader {
         FrameHeader {
@@ -232,7 +248,7 @@ impl FrameHeader {
     }
 
     /// Encodes the header into `out` with the minimal length encoding and returns the number
-    /// of bytes written.
+    /// of bytes written (example in the [module docs](self)).
     ///
     /// The header is written as given: the caller keeps control frames within 125 bytes and
     /// `payload_len` below 2^63.
@@ -278,7 +294,7 @@ pub struct EncodedHeader {
 }
 
 impl EncodedHeader {
-    /// Encodes `header`.
+    /// Encodes `header` (example in the [module docs](self)).
     #[must_use]
     pub fn new(header: &FrameHeader) -> EncodedHeader {
         let mut bytes = [0u8; MAX_HEADER_LEN];
@@ -286,7 +302,7 @@ impl EncodedHeader {
         EncodedHeader { bytes, len }
     }
 
-    /// The header's bytes.
+    /// The header's bytes (example in the [module docs](self)).
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or_default()
