@@ -2,7 +2,8 @@
 
 use core::time::Duration;
 
-/// How received data messages are handed to the application.
+/// How received data messages are handed to the application (example on
+/// [`Fragment`](crate::Fragment) for streaming, on [`Config`] for setting it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Delivery {
     /// Whole messages: [`Event::Message`](crate::Event::Message) with all fragments joined.
@@ -157,7 +158,8 @@ const fn min(a: usize, b: usize) -> usize {
 }
 
 impl Config {
-    /// The largest value any byte limit takes (frame, message, backlog, fragment size): a
+    /// The largest value any byte limit takes (frame, message, backlog, fragment size; see
+    /// [`validated`](Self::validated)): a
     /// quarter of the address space, so that buffers holding up to twice a limit, plus a
     /// header and a read, never overflow a size or exceed what an allocation may be.
     pub const MAX_LIMIT: usize = isize::MAX as usize / 4;
@@ -253,6 +255,11 @@ impl Config {
 
     /// No deadline at all (handshake, close, keepalive, idle, buffer release): the connection
     /// then needs no clock, as before it kept deadlines.
+    ///
+    /// ```
+    /// let config = wsmachine::Config::new().without_deadlines();
+    /// assert_eq!((config.keepalive_interval, config.release_buffers_after), (None, None));
+    /// ```
     #[must_use]
     pub const fn without_deadlines(self) -> Config {
         self.with_handshake_timeout(None)
@@ -262,7 +269,7 @@ impl Config {
             .with_release_buffers_after(None)
     }
 
-    /// The defaults listed in the table above.
+    /// The defaults listed in the table above (example on [`Config`]).
     #[must_use]
     pub const fn new() -> Config {
         Config {
@@ -290,7 +297,8 @@ impl Config {
         }
     }
 
-    /// Enables permessage-deflate with `deflate` as the policy (feature `deflate`).
+    /// Enables permessage-deflate with `deflate` as the policy (feature `deflate`; example on
+    /// [`DeflateConfig`](crate::extensions::deflate::DeflateConfig)).
     #[cfg(feature = "deflate")]
     #[must_use]
     pub const fn with_deflate(

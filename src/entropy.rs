@@ -35,7 +35,7 @@ pub struct Seed([u8; 32]);
 
 impl Seed {
     /// A seed from caller-provided bytes (a hardware RNG, `getrandom`, or a fixed value in
-    /// tests).
+    /// tests). Example in the [crate docs](crate).
     #[must_use]
     pub const fn new(bytes: [u8; 32]) -> Seed {
         Seed(bytes)
@@ -64,7 +64,7 @@ impl fmt::Debug for Seed {
     }
 }
 
-/// The operating system's random source failed.
+/// The operating system's random source failed (from [`Seed::from_os`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntropyError;
 

@@ -58,6 +58,13 @@ pub enum ProtocolError {
 
 impl ProtocolError {
     /// The close code sent to the peer for this error.
+    ///
+    /// ```
+    /// use wsmachine::{CloseCode, ProtocolError};
+    /// let e = ProtocolError::InvalidUtf8;
+    /// assert_eq!(e.close_code(), CloseCode::INVALID_PAYLOAD);
+    /// assert!(e.reason().len() <= 123);
+    /// ```
     #[must_use]
     pub const fn close_code(&self) -> CloseCode {
         match self {
@@ -82,7 +89,8 @@ impl ProtocolError {
         }
     }
 
-    /// A short description, also sent as the close reason (always under 123 bytes).
+    /// A short description, also sent as the close reason, always under 123 bytes (example on
+    /// [`close_code`](Self::close_code)).
     #[must_use]
     pub const fn reason(&self) -> &'static str {
         match self {
@@ -128,6 +136,13 @@ impl std::error::Error for ProtocolError {}
 /// A local command (send, close, accept, respond) could not be carried out.
 ///
 /// Commands are atomic: when one fails, nothing was queued and no state changed.
+///
+/// ```
+/// use wsmachine::{CloseCode, Config, Connection, SendError};
+/// let mut server = Connection::upgraded_server(Config::new(), &[]);
+/// server.close(CloseCode::NORMAL, "").unwrap();
+/// assert_eq!(server.send_text("late"), Err(SendError::Closing));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendError {
@@ -255,6 +270,12 @@ pub enum HandshakeError {
 impl HandshakeError {
     /// The HTTP status a server answers with: 431 for size limits, 426 for the version, 400
     /// for other invalid requests. `None` for client-side errors.
+    ///
+    /// ```
+    /// use wsmachine::HandshakeError;
+    /// assert_eq!(HandshakeError::UnsupportedVersion.http_status(), Some(426));
+    /// assert!(!HandshakeError::UnsupportedVersion.reason().is_empty());
+    /// ```
     #[must_use]
     pub const fn http_status(&self) -> Option<u16> {
         match self {
@@ -278,7 +299,8 @@ impl HandshakeError {
         }
     }
 
-    /// A short description, used as the body of the error response.
+    /// A short description, used as the body of the error response (example on
+    /// [`http_status`](Self::http_status)).
     #[must_use]
     pub const fn reason(&self) -> &'static str {
         match self {

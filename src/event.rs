@@ -495,7 +495,8 @@ pub enum OwnedEvent {
 }
 
 impl Event<'_> {
-    /// Copies the event out of the connection's buffers.
+    /// Copies the event out of the connection's buffers (as [`Request::to_owned_request`]
+    /// does for a request, see its example).
     #[must_use]
     pub fn into_owned(self) -> OwnedEvent {
         match self {

@@ -1,6 +1,7 @@
 //! Which end of the connection this endpoint is.
 
 /// The role of an endpoint: it decides masking (§5.1, §5.3) and who closes TCP first (§7.1.1).
+/// Example on [`Connection::stats`](crate::Connection::stats).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Opens the connection, masks every frame it sends, expects unmasked frames.

@@ -1,6 +1,7 @@
 //! Connection statistics: cheap counters, always on.
 
-/// Counters for one direction of a connection.
+/// Counters for one direction of a connection (example on
+/// [`Connection::stats`](crate::Connection::stats)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DirectionStats {
     /// Bytes: received from the transport, or written out to it (handshake included; for
@@ -68,7 +69,8 @@ impl core::fmt::Display for Stats {
     }
 }
 
-/// Heap bytes a connection holds, per buffer.
+/// Heap bytes a connection holds, per buffer (example on
+/// [`Connection::stats`](crate::Connection::stats)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Memory {
     /// The input buffer, and the text of small messages decoded ahead of their events (at
@@ -85,7 +87,7 @@ pub struct Memory {
 }
 
 impl Memory {
-    /// The sum of all buffers.
+    /// The sum of all buffers (example on [`Connection::stats`](crate::Connection::stats)).
     #[must_use]
     pub const fn total(&self) -> usize {
         self.input + self.message + self.output + self.compression

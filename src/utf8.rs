@@ -9,7 +9,7 @@
 
 use core::fmt;
 
-/// The bytes are not valid UTF-8.
+/// The bytes are not valid UTF-8 (example on [`Utf8Validator`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Utf8Error;
 
@@ -130,7 +130,7 @@ pub struct Utf8Validator {
 }
 
 impl Utf8Validator {
-    /// A validator at a code point boundary.
+    /// A validator at a code point boundary (example on [`Utf8Validator`]).
     #[must_use]
     pub const fn new() -> Utf8Validator {
         Utf8Validator {
@@ -215,13 +215,15 @@ impl Utf8Validator {
         }
     }
 
-    /// Whether the validator sits between code points (no bytes are carried).
+    /// Whether the validator sits between code points, no bytes carried (example on
+    /// [`Utf8Validator`]).
     #[must_use]
     pub const fn is_at_boundary(&self) -> bool {
         self.partial_len == 0
     }
 
-    /// How many more bytes the carried code point needs (0 when none is carried).
+    /// How many more bytes the carried code point needs, 0 when none is carried (see
+    /// [`is_at_boundary`](Self::is_at_boundary)).
     #[must_use]
     pub fn bytes_needed(&self) -> usize {
         if self.partial_len == 0 {
@@ -249,7 +251,7 @@ impl Utf8Validator {
         }
     }
 
-    /// Forgets any carried bytes.
+    /// Forgets any carried bytes (see [`is_at_boundary`](Self::is_at_boundary)).
     pub fn reset(&mut self) {
         self.partial_len = 0;
     }

@@ -32,10 +32,15 @@ use crate::handshake::client::{ClientRequest, Switched};
 use crate::handshake::{protocol_chosen, trim_ows, values};
 
 /// The HTTP/2 setting by which a server allows the extended CONNECT (RFC 8441 §3): sent with
-/// the value 1.
+/// the value 1 (HTTP/3 has the same identifier: [`h3::SETTINGS_ENABLE_CONNECT_PROTOCOL`],
+/// whose module example shows the handshake). The repository's `examples/h2_websocket.rs`
+/// enables it with the `h2` crate.
+///
+/// [`h3::SETTINGS_ENABLE_CONNECT_PROTOCOL`]: super::h3::SETTINGS_ENABLE_CONNECT_PROTOCOL
 pub const SETTINGS_ENABLE_CONNECT_PROTOCOL: u16 = 0x8;
 
-/// A valid extended CONNECT request (RFC 8441 §4, §5; RFC 9220 §3 for HTTP/3).
+/// A valid extended CONNECT request (RFC 8441 §4, §5; RFC 9220 §3 for HTTP/3). Example in
+/// the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExtendedConnect<'a> {
     /// `:authority`.
@@ -107,7 +112,7 @@ where
 }
 
 /// The response header list accepting an extended CONNECT: `:status 200` and the chosen
-/// subprotocol.
+/// subprotocol (example in the [module docs](self)).
 pub fn response_headers(subprotocol: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
     [(":status", "200")]
         .into_iter()
@@ -117,7 +122,7 @@ pub fn response_headers(subprotocol: Option<&str>) -> impl Iterator<Item = (&str
 /// The request header list for an extended CONNECT built from a client request: the
 /// pseudo-headers (`:authority` with the port unless it is the default), `sec-websocket-version:
 /// 13`, the origin, one `sec-websocket-protocol` per offered subprotocol, and the extra headers
-/// (names should be lowercase for HTTP/2).
+/// (names should be lowercase for HTTP/2). Example in the [`h3`](super::h3) module docs.
 pub fn request_headers<'a>(
     request: &ClientRequest<'a>,
 ) -> impl Iterator<Item = (&'a str, Cow<'a, str>)> {

@@ -52,4 +52,9 @@ pub use super::h2::{
 /// The HTTP/3 setting by which a server allows the extended CONNECT (RFC 9220 §3, registered
 /// with the same identifier as the HTTP/2 setting of RFC 8441): a server sends it with the
 /// value 1; a client sends no extended CONNECT before it has seen it.
+///
+/// ```
+/// use wsmachine::handshake::{h2, h3};
+/// assert_eq!(h3::SETTINGS_ENABLE_CONNECT_PROTOCOL, u64::from(h2::SETTINGS_ENABLE_CONNECT_PROTOCOL));
+/// ```
 pub const SETTINGS_ENABLE_CONNECT_PROTOCOL: u64 = 0x08;

@@ -21,21 +21,22 @@ use sha1::{Digest, Sha1};
 
 use crate::error::HandshakeError;
 
-/// The GUID appended to the client's key before hashing (§1.3).
+/// The GUID appended to the client's key before hashing, §1.3 (used by [`accept_key`], see
+/// its example).
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-/// A `Sec-WebSocket-Accept` value: 28 characters of base64.
+/// A `Sec-WebSocket-Accept` value: 28 characters of base64 (example on [`accept_key`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AcceptKey([u8; 28]);
 
 impl AcceptKey {
-    /// The value as text.
+    /// The value as text (example on [`accept_key`]).
     #[must_use]
     pub fn as_str(&self) -> &str {
         core::str::from_utf8(&self.0).unwrap_or_default()
     }
 
-    /// The value as bytes.
+    /// The value as bytes (example on [`accept_key`]).
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -105,6 +106,12 @@ pub(crate) fn trim_ows(s: &[u8]) -> &[u8] {
 }
 
 /// The non-empty elements of a comma-separated header value, trimmed (RFC 7230 §7).
+///
+/// ```
+/// use wsmachine::handshake::list_items;
+/// let items: Vec<&[u8]> = list_items(b"chat, , superchat ").collect();
+/// assert_eq!(items, [&b"chat"[..], b"superchat"]);
+/// ```
 pub fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value
         .split(|&b| b == b',')
@@ -254,7 +261,8 @@ impl Head {
     }
 }
 
-/// Iterator over the headers of a request or response: `(name, value)`, in order.
+/// Iterator over the headers of a request or response: `(name, value)`, in order (example on
+/// [`Request`](crate::Request)).
 #[derive(Clone, Debug)]
 pub struct HeaderIter<'a> {
     bytes: &'a [u8],

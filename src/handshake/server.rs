@@ -23,7 +23,8 @@ use crate::handshake::{
     accept_key, has_token, is_valid_header, is_valid_key, trim_ows, values, AcceptKey,
 };
 
-/// A valid WebSocket upgrade request, as far as the server needs it.
+/// A valid WebSocket upgrade request, as far as the server needs it (example in the
+/// [module docs](self)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Upgrade<'a> {
     /// The `Sec-WebSocket-Key` value, trimmed.
@@ -33,7 +34,7 @@ pub struct Upgrade<'a> {
 }
 
 impl Upgrade<'_> {
-    /// The `Sec-WebSocket-Accept` value for this request.
+    /// The `Sec-WebSocket-Accept` value for this request (example in the [module docs](self)).
     #[must_use]
     pub fn accept_key(&self) -> AcceptKey {
         accept_key(self.key)
@@ -158,6 +159,10 @@ pub fn write_accept(
 }
 
 /// The standard reason phrase for common statuses.
+///
+/// ```
+/// assert_eq!(wsmachine::handshake::server::reason_phrase(426), "Upgrade Required");
+/// ```
 #[must_use]
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {

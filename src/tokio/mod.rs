@@ -85,7 +85,8 @@ pub use crate::driver::DEFAULT_HIGH_WATER;
 use io::Io;
 pub use split::{Reader, Writer};
 
-/// A WebSocket connection over a stream `S`, driven by tokio.
+/// A WebSocket connection over a stream `S`, driven by tokio (examples in the
+/// [module docs](self) and the [crate docs](crate)).
 #[derive(Debug)]
 pub struct WebSocket<S> {
     io: Io<S>,
@@ -309,13 +310,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.io.high_water = bytes;
     }
 
-    /// The connection, for its getters (`subprotocol`, `stats`, `latency`, `state`, ...).
+    /// The connection, for its getters (`subprotocol`, `stats`, `latency`, `state`, ...; some
+    /// in the example on [`Connection::stats`]).
     #[must_use]
     pub fn connection(&self) -> &Connection {
         &self.io.conn
     }
 
-    /// The stream.
+    /// The stream (the one given to [`accept`](Self::accept), say).
     #[must_use]
     pub fn get_ref(&self) -> &S {
         &self.io.stream
@@ -542,6 +544,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Splits the connection into a receiving and a sending half for two tasks.
+    ///
+    /// ```no_run
+    /// # async fn demo(
+    /// #     ws: wsmachine::tokio::WebSocket<tokio::net::TcpStream>,
+    /// # ) -> Result<(), wsmachine::driver::Error> {
+    /// let (mut reader, mut writer) = ws.split();
+    /// // The writer in a task of its own (a relay, a ticker); the reader here.
+    /// let ticker = tokio::spawn(async move { writer.send_text("tick").await });
+    /// while let Some(message) = reader.recv().await? {
+    ///     println!("{message:?}");
+    /// }
+    /// # let _ = ticker;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn split(self) -> (Reader<S>, Writer<S>) {
         split::split(self.io)

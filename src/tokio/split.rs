@@ -115,7 +115,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
         poll_fn(|cx| self.shared.poll_with(READER, cx, Io::poll_recv_owned)).await
     }
 
-    /// The connection's statistics and state, read under the lock.
+    /// The connection's statistics and state, read under the lock (see
+    /// [`Connection::stats`] for an example of the getters).
     pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
         f(&self.shared.lock().conn)
     }
