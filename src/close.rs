@@ -1,4 +1,5 @@
-//! Close codes and close frame payloads (§5.5.1, §7.4).
+//! Close codes and close frame payloads (§5.5.1, §7.4): examples on [`CloseCode`] and
+//! [`CloseFrame`].
 
 use core::fmt;
 

@@ -1,6 +1,6 @@
 //! What the two drivers ([`tokio`](crate::tokio), [`blocking`](crate::blocking)) share (feature
-//! `std`): their
-//! error type, owned messages, and the answer a server gives a request. Nothing here does
+//! `std`): their error type, owned messages, and the answer a server gives a request
+//! (examples on [`OwnedMessage`] and [`Answer`]). Nothing here does
 //! I/O; the drivers own the streams and the clocks.
 
 use std::boxed::Box;

@@ -5,7 +5,7 @@
 //! one piece to the next, and fails on the first piece that holds an invalid byte: §8.1 asks to
 //! fail the connection as soon as invalid data is seen, not at the end of the message. Each byte
 //! is validated once, by `core::str::from_utf8` or, with the `simd` feature, by `simdutf8`, so
-//! validation always produces a `&str` without `unsafe`.
+//! validation always produces a `&str` without `unsafe` (example on [`Utf8Validator`]).
 
 use core::fmt;
 

@@ -1,4 +1,6 @@
-//! Client side of the opening handshake (§4.1): building the request, validating the response.
+//! Client side of the opening handshake (§4.1): building the request, validating the response
+//! (example on [`ClientRequest`]; [`Connection::client`](crate::Connection::client) does the
+//! rest, as the [crate docs](crate) show).
 
 use alloc::vec::Vec;
 

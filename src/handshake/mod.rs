@@ -4,7 +4,8 @@
 //! for stacks that parse HTTP on their own (hyper, axum, an HTTP/2 server) and only need the
 //! WebSocket rules: [`accept_key`], [`server::validate_request`], [`server::write_accept`],
 //! [`client::validate_response`], the RFC 8441 helpers in [`h2`] and, for HTTP/3 (RFC 9220,
-//! the same rules), [`h3`].
+//! the same rules), [`h3`]. Each has its example ([`accept_key`]'s, [`server`]'s module docs,
+//! [`h2`]'s, [`h3`]'s).
 
 pub mod client;
 pub mod h2;
