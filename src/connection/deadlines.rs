@@ -308,6 +308,19 @@ impl Connection {
     /// connection with nothing moving gives its empty buffers back. Then drain
     /// events and write output, as after any input.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wsmachine::{Config, Connection, Timestamp};
+    /// let config = Config::new().with_release_buffers_after(None);
+    /// let mut server = Connection::upgraded_server(config, &[]);
+    /// server.handle_timeout(Timestamp::ZERO); // the deadlines start
+    /// let next = server.poll_timeout().unwrap(); // keepalive: a ping after 20 s of silence
+    /// assert_eq!(next, Timestamp::ZERO + Duration::from_secs(20));
+    /// server.handle_timeout(next); // the driver's timer fired
+    /// assert_eq!(server.output()[0], 0x89); // the ping is queued
+    /// assert!(server.latency().is_none() && !server.is_drained());
+    /// ```
+    ///
     /// `now` counts from an origin the driver chooses and keeps; a `now` earlier than one
     /// already reported counts as that one (time never runs backwards here). Until the
     /// first call, no deadline runs: a connection that is never told the time keeps none.
@@ -328,6 +341,7 @@ impl Connection {
     /// When to call [`handle_timeout`](Self::handle_timeout) next (arm a timer for it), or
     /// `None` if no deadline runs. Never earlier than the last time reported, once
     /// `handle_timeout` has run for it.
+    /// Example on [`handle_timeout`](Self::handle_timeout).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         self.out.link.deadlines.next(Situation::of(&self.out))
@@ -336,6 +350,7 @@ impl Connection {
     /// The round-trip time of the last answered ping: a keepalive ping, or a ping the
     /// application sent (matched by its payload). Measured between the times reported to
     /// [`handle_timeout`](Self::handle_timeout), so as precise as the driver reports them.
+    /// Example on [`handle_timeout`](Self::handle_timeout).
     #[must_use]
     pub fn latency(&self) -> Option<core::time::Duration> {
         self.out.link.deadlines.latency()
@@ -348,6 +363,7 @@ impl Connection {
     /// the client's end of stream. Drop the transport then, after the half-close that
     /// [`should_shutdown_write`](Self::should_shutdown_write) asks for (a TLS stream sends
     /// its `close_notify` there).
+    /// Example on [`handle_timeout`](Self::handle_timeout).
     #[must_use]
     pub fn is_drained(&self) -> bool {
         let link = &self.out.link;

@@ -39,6 +39,7 @@ use state::Phase;
 
 /// A WebSocket endpoint, client or server, from the first handshake byte to the end of the
 /// closing handshake, as a pure state machine: bytes in, events and bytes out.
+/// Examples: the [crate docs](crate) (a client and a server in memory), [`send_text`](Self::send_text) (commands), [`poll_event`](Self::poll_event) (events), [`handle_timeout`](Self::handle_timeout) (time).
 ///
 /// # The driver contract
 ///
@@ -90,6 +91,7 @@ impl Connection {
 
     /// A client whose request head is queued as output right away (§4.1). `seed` provides the
     /// handshake key and the masking keys (§5.3); see [`Seed`].
+    /// Example in the [crate docs](crate).
     ///
     /// # Errors
     ///
@@ -251,6 +253,7 @@ impl Connection {
 
     /// Takes `n` bytes written at the start of [`read_buf`](Self::read_buf): at most the
     /// length it returned.
+    /// Example on [`read_buf`](Self::read_buf).
     ///
     /// It must directly follow that `read_buf`: any other input or event call in between
     /// (`receive`, `poll_event`, `release_buffers`, a second `commit_read`) may move the
@@ -267,6 +270,7 @@ impl Connection {
     /// for `accept` or `respond` reports `Closed` (cause
     /// [`HandshakeError::Incomplete`]) on the next poll, since no one is left to read the
     /// answer.
+    /// Example on [`poll_event`](Self::poll_event).
     pub fn receive_eof(&mut self) {
         self.out.link.eof = true;
     }
@@ -301,6 +305,20 @@ impl Connection {
     }
 
     /// The next event, or `None` when more input (or an answer to a request) is needed.
+    ///
+    /// ```
+    /// use wsmachine::{Config, Connection, Event, Message};
+    /// let mut server = Connection::upgraded_server(Config::new(), &[]);
+    /// // A ping and the text "hi", masked with key 0, as a client sends them.
+    /// let taken = server.receive(&[0x89, 0x80, 0, 0, 0, 0, 0x81, 0x82, 0, 0, 0, 0, b'h', b'i']);
+    /// assert_eq!(taken, 14);
+    /// assert_eq!(server.poll_event(), Some(Event::Ping(&[]))); // its pong is queued already
+    /// assert_eq!(server.poll_event(), Some(Event::Message(Message::Text("hi"))));
+    /// assert_eq!(server.poll_event(), None);
+    /// server.receive_eof(); // the transport ended without a closing handshake
+    /// let Some(Event::Closed(closed)) = server.poll_event() else { panic!() };
+    /// assert!(!closed.is_clean());
+    /// ```
     ///
     /// Events borrow the connection's buffers until the next call on it. To reply while
     /// holding one, use [`poll_event_with_sender`](Self::poll_event_with_sender).
@@ -417,6 +435,7 @@ impl Connection {
 
     /// Server: accepts the pending upgrade request with a `101` response (§4.2.2). Frames the
     /// client sent behind its request are decoded next.
+    /// Example in the [crate docs](crate).
     ///
     /// # Errors
     ///
@@ -435,6 +454,17 @@ impl Connection {
     /// status, or a page for a plain request) and ends the connection. `Content-Length` (unless
     /// given) and `Connection: close` are added.
     ///
+    /// ```
+    /// use wsmachine::{Config, Connection, Event};
+    /// let mut server = Connection::server(Config::new());
+    /// let _ = server.receive(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    /// let Some(Event::Request(req)) = server.poll_event() else { panic!() };
+    /// assert!(!req.is_websocket()); // a plain request: answer it with a page
+    /// server.respond(200, &[("Content-Type", "text/plain")], b"hello\n")?;
+    /// assert!(server.output().starts_with(b"HTTP/1.1 200 OK\r\n"));
+    /// # Ok::<(), wsmachine::SendError>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`SendError::NoPendingRequest`], [`SendError::InvalidStatus`] (outside 200-599),
@@ -449,6 +479,25 @@ impl Connection {
     }
 
     /// Queues a text message, split into frames of `Config::outgoing_fragment_size` if set.
+    ///
+    /// ```
+    /// use wsmachine::{CloseCode, Config, Connection, MessageKind, State};
+    /// let mut server = Connection::upgraded_server(Config::new(), &[]);
+    /// server.send_text("hello")?;
+    /// server.send_binary(&[1, 2, 3])?;
+    /// server.send_fragment(MessageKind::Text, b"par", false)?;
+    /// server.ping(b"are you there")?; // control frames may come between fragments
+    /// server.send_fragment(MessageKind::Text, b"ts", true)?;
+    /// server.pong(b"")?; // an unsolicited pong: a one-way heartbeat
+    /// let written = server.output().len();
+    /// server.consume_output(written); // what a socket write took
+    /// server.close(CloseCode::NORMAL, "bye")?;
+    /// assert_eq!(server.state(), State::Closing);
+    /// assert!(server.close_expected() && !server.is_close_reply_owed());
+    /// assert!(!server.is_closed() && server.closed().is_none());
+    /// assert_eq!(server.config().max_message_size, 16 << 20);
+    /// # Ok::<(), wsmachine::SendError>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -488,6 +537,7 @@ impl Connection {
     }
 
     /// Queues a binary message. Errors as [`send_text`](Self::send_text).
+    /// Example on [`send_text`](Self::send_text).
     ///
     /// # Errors
     ///
@@ -502,6 +552,7 @@ impl Connection {
     /// shared payload while copying it), and with permessage-deflate and no context takeover
     /// the compressed encoding is shared too. The message goes out exactly as
     /// [`send_text`](Self::send_text) or [`send_binary`](Self::send_binary) would send it.
+    /// Examples on [`PreparedMessage`](crate::PreparedMessage) and [`send_prepared_unbuffered`](Self::send_prepared_unbuffered).
     ///
     /// # Errors
     ///
@@ -558,6 +609,7 @@ impl Connection {
     /// Queues one fragment of a message (§5.4): the first call starts a message of `kind`,
     /// later calls continue it, `fin` ends it. Text fragments may split code points, but
     /// together must be valid UTF-8. Control frames may be sent in between.
+    /// Example on [`send_text`](Self::send_text).
     ///
     /// # Errors
     ///
@@ -573,6 +625,7 @@ impl Connection {
     }
 
     /// Queues a ping (§5.5.2).
+    /// Example on [`send_text`](Self::send_text).
     ///
     /// # Errors
     ///
@@ -583,6 +636,7 @@ impl Connection {
     }
 
     /// Queues an unsolicited pong, a one-way heartbeat (§5.5.3).
+    /// Example on [`send_text`](Self::send_text).
     ///
     /// # Errors
     ///
@@ -593,6 +647,7 @@ impl Connection {
 
     /// Starts the closing handshake, or completes it after [`Event::CloseReceived`] when
     /// automatic replies are off (§5.5.1, §7). No data frame can be sent afterwards.
+    /// Example on [`send_text`](Self::send_text).
     ///
     /// # Errors
     ///
@@ -614,6 +669,7 @@ impl Connection {
     }
 
     /// Marks the first `n` bytes of [`output`](Self::output) as written.
+    /// Example on [`send_text`](Self::send_text).
     #[inline]
     pub fn consume_output(&mut self, n: usize) {
         self.out.consume(n);
@@ -638,6 +694,7 @@ impl Connection {
     /// [`is_close_reply_owed`](Self::is_close_reply_owed)), or the connection is over but the
     /// transport is still open. On expiry drop the transport and call
     /// [`receive_eof`](Self::receive_eof).
+    /// Example on [`send_text`](Self::send_text).
     #[must_use]
     pub fn close_expected(&self) -> bool {
         matches!(
@@ -650,6 +707,7 @@ impl Connection {
     /// `Config::auto_close_reply` off, after [`Event::CloseReceived`], until
     /// [`close`](Self::close) is called (§5.5.1: as soon as practical; a message in progress
     /// may be finished first).
+    /// Example on [`send_text`](Self::send_text).
     #[must_use]
     pub fn is_close_reply_owed(&self) -> bool {
         self.out.link.phase == Phase::CloseReceived
@@ -671,12 +729,14 @@ impl Connection {
 
     /// How the connection ended, once it did: the same value as its [`Event::Closed`]
     /// (available from the moment the end is decided, and after the event was delivered).
+    /// Example on [`send_text`](Self::send_text).
     #[must_use]
     pub fn closed(&self) -> Option<crate::event::Closed> {
         self.out.link.outcome
     }
 
     /// Whether the connection is over ([`Event::Closed`] is due or delivered).
+    /// Example on [`send_text`](Self::send_text).
     #[must_use]
     pub fn is_closed(&self) -> bool {
         self.out.link.phase == Phase::Closed
@@ -701,6 +761,7 @@ impl Connection {
     /// [`client_accept`](crate::extensions::deflate::client_accept)), for connections made with
     /// [`upgraded_server`](Self::upgraded_server) or [`upgraded_client`](Self::upgraded_client).
     /// Call it before feeding any frame; `policy` supplies the level and threshold.
+    /// The negotiation it follows has its example in [`extensions::deflate`](crate::extensions::deflate).
     #[cfg(feature = "deflate")]
     pub fn set_deflate(
         &mut self,
@@ -713,6 +774,7 @@ impl Connection {
     /// Queues a message that is not compressed even when permessage-deflate is in use (data
     /// that is already compressed, or secrets that must not share a compression context with
     /// attacker-chosen text, RFC 7692 §11). Otherwise as [`send_text`](Self::send_text).
+    /// Example of sending on [`send_text`](Self::send_text); see [`extensions::deflate`](crate::extensions::deflate) for the compression it skips.
     ///
     /// # Errors
     ///
@@ -727,6 +789,7 @@ impl Connection {
 
     /// The configuration in use: the one the connection was made with, every value clamped
     /// into its valid range ([`Config::validated`]).
+    /// Example on [`send_text`](Self::send_text).
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.inb.st.config

@@ -546,6 +546,7 @@ impl MessageKind {
 }
 
 /// Sends on a connection while an event borrowed from it is still alive.
+/// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender).
 ///
 /// Returned by [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender):
 /// the event borrows the input side and the sender the output side, so an echo can pass a
@@ -558,6 +559,7 @@ pub struct Sender<'a> {
 impl Sender<'_> {
     /// Bytes waiting to be written, as [`Connection::output`](crate::Connection::output): a
     /// blocking driver can write them out while it still holds the event.
+    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
     #[must_use]
     pub fn output(&self) -> &[u8] {
         self.out.buf.bytes()
@@ -565,11 +567,13 @@ impl Sender<'_> {
 
     /// Marks output as written, as
     /// [`Connection::consume_output`](crate::Connection::consume_output).
+    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
     pub fn consume_output(&mut self, n: usize) {
         self.out.consume(n);
     }
 
     /// Queues a text message. See [`Connection::send_text`](crate::Connection::send_text).
+    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
     ///
     /// # Errors
     ///
@@ -579,6 +583,7 @@ impl Sender<'_> {
     }
 
     /// Queues a binary message. See [`Connection::send_binary`](crate::Connection::send_binary).
+    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
     ///
     /// # Errors
     ///
@@ -589,6 +594,7 @@ impl Sender<'_> {
 
     /// Queues a prepared message. See
     /// [`Connection::send_prepared`](crate::Connection::send_prepared).
+    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
     ///
     /// # Errors
     ///
@@ -598,6 +604,7 @@ impl Sender<'_> {
     }
 
     /// Queues one fragment. See [`Connection::send_fragment`](crate::Connection::send_fragment).
+    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
     ///
     /// # Errors
     ///
@@ -612,6 +619,7 @@ impl Sender<'_> {
     }
 
     /// Queues a ping. See [`Connection::ping`](crate::Connection::ping).
+    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
     ///
     /// # Errors
     ///
@@ -621,6 +629,7 @@ impl Sender<'_> {
     }
 
     /// Queues a pong. See [`Connection::pong`](crate::Connection::pong).
+    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
     ///
     /// # Errors
     ///
@@ -630,6 +639,7 @@ impl Sender<'_> {
     }
 
     /// Starts the closing handshake. See [`Connection::close`](crate::Connection::close).
+    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
     ///
     /// # Errors
     ///
