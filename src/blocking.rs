@@ -118,6 +118,50 @@ impl Hooks<TcpStream> {
 }
 
 /// A WebSocket connection over a blocking stream `S` (example in the [module docs](self)).
+///
+/// ```
+/// use std::net::{TcpListener, TcpStream};
+/// use wsmachine::blocking::{Hooks, WebSocket};
+/// use wsmachine::driver::{Answer, OwnedMessage};
+/// use wsmachine::handshake::client::ClientRequest;
+/// use wsmachine::{CloseCode, Config, Event, Message, MessageKind};
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let addr = listener.local_addr()?;
+/// let server = std::thread::spawn(move || -> Result<(), wsmachine::driver::Error> {
+///     let (stream, _) = listener.accept()?;
+///     let ws = WebSocket::accept_with(stream, Hooks::tcp(), Config::new(), |_req| Answer::accept())?;
+///     let mut ws = ws.expect("an upgrade");
+///     let _peer = ws.get_ref().peer_addr();
+///     assert_eq!(ws.recv()?, Some(Message::Text("hello")));
+///     assert_eq!(ws.recv_owned()?, Some(OwnedMessage::Binary(vec![1, 2, 3])));
+///     ws.recv_with(|message, sender| match message {
+///         Message::Text(text) => sender.send_text(text),
+///         Message::Binary(bytes) => sender.send_binary(bytes),
+///     })?;
+///     assert!(matches!(ws.recv_event()?, Some(Event::Ping(b"rtt"))));
+///     while ws.recv()?.is_some() {} // until the client's close
+///     Ok(())
+/// });
+///
+/// let stream = TcpStream::connect(addr)?;
+/// let request = ClientRequest::new("127.0.0.1", "/");
+/// let (mut ws, response) = WebSocket::connect(stream, Hooks::tcp(), &request, Config::new())?;
+/// assert_eq!(response.status, 101);
+/// ws.send_text("hello")?;
+/// ws.send(Message::Binary(&[1, 2, 3]))?;
+/// ws.send_fragment(MessageKind::Text, b"in ", false)?;
+/// ws.send_fragment(MessageKind::Text, b"pieces", true)?;
+/// ws.ping(b"rtt")?;
+/// ws.pong(b"")?;
+/// ws.flush()?;
+/// assert_eq!(ws.recv_owned()?, Some(OwnedMessage::Text("in pieces".into())));
+/// ws.close(CloseCode::NORMAL, "bye")?;
+/// while ws.recv()?.is_some() {}
+/// assert!(ws.connection().closed().is_some_and(|c| c.is_clean()));
+/// server.join().unwrap()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct WebSocket<S> {
     conn: Connection,
@@ -130,6 +174,7 @@ pub struct WebSocket<S> {
 }
 
 /// A server over TCP: accepts the upgrade request on `stream` (see [`WebSocket::accept`]).
+/// Example in the [module docs](self).
 ///
 /// # Errors
 ///
@@ -139,6 +184,7 @@ pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
 }
 
 /// A client over TCP for a `ws://` URL, with the default configuration.
+/// Example in the [module docs](self) (a server); [`WebSocket`] connects with a request of its own.
 ///
 /// # Errors
 ///
@@ -158,6 +204,7 @@ pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
 impl WebSocket<TcpStream> {
     /// A server over TCP with the default configuration: upgrades a WebSocket request (no
     /// subprotocol), answers anything else `400`.
+    /// Example in the [module docs](self).
     ///
     /// # Errors
     ///
@@ -195,6 +242,7 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// A server with `config`: reads the request and lets `answer` decide (an upgrade, or
     /// any HTTP response: `Ok(None)` then, once it is written).
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -240,6 +288,7 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// A client: sends `request` and waits for the `101`, with a masking seed from the
     /// operating system; returns the connection and the server's response.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -279,6 +328,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// A connection whose handshake was done elsewhere; `leftover` holds bytes read past it.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -296,12 +346,14 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// The connection, for its getters (see [`Connection::stats`] for some).
+    /// Example on [`WebSocket`].
     #[must_use]
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
 
     /// The stream (the one given to [`WebSocket::accept`], say).
+    /// Example on [`WebSocket`].
     #[must_use]
     pub fn get_ref(&self) -> &S {
         &self.stream
@@ -309,6 +361,7 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// The next message, borrowed until the next call. Pings are answered and skipped.
     /// `Ok(None)` once the connection closed cleanly and its transport is finished.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -333,6 +386,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// The next message, handed borrowed to `reply` with a [`Sender`](crate::Sender) that
     /// queues frames on this connection (an echo without copying); what `reply` queued is
     /// written out before this returns. `Ok(None)` as [`recv`](Self::recv).
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -362,6 +416,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// The next message, copied.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -372,6 +427,7 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// The next event of any kind (fragments with streaming delivery, pings, pongs, the
     /// peer's close frame, `Closed`); `None` after `Closed`, once the transport is finished.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -390,6 +446,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Sends a message and writes it out.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -402,6 +459,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Sends a text message. See [`send`](Self::send).
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -411,6 +469,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Sends a binary message. See [`send`](Self::send).
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -422,6 +481,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// Sends a [`PreparedMessage`](crate::PreparedMessage), encoded once for many
     /// connections (see [`Connection::send_prepared`]); when nothing else waits to be
     /// written, its shared frame is written straight from the message, with no copy.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -431,6 +491,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Sends one fragment of a message (§5.4).
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -445,6 +506,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Sends a ping; its pong measures [`Connection::latency`].
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -454,6 +516,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Sends an unsolicited pong.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -463,6 +526,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Starts the closing handshake; keep receiving until `recv` returns `Ok(None)`.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -472,6 +536,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Writes all pending output.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///

@@ -87,6 +87,59 @@ pub use split::{Reader, Writer};
 
 /// A WebSocket connection over a stream `S`, driven by tokio (examples in the
 /// [module docs](self) and the [crate docs](crate)).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), wsmachine::driver::Error> {
+/// use wsmachine::driver::{Answer, OwnedMessage};
+/// use wsmachine::handshake::client::ClientRequest;
+/// use wsmachine::tokio::WebSocket;
+/// use wsmachine::{CloseCode, Config, Event, Message, MessageKind};
+///
+/// // Both ends in memory; a TcpStream or a TLS stream works the same way.
+/// let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+/// let request = ClientRequest::new("example.com", "/chat").with_subprotocols(&["chat"]);
+/// let (server, client) = tokio::join!(
+///     WebSocket::accept_with(server_io, Config::new(), |_request| {
+///         Answer::accept().with_subprotocol("chat")
+///     }),
+///     WebSocket::connect(client_io, &request, Config::new()),
+/// );
+/// let mut server = server?.expect("an upgrade, not an HTTP answer");
+/// let (mut client, response) = client?;
+/// assert_eq!(response.status, 101);
+/// assert_eq!(client.connection().subprotocol(), Some("chat"));
+/// server.set_high_water(256 * 1024);
+/// let _stream = server.get_ref();
+///
+/// client.send_text("hello").await?;
+/// client.send(Message::Binary(&[1, 2, 3])).await?;
+/// client.send_fragment(MessageKind::Text, b"in ", false).await?;
+/// client.send_fragment(MessageKind::Text, b"pieces", true).await?;
+/// client.ping(b"rtt").await?;
+/// client.pong(b"").await?;
+/// client.flush().await?;
+///
+/// assert_eq!(server.recv().await?, Some(Message::Text("hello")));
+/// assert_eq!(server.recv_owned().await?, Some(OwnedMessage::Binary(vec![1, 2, 3])));
+/// // An echo while the message is borrowed: no copy.
+/// server
+///     .recv_with(|message, sender| match message {
+///         Message::Text(text) => sender.send_text(text),
+///         Message::Binary(bytes) => sender.send_binary(bytes),
+///     })
+///     .await?;
+/// assert!(matches!(server.recv_event().await?, Some(Event::Ping(b"rtt"))));
+/// server.send_binary(b"done").await?;
+/// assert_eq!(client.recv_owned().await?, Some(OwnedMessage::Text("in pieces".into())));
+///
+/// client.close(CloseCode::NORMAL, "bye").await?;
+/// assert_eq!(server.recv().await?, None); // the server saw the close and ended
+/// while client.recv().await?.is_some() {}
+/// assert!(client.connection().closed().is_some_and(|c| c.is_clean()));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct WebSocket<S> {
     io: Io<S>,
@@ -94,6 +147,7 @@ pub struct WebSocket<S> {
 
 /// A server: accepts the upgrade request that arrives on `stream` with the default
 /// configuration (see [`WebSocket::accept`]).
+/// Example in the [module docs](self).
 ///
 /// # Errors
 ///
@@ -105,6 +159,7 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebS
 /// A client over TCP for a `ws://` URL, with the default configuration and a seed from the
 /// operating system. For `wss://` make the TLS stream yourself and use
 /// [`WebSocket::connect`].
+/// Example in the [crate docs](crate).
 ///
 /// # Errors
 ///
@@ -133,6 +188,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// A server: reads the request on `stream` and upgrades it (no subprotocol), with the
     /// default configuration. A request that is not a WebSocket upgrade is answered `400`.
     /// Not cancel-safe (dropping it drops the connection).
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -230,6 +286,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// A client: sends `request` on `stream` and waits for the `101`, with a masking seed
     /// from the operating system. Returns the connection and the server's response. Not
     /// cancel-safe.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -285,6 +342,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// A connection whose handshake was done elsewhere (hyper or axum upgrades, an RFC 8441
     /// HTTP/2 stream): `leftover` holds bytes read past the handshake. A client draws its
     /// masking keys from a seed of the operating system.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -306,6 +364,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Sets the output above which sends wait and no input is read
     /// ([`DEFAULT_HIGH_WATER`] unless set).
+    /// Example on [`WebSocket`].
     pub fn set_high_water(&mut self, bytes: usize) {
         self.io.high_water = bytes;
     }
@@ -318,6 +377,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// The stream (the one given to [`accept`](Self::accept), say).
+    /// Example on [`WebSocket`].
     #[must_use]
     pub fn get_ref(&self) -> &S {
         &self.io.stream
@@ -326,6 +386,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// The next message, borrowed from the connection until the next call: no copy. Pings
     /// are answered and skipped. `Ok(None)` once the connection closed cleanly and its
     /// transport is finished. Cancel-safe.
+    /// Example on [`WebSocket`].
     ///
     /// For [`Delivery::Streaming`], receive with [`recv_event`](Self::recv_event).
     ///
@@ -406,6 +467,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// The next message, copied: for keeping, or sending to another task. Cancel-safe.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -417,6 +479,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// The next event of any kind: messages, streamed fragments ([`Delivery::Streaming`]),
     /// pings and pongs, the peer's close frame, and last `Closed`; `None` after that, once
     /// the transport is finished. Cancel-safe.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -437,6 +500,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Sends a message. Waits while output is above the high-water mark; then queues it
     /// whole and starts writing it. Cancel-safe: dropped before it completes, it sent
     /// nothing.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -450,6 +514,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Sends a text message. See [`send`](Self::send).
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -459,6 +524,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Sends a binary message. See [`send`](Self::send).
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -488,6 +554,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Sends one fragment of a message (§5.4); `fin` ends it. See
     /// [`Connection::send_fragment`]; cancel-safe as [`send`](Self::send).
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -506,6 +573,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Sends a ping; its pong measures [`Connection::latency`]. Control frames do not wait
     /// for the high-water mark. Cancel-safe.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -515,6 +583,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Sends an unsolicited pong (a one-way heartbeat). Cancel-safe.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -526,6 +595,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Starts the closing handshake (§7). Keep receiving: messages the peer sent before its
     /// answer still arrive, and `recv` returns `Ok(None)` once the handshake completed and
     /// the transport ended (at the close deadline at the latest). Cancel-safe.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
@@ -535,6 +605,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Writes all pending output. Cancel-safe: what was written stays written.
+    /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///

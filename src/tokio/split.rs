@@ -17,12 +17,14 @@ use crate::driver::{Error, OwnedMessage};
 use crate::{CloseCode, Connection, Message, MessageKind, SendError};
 
 /// The receiving half. See [`WebSocket::split`](super::WebSocket::split).
+/// Example on [`WebSocket::split`](super::WebSocket::split).
 #[derive(Debug)]
 pub struct Reader<S> {
     pub(super) shared: Arc<Shared<S>>,
 }
 
 /// The sending half. See [`WebSocket::split`](super::WebSocket::split).
+/// Example on [`WebSocket::split`](super::WebSocket::split).
 #[derive(Debug)]
 pub struct Writer<S> {
     pub(super) shared: Arc<Shared<S>>,
@@ -107,6 +109,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
     /// The next message, copied out of the connection. Pings are answered and skipped.
     /// `Ok(None)` once the connection closed cleanly and its transport is finished.
     /// Cancel-safe.
+    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
     ///
     /// # Errors
     ///
@@ -124,6 +127,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     /// Sends a message; as [`WebSocket::send`](super::WebSocket::send). Cancel-safe.
+    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
     ///
     /// # Errors
     ///
@@ -136,6 +140,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     }
 
     /// Sends a text message. Cancel-safe.
+    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
     ///
     /// # Errors
     ///
@@ -145,6 +150,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     }
 
     /// Sends a binary message. Cancel-safe.
+    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
     ///
     /// # Errors
     ///
@@ -155,6 +161,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
 
     /// Sends a [`PreparedMessage`](crate::PreparedMessage), encoded once for many
     /// connections. Cancel-safe.
+    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
     ///
     /// # Errors
     ///
@@ -168,6 +175,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     }
 
     /// Sends one fragment of a message. Cancel-safe.
+    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
     ///
     /// # Errors
     ///
@@ -183,6 +191,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     }
 
     /// Sends a ping. Cancel-safe.
+    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
     ///
     /// # Errors
     ///
@@ -193,6 +202,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
 
     /// Starts the closing handshake; the reader's `recv` returns `Ok(None)` once it
     /// completed. Cancel-safe.
+    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
     ///
     /// # Errors
     ///
@@ -202,6 +212,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     }
 
     /// Writes all pending output. Cancel-safe.
+    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
     ///
     /// # Errors
     ///
