@@ -7,6 +7,7 @@ use crate::error::{ProtocolError, SendError};
 
 /// The longest close reason: a control frame payload is at most 125 bytes, 2 of them the code
 /// (checked by [`CloseFrame::check_sendable`]).
+/// Example on [`CloseFrame`].
 pub const MAX_REASON_LEN: usize = 123;
 
 /// A close status code (§7.4).
@@ -69,6 +70,7 @@ impl CloseCode {
 
     /// Whether a received close frame may carry this code; the same set as
     /// [`is_sendable`](Self::is_sendable). Any other code fails the connection with 1002.
+    /// Example on [`CloseCode`].
     #[must_use]
     pub const fn is_receivable(self) -> bool {
         self.is_sendable()
@@ -145,6 +147,7 @@ impl<'a> CloseFrame<'a> {
     /// Checks that this frame may be sent: a sendable code and a reason of at most 123 bytes.
     /// [`CloseCode::NO_STATUS`] is refused like every local-only code: only an automatic reply
     /// to an empty close frame sends an empty payload.
+    /// Example on [`CloseFrame`].
     ///
     /// # Errors
     ///

@@ -54,11 +54,35 @@ pub enum Delivery {
 /// as the limit is crossed.
 ///
 /// ```
+/// use core::time::Duration;
 /// use wsmachine::{Config, Delivery};
 /// const CONFIG: Config = Config::new()
 ///     .with_max_message_size(1 << 20)
 ///     .with_delivery(Delivery::Streaming);
 /// assert_eq!(CONFIG.max_message_size, 1 << 20);
+///
+/// // Every builder, each setting the field of its name.
+/// let secs = |s| Some(Duration::from_secs(s));
+/// let config = Config::new()
+///     .with_handshake_timeout(secs(5))
+///     .with_close_timeout(secs(5))
+///     .with_keepalive(secs(30), secs(10))
+///     .with_idle_timeout(secs(600))
+///     .with_release_buffers_after(secs(2))
+///     .with_max_handshake_bytes(8 * 1024)
+///     .with_max_headers(32)
+///     .with_max_frame_size(1 << 20)
+///     .with_max_fragments(64)
+///     .with_max_output_backlog(4 << 20)
+///     .with_outgoing_fragment_size(64 * 1024)
+///     .with_auto_pong(true)
+///     .with_auto_close_reply(true)
+///     .with_accept_legacy_versions(false)
+///     .with_read_sizes(4096, 64 * 1024);
+/// assert_eq!((config.max_fragments, config.keepalive_timeout), (64, secs(10)));
+/// // Values out of range are clamped when a connection is made (see `validated`).
+/// let huge = Config::new().with_max_frame_size(usize::MAX).validated();
+/// assert_eq!(huge.max_frame_size, Config::MAX_LIMIT);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -162,6 +186,7 @@ impl Config {
     /// [`validated`](Self::validated)): a
     /// quarter of the address space, so that buffers holding up to twice a limit, plus a
     /// header and a read, never overflow a size or exceed what an allocation may be.
+    /// Example on [`Config`].
     pub const MAX_LIMIT: usize = isize::MAX as usize / 4;
 
     /// The largest `max_handshake_bytes`.
@@ -213,6 +238,7 @@ impl Config {
     }
 
     /// Sets [`handshake_timeout`](Self::handshake_timeout).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_handshake_timeout(mut self, timeout: Option<Duration>) -> Config {
         self.handshake_timeout = timeout;
@@ -220,6 +246,7 @@ impl Config {
     }
 
     /// Sets [`close_timeout`](Self::close_timeout).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_close_timeout(mut self, timeout: Option<Duration>) -> Config {
         self.close_timeout = timeout;
@@ -228,6 +255,7 @@ impl Config {
 
     /// Sets [`keepalive_interval`](Self::keepalive_interval) and
     /// [`keepalive_timeout`](Self::keepalive_timeout).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_keepalive(
         mut self,
@@ -240,6 +268,7 @@ impl Config {
     }
 
     /// Sets [`idle_timeout`](Self::idle_timeout).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Config {
         self.idle_timeout = timeout;
@@ -247,6 +276,7 @@ impl Config {
     }
 
     /// Sets [`release_buffers_after`](Self::release_buffers_after).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_release_buffers_after(mut self, after: Option<Duration>) -> Config {
         self.release_buffers_after = after;
@@ -310,6 +340,7 @@ impl Config {
     }
 
     /// Sets [`max_handshake_bytes`](Self::max_handshake_bytes).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_max_handshake_bytes(mut self, bytes: usize) -> Config {
         self.max_handshake_bytes = bytes;
@@ -317,6 +348,7 @@ impl Config {
     }
 
     /// Sets [`max_headers`](Self::max_headers).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_max_headers(mut self, count: usize) -> Config {
         self.max_headers = count;
@@ -324,6 +356,7 @@ impl Config {
     }
 
     /// Sets [`max_frame_size`](Self::max_frame_size).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_max_frame_size(mut self, bytes: usize) -> Config {
         self.max_frame_size = bytes;
@@ -331,6 +364,7 @@ impl Config {
     }
 
     /// Sets [`max_message_size`](Self::max_message_size).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_max_message_size(mut self, bytes: usize) -> Config {
         self.max_message_size = bytes;
@@ -338,6 +372,7 @@ impl Config {
     }
 
     /// Sets [`max_fragments`](Self::max_fragments).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_max_fragments(mut self, count: usize) -> Config {
         self.max_fragments = count;
@@ -345,6 +380,7 @@ impl Config {
     }
 
     /// Sets [`max_output_backlog`](Self::max_output_backlog).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_max_output_backlog(mut self, bytes: usize) -> Config {
         self.max_output_backlog = bytes;
@@ -352,6 +388,7 @@ impl Config {
     }
 
     /// Sets [`outgoing_fragment_size`](Self::outgoing_fragment_size).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_outgoing_fragment_size(mut self, bytes: usize) -> Config {
         self.outgoing_fragment_size = bytes;
@@ -359,6 +396,7 @@ impl Config {
     }
 
     /// Sets [`delivery`](Self::delivery).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_delivery(mut self, delivery: Delivery) -> Config {
         self.delivery = delivery;
@@ -366,6 +404,7 @@ impl Config {
     }
 
     /// Sets [`auto_pong`](Self::auto_pong).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_auto_pong(mut self, on: bool) -> Config {
         self.auto_pong = on;
@@ -373,6 +412,7 @@ impl Config {
     }
 
     /// Sets [`auto_close_reply`](Self::auto_close_reply).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_auto_close_reply(mut self, on: bool) -> Config {
         self.auto_close_reply = on;
@@ -380,6 +420,7 @@ impl Config {
     }
 
     /// Sets [`accept_legacy_versions`](Self::accept_legacy_versions).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_accept_legacy_versions(mut self, on: bool) -> Config {
         self.accept_legacy_versions = on;
@@ -388,6 +429,7 @@ impl Config {
 
     /// Sets [`min_read_size`](Self::min_read_size) and [`max_read_size`](Self::max_read_size)
     /// (clamped as [`validated`](Self::validated) does).
+    /// Example on [`Config`].
     #[must_use]
     pub const fn with_read_sizes(mut self, min: usize, max: usize) -> Config {
         self.min_read_size = min;

@@ -18,6 +18,7 @@ use crate::{
 /// unless set otherwise: 128 KiB (also the size up to which answers to messages that
 /// arrived together are gathered into one write). Set per connection with
 /// [`WebSocket::set_high_water`](crate::tokio::WebSocket::set_high_water) in the tokio driver.
+/// Example: [`WebSocket`](crate::tokio::WebSocket)'s sets another.
 pub const DEFAULT_HIGH_WATER: usize = 128 * 1024;
 
 /// Why a driver operation failed (the drivers' examples return it: [`crate::tokio`],
@@ -173,6 +174,7 @@ impl Answer {
     }
 
     /// Chooses a subprotocol (for [`Answer::Accept`]; ignored otherwise).
+    /// Example on [`Answer`].
     #[must_use]
     pub fn with_subprotocol(mut self, protocol: &str) -> Answer {
         if let Answer::Accept { subprotocol, .. } = &mut self {
@@ -195,6 +197,15 @@ impl Answer {
     /// The default answer: upgrade a WebSocket request (choosing no subprotocol), answer
     /// anything else with `400`. What [`WebSocket::accept`](crate::blocking::WebSocket::accept)
     /// answers; [`Answer`] shows the others.
+    ///
+    /// ```
+    /// use wsmachine::driver::Answer;
+    /// use wsmachine::{Config, Connection, Event};
+    /// let mut server = Connection::server(Config::new());
+    /// let _ = server.receive(b"GET /page HTTP/1.1\r\nHost: h\r\n\r\n");
+    /// let Some(Event::Request(req)) = server.poll_event() else { panic!() };
+    /// assert!(matches!(Answer::default_for(&req), Answer::Respond { status: 400, .. }));
+    /// ```
     #[must_use]
     pub fn default_for(request: &Request<'_>) -> Answer {
         if request.is_websocket() {

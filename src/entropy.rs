@@ -43,6 +43,12 @@ impl Seed {
 
     /// A seed read from the operating system's secure random source (feature `std`).
     ///
+    /// ```
+    /// let seed = wsmachine::Seed::from_os()?;
+    /// # let _ = seed;
+    /// # Ok::<(), wsmachine::EntropyError>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`EntropyError`] if the operating system has no random source available.
@@ -65,6 +71,7 @@ impl fmt::Debug for Seed {
 }
 
 /// The operating system's random source failed (from [`Seed::from_os`]).
+/// Example on [`Seed::from_os`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntropyError;
 

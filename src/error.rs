@@ -6,6 +6,7 @@ use core::fmt;
 use crate::close::CloseCode;
 
 /// The peer broke the protocol; the connection fails with [`close_code`](Self::close_code).
+/// Example on [`ProtocolError::close_code`].
 ///
 /// A [`Connection`](crate::Connection) never returns these from a method (the standalone
 /// parsers [`FrameHeader::parse`](crate::frame::FrameHeader::parse) and
@@ -221,6 +222,7 @@ impl fmt::Display for SendError {
 impl std::error::Error for SendError {}
 
 /// The opening handshake failed (§4).
+/// Example on [`HandshakeError::http_status`].
 ///
 /// On the server, the matching HTTP error response ([`http_status`](Self::http_status)) has
 /// been queued for the caller to write out. On the client, the connection is failed and the

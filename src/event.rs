@@ -24,6 +24,7 @@ pub enum MessageKind {
 }
 
 /// An event, borrowing its data from the connection until the next call that changes it.
+/// Examples on [`Connection::poll_event`](crate::Connection::poll_event) and in the [crate docs](crate).
 ///
 /// [`into_owned`](Self::into_owned) copies it for use elsewhere (another task, a queue).
 #[derive(Debug, PartialEq, Eq)]
@@ -227,6 +228,7 @@ pub enum CloseCause {
 /// assert_eq!(req.header("upgrade"), Some(&b"websocket"[..]));
 /// assert_eq!(req.headers().count(), 7);
 /// assert_eq!(req.subprotocols().collect::<Vec<_>>(), ["chat", "superchat"]);
+/// assert_eq!(req.extensions().count(), 0); // none offered
 /// let owned = req.to_owned_request(); // outlives the connection's buffer
 /// assert_eq!(owned.path, "/chat?room=1");
 /// ```
@@ -258,6 +260,7 @@ impl<'a> Request<'a> {
 
     /// Whether this is a valid WebSocket upgrade request, which [`accept`] may accept. A
     /// plain request (such as `GET /index.html`) can only be answered with [`respond`].
+    /// Example on [`Request`].
     ///
     /// [`accept`]: crate::Connection::accept
     /// [`respond`]: crate::Connection::respond
@@ -296,6 +299,7 @@ impl<'a> Request<'a> {
     /// The subprotocols offered in `Sec-WebSocket-Protocol`, in the client's order of
     /// preference. Only values that are HTTP tokens are listed: anything else could not be
     /// echoed in a `101` (see [`Connection::accept`](crate::Connection::accept)).
+    /// Example on [`Request`].
     pub fn subprotocols(&self) -> impl Iterator<Item = &'a str> + 'a {
         // Tokens only (see `offered_protocols`), which are ASCII.
         crate::handshake::offered_protocols(self.headers())
@@ -304,6 +308,7 @@ impl<'a> Request<'a> {
 
     /// The extensions offered in `Sec-WebSocket-Extensions` (all header lines, in order),
     /// parsed by [`extensions::parse`].
+    /// Example on [`Request`].
     pub fn extensions(
         &self,
     ) -> impl Iterator<Item = Result<extensions::Extension<'a>, extensions::ExtensionSyntaxError>> + 'a
@@ -431,6 +436,7 @@ impl<'a> Response<'a> {
 }
 
 /// An owned copy of a [`Request`].
+/// Example on [`Request`] (`to_owned_request`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnedRequest {
     /// The method.
@@ -444,6 +450,7 @@ pub struct OwnedRequest {
 }
 
 /// An owned copy of a [`Response`].
+/// Example on [`Response`] (`to_owned_response`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnedResponse {
     /// The status code.
@@ -457,6 +464,7 @@ pub struct OwnedResponse {
 }
 
 /// An owned copy of an [`Event`], for sending to another task or keeping.
+/// Example on [`Connection::poll_event`](crate::Connection::poll_event) (`into_owned`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OwnedEvent {

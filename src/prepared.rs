@@ -109,6 +109,7 @@ impl PreparedMessage {
     /// assert_eq!((msg.kind(), msg.payload(), msg.len()), (MessageKind::Text, &b"hi"[..], 2));
     /// // The frame a server sends: FIN + text, length 2, the payload.
     /// assert_eq!(msg.server_frame(), b"\x81\x02hi");
+    /// assert!(!msg.is_empty());
     /// ```
     #[must_use]
     pub fn text(text: &str) -> PreparedMessage {
@@ -177,6 +178,7 @@ impl PreparedMessage {
     }
 
     /// Whether the payload is empty (see [`len`](Self::len)).
+    /// Example on [`text`](Self::text).
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.payload().is_empty()

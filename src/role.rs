@@ -12,12 +12,14 @@ pub enum Role {
 
 impl Role {
     /// Returns `true` for [`Role::Client`].
+    /// Example on [`Connection::stats`](crate::Connection::stats).
     #[must_use]
     pub const fn is_client(self) -> bool {
         matches!(self, Role::Client)
     }
 
     /// Returns `true` for [`Role::Server`].
+    /// Example on [`Connection::stats`](crate::Connection::stats).
     #[must_use]
     pub const fn is_server(self) -> bool {
         matches!(self, Role::Server)

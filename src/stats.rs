@@ -31,6 +31,7 @@ impl DirectionStats {
 
 /// What a connection has received and sent so far; see
 /// [`Connection::stats`](crate::Connection::stats).
+/// Example on [`Connection::stats`](crate::Connection::stats).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// From the peer.

@@ -34,6 +34,7 @@ impl Timestamp {
     pub const MAX: Timestamp = Timestamp(u64::MAX);
 
     /// The time `since` after the origin (saturating at [`Timestamp::MAX`]).
+    /// Example on [`Timestamp`].
     #[must_use]
     pub const fn from_duration(since: Duration) -> Timestamp {
         let nanos = since.as_nanos();
@@ -69,6 +70,7 @@ impl Timestamp {
     }
 
     /// This time plus `d`, saturating at [`Timestamp::MAX`].
+    /// Example on [`Timestamp`].
     #[must_use]
     pub const fn saturating_add(self, d: Duration) -> Timestamp {
         let nanos = d.as_nanos();

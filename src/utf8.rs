@@ -93,6 +93,7 @@ pub(crate) fn is_valid_partial(partial: &[u8]) -> bool {
 }
 
 /// What one call to [`Utf8Validator::feed`] validated.
+/// Example on [`Utf8Validator`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Validated<'v, 'c> {
     /// A code point that started in an earlier chunk and was completed by this one (empty if
@@ -119,6 +120,11 @@ pub struct Validated<'v, 'c> {
 /// v.finish().unwrap();
 /// assert_eq!(out.as_bytes(), text);
 /// assert!(Utf8Validator::new().feed(&[0xC3, 0x28]).is_err()); // fails at the bad byte
+/// let mut v = Utf8Validator::new();
+/// assert!(!v.feed(&[0xE2, 0x82]).unwrap().at_boundary); // half of "€"
+/// assert_eq!((v.is_at_boundary(), v.bytes_needed()), (false, 1));
+/// v.reset();
+/// assert!(v.is_at_boundary());
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Utf8Validator {
@@ -141,6 +147,7 @@ impl Utf8Validator {
     }
 
     /// Validates the next chunk of the stream.
+    /// Example on [`Utf8Validator`].
     ///
     /// Returns the validated text; an unfinished code point at the end of `chunk` is kept and
     /// completed by later chunks.
@@ -201,6 +208,7 @@ impl Utf8Validator {
     }
 
     /// Checks that the stream ended at a code point boundary, and resets the validator.
+    /// Example on [`Utf8Validator`].
     ///
     /// # Errors
     ///
@@ -224,6 +232,7 @@ impl Utf8Validator {
 
     /// How many more bytes the carried code point needs, 0 when none is carried (see
     /// [`is_at_boundary`](Self::is_at_boundary)).
+    /// Example on [`Utf8Validator`].
     #[must_use]
     pub fn bytes_needed(&self) -> usize {
         if self.partial_len == 0 {
@@ -252,6 +261,7 @@ impl Utf8Validator {
     }
 
     /// Forgets any carried bytes (see [`is_at_boundary`](Self::is_at_boundary)).
+    /// Example on [`Utf8Validator`].
     pub fn reset(&mut self) {
         self.partial_len = 0;
     }

@@ -307,13 +307,14 @@ impl Connection {
     /// The next event, or `None` when more input (or an answer to a request) is needed.
     ///
     /// ```
-    /// use wsmachine::{Config, Connection, Event, Message};
+    /// use wsmachine::{Config, Connection, Event, OwnedEvent};
     /// let mut server = Connection::upgraded_server(Config::new(), &[]);
     /// // A ping and the text "hi", masked with key 0, as a client sends them.
     /// let taken = server.receive(&[0x89, 0x80, 0, 0, 0, 0, 0x81, 0x82, 0, 0, 0, 0, b'h', b'i']);
     /// assert_eq!(taken, 14);
     /// assert_eq!(server.poll_event(), Some(Event::Ping(&[]))); // its pong is queued already
-    /// assert_eq!(server.poll_event(), Some(Event::Message(Message::Text("hi"))));
+    /// let owned = server.poll_event().map(Event::into_owned); // kept past the next call
+    /// assert_eq!(owned, Some(OwnedEvent::Text("hi".into())));
     /// assert_eq!(server.poll_event(), None);
     /// server.receive_eof(); // the transport ended without a closing handshake
     /// let Some(Event::Closed(closed)) = server.poll_event() else { panic!() };
@@ -802,6 +803,7 @@ impl Connection {
     /// use wsmachine::{Config, Connection, Role, State};
     /// let mut server = Connection::upgraded_server(Config::new(), &[]);
     /// assert_eq!((server.role(), server.state()), (Role::Server, State::Open));
+    /// assert!(server.role().is_server() && !server.role().is_client());
     /// server.send_text("hello").unwrap();
     /// assert!(server.wants_write());
     /// let stats = server.stats();

@@ -75,7 +75,9 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 ///         .with_max_window_bits(10)
 ///         .with_peer_max_window_bits(10)
 ///         .with_no_context_takeover(true)
-///         .with_peer_no_context_takeover(true),
+///         .with_peer_no_context_takeover(true)
+///         .with_level(6)
+///         .with_threshold(64),
 /// );
 /// # let _ = config;
 /// ```
@@ -115,6 +117,7 @@ impl DeflateConfig {
     }
 
     /// Sets [`max_window_bits`](Self::max_window_bits) (clamped to 9..=15).
+    /// Example on [`DeflateConfig`].
     #[must_use]
     pub const fn with_max_window_bits(mut self, bits: u8) -> DeflateConfig {
         self.max_window_bits = clamp_bits(bits);
@@ -122,6 +125,7 @@ impl DeflateConfig {
     }
 
     /// Sets [`peer_max_window_bits`](Self::peer_max_window_bits) (clamped to 9..=15).
+    /// Example on [`DeflateConfig`].
     #[must_use]
     pub const fn with_peer_max_window_bits(mut self, bits: u8) -> DeflateConfig {
         self.peer_max_window_bits = clamp_bits(bits);
@@ -129,6 +133,7 @@ impl DeflateConfig {
     }
 
     /// Sets [`no_context_takeover`](Self::no_context_takeover).
+    /// Example on [`DeflateConfig`].
     #[must_use]
     pub const fn with_no_context_takeover(mut self, on: bool) -> DeflateConfig {
         self.no_context_takeover = on;
@@ -136,6 +141,7 @@ impl DeflateConfig {
     }
 
     /// Sets [`peer_no_context_takeover`](Self::peer_no_context_takeover).
+    /// Example on [`DeflateConfig`].
     #[must_use]
     pub const fn with_peer_no_context_takeover(mut self, on: bool) -> DeflateConfig {
         self.peer_no_context_takeover = on;
@@ -143,6 +149,7 @@ impl DeflateConfig {
     }
 
     /// Sets [`level`](Self::level) (at most 9).
+    /// Example on [`DeflateConfig`].
     #[must_use]
     pub const fn with_level(mut self, level: u32) -> DeflateConfig {
         self.level = if level > 9 { 9 } else { level };
@@ -150,6 +157,7 @@ impl DeflateConfig {
     }
 
     /// Sets [`threshold`](Self::threshold).
+    /// Example on [`DeflateConfig`].
     #[must_use]
     pub const fn with_threshold(mut self, bytes: usize) -> DeflateConfig {
         self.threshold = bytes;
@@ -337,6 +345,7 @@ pub fn server_accept<'a>(
 /// Client side (§7.1): checks the server's response element against what we offered with
 /// [`client_offer`]. `Connection` does this itself; this is for stacks that run the
 /// handshake on their own (then pass the parameters to `Connection::set_deflate`).
+/// Example in the [module docs](self).
 ///
 /// # Errors
 ///

@@ -92,6 +92,7 @@ pub struct Param<'a> {
 }
 
 /// Iterator over the parameters of an [`Extension`].
+/// Example in the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Params<'a> {
     rest: &'a [u8],
@@ -132,6 +133,7 @@ pub fn parse(value: &str) -> Extensions<'_> {
 }
 
 /// Iterator returned by [`parse`].
+/// Example in the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Extensions<'a> {
     text: &'a str,

@@ -23,6 +23,7 @@
 //! let header = wsmachine::frame::EncodedHeader::new(&FrameHeader::new(OpCode::Binary, true, 300));
 //! assert_eq!(header.as_bytes(), [0x82, 126, 0x01, 0x2c]);
 //! assert!(header.as_bytes().len() <= wsmachine::frame::MAX_HEADER_LEN);
+//! assert_eq!(FrameHeader::new(OpCode::Binary, true, 300).encoded_len(), 4);
 //! ```
 //!
 //! Every item here is covered by this example; the masking functions have their own.
@@ -167,6 +168,7 @@ impl FrameHeader {
     }
 
     /// Parses a header from the start of `buf`.
+    /// Example in the [module docs](self).
     ///
     /// Returns the header and its length in bytes, or [`Status::Partial`] if `buf` holds only
     /// part of it. Fails as soon as the bytes seen are invalid, even if the header is not
@@ -241,6 +243,7 @@ impl FrameHeader {
     }
 
     /// The number of bytes [`encode`](Self::encode) writes for this header.
+    /// Example in the [module docs](self).
     #[must_use]
     #[inline]
     pub const fn encoded_len(&self) -> usize {
@@ -287,6 +290,7 @@ impl FrameHeader {
 
 /// An encoded frame header, for writing a payload that is not copied into the connection
 /// (see [`Connection::encode_unbuffered`](crate::Connection::encode_unbuffered)).
+/// Example in the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EncodedHeader {
     bytes: [u8; MAX_HEADER_LEN],

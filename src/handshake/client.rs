@@ -64,6 +64,7 @@ impl<'a> ClientRequest<'a> {
 
     /// Parses a `ws://` or `wss://` URI (§3): host (a name, IPv4, or `[IPv6]`), optional
     /// port, path and query. Fragments and user info are refused.
+    /// Example on [`ClientRequest`].
     ///
     /// # Errors
     ///
@@ -275,6 +276,7 @@ impl<'a> ClientRequest<'a> {
     }
 
     /// Writes the request head with the base64 `key` (§4.1).
+    /// Example on [`validate_response`].
     ///
     /// # Errors
     ///
@@ -336,6 +338,24 @@ pub struct Switched<'a> {
 /// Checks a `101` response against §4.1: `Upgrade: websocket`, `Connection: Upgrade`, the
 /// exact `Sec-WebSocket-Accept`, a subprotocol only if one of the offered ones, extensions only
 /// if offered. `offered_protocols` and `offered_extensions` are the header values sent.
+///
+/// ```
+/// use wsmachine::handshake::accept_key;
+/// use wsmachine::handshake::client::{validate_response, ClientRequest};
+/// let key = "dGhlIHNhbXBsZSBub25jZQ==";
+/// let mut head = Vec::new();
+/// ClientRequest::new("example.com", "/").write(key.as_bytes(), &mut head).unwrap();
+/// assert!(head.starts_with(b"GET / HTTP/1.1\r\n"));
+/// // The server's 101, as an HTTP stack parsed it.
+/// let accept = accept_key(key.as_bytes());
+/// let headers = [
+///     ("Upgrade", &b"websocket"[..]),
+///     ("Connection", b"Upgrade"),
+///     ("Sec-WebSocket-Accept", accept.as_bytes()),
+/// ];
+/// let switched = validate_response(101, headers, &accept, b"", b"").unwrap();
+/// assert_eq!(switched.subprotocol, None);
+/// ```
 ///
 /// # Errors
 ///

@@ -68,6 +68,7 @@ where
 
 /// Checks the header list of an extended CONNECT request (pseudo-headers included, names
 /// lowercase as HTTP/2 requires).
+/// Example in the [module docs](self).
 ///
 /// # Errors
 ///
@@ -162,6 +163,7 @@ pub fn request_headers<'a>(
 
 /// Checks the server's answer to an extended CONNECT: a 2xx status and, if present, one
 /// subprotocol among `offered` (the offered names).
+/// Example in the [`h3`](super::h3) module docs (the same function).
 ///
 /// # Errors
 ///

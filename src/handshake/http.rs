@@ -47,6 +47,7 @@ fn minor_version(version: ::http::Version) -> u8 {
 
 /// Validates an HTTP/1.1 upgrade request (§4.2.1) and builds the `101 Switching Protocols`
 /// response, with `subprotocol` if given.
+/// Examples in the [module docs](self) and on [`client_request`].
 ///
 /// # Errors
 ///
@@ -90,6 +91,18 @@ pub fn upgrade_response<B>(
 /// Builds the client's upgrade request as an `http::Request` (for an HTTP client stack), with
 /// the base64 `key` (16 random bytes). Check the answer with [`validate_upgrade_response`].
 ///
+/// ```
+/// use wsmachine::handshake::client::ClientRequest;
+/// use wsmachine::handshake::http::{client_request, upgrade_response, validate_upgrade_response};
+/// let key = "dGhlIHNhbXBsZSBub25jZQ==";
+/// let request = client_request(&ClientRequest::new("example.com", "/chat"), key).unwrap();
+/// assert_eq!(request.headers()["sec-websocket-key"], key);
+/// // What a server on the `http` types answers, checked by the client.
+/// let response = upgrade_response(&request, None).unwrap();
+/// let switched = validate_upgrade_response(&response, key, &[], "").unwrap();
+/// assert_eq!(switched.subprotocol, None);
+/// ```
+///
 /// # Errors
 ///
 /// [`HandshakeError::InvalidRequest`] if a part is not valid HTTP.
@@ -129,6 +142,7 @@ pub fn client_request(
 /// Checks an `http::Response` to a request built by [`client_request`] with `key` (§4.1):
 /// `offered_protocols` and `offered_extensions` are what the request offered (the
 /// subprotocol names, and the `Sec-WebSocket-Extensions` value or `""`).
+/// Example on [`client_request`].
 ///
 /// # Errors
 ///
@@ -162,6 +176,15 @@ pub fn validate_upgrade_response<'a, B>(
 impl Request<'_> {
     /// Converts the request head into an `http::Request` (no body).
     ///
+    /// ```
+    /// use wsmachine::{Config, Connection, Event};
+    /// let mut server = Connection::server(Config::new());
+    /// let _ = server.receive(b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+    /// let Some(Event::Request(req)) = server.poll_event() else { panic!() };
+    /// let http = req.to_http().unwrap();
+    /// assert_eq!((http.method().as_str(), http.uri().path()), ("GET", "/x"));
+    /// ```
+    ///
     /// # Errors
     ///
     /// An [`http::Error`](::http::Error) if a part is not acceptable to the `http` crate.
@@ -183,6 +206,17 @@ impl Request<'_> {
 
 impl Response<'_> {
     /// Converts the response into an `http::Response` with its body.
+    ///
+    /// ```
+    /// use wsmachine::handshake::client::ClientRequest;
+    /// use wsmachine::{Config, Connection, Event, Seed};
+    /// let request = ClientRequest::new("example.com", "/");
+    /// let mut client = Connection::client(Config::new(), &request, Seed::new([1; 32])).unwrap();
+    /// let _ = client.receive(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno");
+    /// let Some(Event::Rejected(response)) = client.poll_event() else { panic!() };
+    /// let http = response.to_http().unwrap();
+    /// assert_eq!((http.status().as_u16(), http.body().as_slice()), (403, &b"no"[..]));
+    /// ```
     ///
     /// # Errors
     ///

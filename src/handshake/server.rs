@@ -42,6 +42,7 @@ impl Upgrade<'_> {
 }
 
 /// Checks a request against §4.2.1.
+/// Example in the [module docs](self).
 ///
 /// Returns `Ok(None)` for a request that does not ask for a WebSocket (no `Upgrade:
 /// websocket` and no `Sec-WebSocket-Key` or `Sec-WebSocket-Version`): a plain HTTP request
@@ -127,6 +128,7 @@ pub(crate) fn check_headers(headers: &[(&str, &str)]) -> Result<(), SendError> {
 
 /// Writes a `101 Switching Protocols` response (§4.2.2) with the chosen subprotocol and any
 /// extra headers (such as `Sec-WebSocket-Extensions` or cookies).
+/// Example in the [module docs](self).
 ///
 /// # Errors
 ///
@@ -190,6 +192,12 @@ pub fn reason_phrase(status: u16) -> &'static str {
 /// Writes an HTTP response that ends the connection: a rejection of an upgrade, or the answer
 /// to a plain request. `Content-Length` (unless given, and except for 204 and 304, which
 /// carry no content, RFC 9110 §8.6) and `Connection: close` are added.
+///
+/// ```
+/// let mut out = Vec::new();
+/// wsmachine::handshake::server::write_response(&mut out, 404, &[], b"nope").unwrap();
+/// assert!(out.starts_with(b"HTTP/1.1 404 Not Found\r\n") && out.ends_with(b"\r\n\r\nnope"));
+/// ```
 ///
 /// # Errors
 ///
