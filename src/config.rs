@@ -152,7 +152,9 @@ pub struct Config {
     /// After this long with nothing moving (no bytes from the peer, no data message either
     /// way), an open connection gives its empty buffers back
     /// ([`Connection::release_buffers`](crate::Connection::release_buffers)), so that an idle
-    /// connection holds no buffer memory; they grow again with the next bytes. Steady traffic
+    /// connection holds no buffer memory; they grow again with the next bytes. With
+    /// permessage-deflate it also drops a compressor (decompressor) whose context is reset
+    /// after every message anyway (no context takeover), rebuilt for the next message. Steady traffic
     /// never waits this long, so it allocates nothing per message. `None`: keep the buffers.
     /// Default 1 s.
     pub release_buffers_after: Option<Duration>,

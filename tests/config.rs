@@ -55,7 +55,11 @@ fn config() -> impl Strategy<Value = Config> {
             c.auto_pong = flags[1];
             c.auto_close_reply = flags[2];
             c.accept_legacy_versions = flags[3];
+            #[cfg(not(feature = "deflate"))]
+            let _ = deflate;
+            #[cfg(feature = "deflate")]
             let (on, bits, peer_bits, level, threshold, takeover) = deflate;
+            #[cfg(feature = "deflate")]
             if on {
                 let mut d = wsmachine::extensions::deflate::DeflateConfig::new();
                 d.max_window_bits = bits;
@@ -132,6 +136,7 @@ proptest! {
             prop_assert!(c.outgoing_fragment_size <= Config::MAX_LIMIT);
             prop_assert!(c.min_read_size >= 1 && c.min_read_size <= c.max_read_size);
             prop_assert!(c.max_read_size <= 16 << 20);
+            #[cfg(feature = "deflate")]
             if let Some(d) = c.deflate {
                 prop_assert!((9..=15).contains(&d.max_window_bits));
                 prop_assert!((9..=15).contains(&d.peer_max_window_bits));

@@ -567,3 +567,60 @@ fn empty_compressed_payload_keeps_the_context() {
         ]
     );
 }
+
+/// RFC 7692 §7.1.1.1, §7.1.1.2: an endpoint that resets its context after every message (and
+/// one whose peer does) needs nothing of its compressor (decompressor) between messages. A
+/// quiet connection drops them at `release_buffers_after` and builds them anew for the next
+/// message; with context takeover it keeps them, since the next message refers back.
+#[test]
+fn quiet_connections_drop_compression_state_only_without_context_takeover() {
+    use std::time::Duration;
+    use wsmachine::Timestamp;
+    let at = |ms| Timestamp::from_duration(Duration::from_millis(ms));
+    let config = |reset: bool| {
+        Config::new()
+            .without_deadlines()
+            .with_release_buffers_after(Some(Duration::from_secs(1)))
+            .with_deflate(
+                DeflateConfig::new()
+                    .with_no_context_takeover(reset)
+                    .with_peer_no_context_takeover(reset),
+            )
+    };
+    let text = "compress me, compress me again ".repeat(100);
+    for reset in [true, false] {
+        let mut p = Pair::new(config(reset), config(reset));
+        let params = p.server.deflate().unwrap();
+        assert_eq!(
+            (params.no_context_takeover, params.peer_no_context_takeover),
+            (reset, reset)
+        );
+        p.server.handle_timeout(at(0));
+        p.client.send_text(&text).unwrap();
+        p.server.send_text(&text).unwrap();
+        p.run();
+        p.server.handle_timeout(at(100));
+        assert!(p.server.memory().compression > 0);
+        p.server.handle_timeout(at(1_100));
+        let kept = p.server.memory().compression;
+        if reset {
+            assert_eq!(kept, 0, "both directions reset: nothing kept");
+        } else {
+            assert!(
+                kept > 256 * 1024,
+                "context takeover keeps its state: {kept}"
+            );
+        }
+        // The next messages go through either way, in both directions.
+        p.client.send_text(&text).unwrap();
+        p.server.send_text(&text).unwrap();
+        p.run();
+        assert_eq!(
+            p.server_events,
+            vec![OwnedEvent::Text(text.clone()); 2],
+            "reset {reset}"
+        );
+        assert_eq!(p.client_events, vec![OwnedEvent::Text(text.clone()); 2]);
+        assert!(p.server.memory().compression > 0);
+    }
+}

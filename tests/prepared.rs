@@ -186,6 +186,91 @@ fn unbuffered_hands_out_the_shared_frame_or_refuses() {
     );
 }
 
+/// A server whose output buffer has room to spare, as a connection that has carried traffic
+/// has: sends then take the fast path, which must follow every rule of the general one.
+fn warm_server(config: Config) -> wsmachine::Connection {
+    let mut server = server_open(config);
+    // Grow the output well past the backlogs below (a ping goes out whatever the backlog),
+    // then write it all out: the capacity stays.
+    server.send_binary(&[0; 1000]).unwrap();
+    for _ in 0..40 {
+        server.ping(&[0; 125]).unwrap_or(());
+    }
+    take_output(&mut server);
+    server
+}
+
+/// The fast path (a warm output buffer) follows the general path's rules: the frame and its
+/// counters (§5.2), the connection's fragment size (§5.4), refusals mid-message and while
+/// closing (§5.5.1), and the backlog limit even with spare capacity.
+#[test]
+fn a_warm_connection_follows_the_same_rules() {
+    let msg = PreparedMessage::binary(&[5u8; 1000]);
+    let mut s = warm_server(Config::new());
+    let before = s.stats().sent;
+    s.send_prepared(&msg).unwrap();
+    assert_eq!(s.output(), msg.server_frame());
+    let after = s.stats().sent;
+    assert_eq!(
+        (
+            after.messages - before.messages,
+            after.frames - before.frames
+        ),
+        (1, 1)
+    );
+    // §5.4: the connection's own fragment size.
+    let mut s = warm_server(Config::new().with_outgoing_fragment_size(300));
+    let before = s.stats().sent.frames;
+    s.send_prepared(&msg).unwrap();
+    let sizes: Vec<usize> = decode_frames(s.output())
+        .iter()
+        .map(|f| f.payload.len())
+        .collect();
+    assert_eq!(sizes, [300, 300, 300, 100]);
+    assert_eq!(s.stats().sent.frames - before, 4);
+    // Exactly the fragment size: one frame, the shared one.
+    let mut s = warm_server(Config::new().with_outgoing_fragment_size(1000));
+    s.send_prepared(&msg).unwrap();
+    assert_eq!(s.output(), msg.server_frame());
+    let mut s = warm_server(Config::new().with_outgoing_fragment_size(1000));
+    assert!(
+        s.send_prepared_unbuffered(&msg).is_ok(),
+        "a payload of the fragment size fits"
+    );
+    // §5.4: not in the middle of a fragmented message.
+    let mut s = warm_server(Config::new());
+    s.send_fragment(MessageKind::Binary, b"a", false).unwrap();
+    assert_eq!(s.send_prepared(&msg), Err(SendError::FragmentSequence));
+    // §5.5.1: not after our close frame.
+    let mut s = warm_server(Config::new());
+    s.close(wsmachine::CloseCode::NORMAL, "").unwrap();
+    assert_eq!(s.send_prepared(&msg), Err(SendError::Closing));
+    // The backlog limit, with capacity to spare beyond it.
+    let mut s = warm_server(Config::new().with_max_output_backlog(2500));
+    s.send_prepared(&msg).unwrap();
+    s.send_prepared(&msg).unwrap();
+    let queued = s.output().len();
+    assert_eq!(s.send_prepared(&msg), Err(SendError::OutputFull));
+    assert_eq!(s.output().len(), queued);
+    assert!(
+        s.memory().output > 3 * 1004,
+        "the buffer had room: {:?}",
+        s.memory()
+    );
+}
+
+/// A client with a warm buffer still masks (§5.3).
+#[test]
+fn a_warm_client_still_masks_s5_3() {
+    let msg = PreparedMessage::text("masked");
+    let mut client = client_open(Config::new());
+    client.send_binary(&[0; 5000]).unwrap();
+    take_output(&mut client);
+    client.send_prepared(&msg).unwrap();
+    let frames = decode_frames(client.output());
+    assert!(frames[0].masked && frames[0].payload == b"masked");
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Prepared(usize),
@@ -410,6 +495,44 @@ mod deflate {
             r.server.send_prepared_unbuffered(&msg),
             Err(SendError::UnbufferedNotPossible)
         );
+    }
+
+    /// Connections with different parameters (window bits, level) get an encoding each, and
+    /// each is built once and reused: every client decodes its own, every time.
+    #[test]
+    fn each_parameter_set_gets_its_own_shared_encoding() {
+        let text = json(300);
+        let msg = PreparedMessage::text(&text);
+        let server = |bits: u8, level: u32| {
+            Config::new().with_deflate(
+                DeflateConfig::new()
+                    .with_no_context_takeover(true)
+                    .with_max_window_bits(bits)
+                    .with_level(level),
+            )
+        };
+        let mut outputs = Vec::new();
+        for (bits, level) in [(15, 6), (10, 6), (15, 1), (10, 6), (15, 6)] {
+            let mut p = Pair::new(deflating(false), server(bits, level));
+            assert_eq!(p.server.deflate().unwrap().window_bits, bits);
+            p.server.send_prepared(&msg).unwrap();
+            p.server.send_prepared(&msg).unwrap();
+            let wire = p.server.output().to_vec();
+            // The connection's own compressor writes the same bytes.
+            p.server.send_text(&text).unwrap();
+            let own = decode_frames(&p.server.output()[wire.len()..]);
+            assert_eq!(
+                decode_frames(&wire)[0].payload,
+                own[0].payload,
+                "{bits} {level}"
+            );
+            outputs.push(wire);
+            p.run();
+            assert_eq!(p.client_events, vec![OwnedEvent::Text(text.clone()); 3]);
+        }
+        assert_eq!(outputs[1], outputs[3]);
+        assert_eq!(outputs[0], outputs[4]);
+        assert_ne!(outputs[0], outputs[2], "another level, another encoding");
     }
 
     /// The connection's threshold still decides: a message below it goes out plain.

@@ -87,6 +87,18 @@ mod imp {
             self.state.as_ref().is_some_and(|s| s.fragmented)
         }
 
+        /// Drops the compressor and its scratch buffer when this side resets its context after
+        /// every message anyway and no compressed message is half sent; the next compressed
+        /// message builds them anew.
+        pub(crate) fn release_if_reset(&mut self) {
+            if let Some(s) = self.state.as_mut() {
+                if s.params.no_context_takeover && !s.fragmented {
+                    s.deflater = None;
+                    s.scratch = Vec::new();
+                }
+            }
+        }
+
         /// The parameters of a compressed encoding that this connection can share with
         /// others: only without context takeover in the sending direction, where every
         /// message is compressed from a fresh context.
@@ -144,6 +156,7 @@ mod stub {
             false
         }
         pub(crate) fn set_fragmented(&mut self, _on: bool) {}
+        pub(crate) fn release_if_reset(&mut self) {}
         pub(crate) fn memory(&self) -> usize {
             0
         }

@@ -400,8 +400,13 @@ impl Connection {
                 }
             }
             Deadline::ReleaseBuffers => {
-                // Only empty buffers go (bytes not yet written or taken stay).
+                // Only empty buffers go (bytes not yet written or taken stay), and compression
+                // state only where it is reset after every message anyway.
                 self.release_buffers();
+                if self.inb.between_messages() {
+                    self.inb.compression.release_if_reset();
+                }
+                self.out.compression.release_if_reset();
                 self.out.link.deadlines.released();
             }
             Deadline::Close => {

@@ -79,6 +79,23 @@ mod imp {
                 })
         }
 
+        /// Drops the decompressor and its piece buffer when the peer resets its context after
+        /// every message (so nothing in them is needed again) and nothing is pending; the next
+        /// compressed message builds them anew. The caller checks that no message is in
+        /// progress.
+        pub(crate) fn release_if_reset(&mut self) {
+            if let Some(s) = self.state.as_mut() {
+                let failed = s.inflater.as_ref().is_some_and(Inflater::has_failed);
+                if s.params.peer_no_context_takeover && s.pending == s.filled && !failed {
+                    s.inflater = None;
+                    s.out = Vec::new();
+                    s.pending = 0;
+                    s.filled = 0;
+                    s.complete = false;
+                }
+            }
+        }
+
         /// Streaming: the undelivered inflated bytes, and whether they end the message.
         pub(crate) fn pending(&self) -> (&[u8], bool) {
             match &self.state {
@@ -183,6 +200,7 @@ mod stub {
             (&[], false)
         }
         pub(crate) fn take_pending(&mut self, _n: usize) {}
+        pub(crate) fn release_if_reset(&mut self) {}
         pub(crate) fn inflate_piece(
             &mut self,
             _input: &[u8],

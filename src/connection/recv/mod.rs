@@ -261,6 +261,12 @@ impl Inbound {
         out.compression.negotiate(params, policy);
     }
 
+    /// Whether no message is in progress (no frame or message partly decoded): a
+    /// decompressor that resets after every message holds nothing needed then.
+    pub(crate) fn between_messages(&self) -> bool {
+        self.st.message.is_none() && self.st.frame.is_none()
+    }
+
     /// Whether a fragmented message is being assembled in the message buffer.
     pub(crate) fn msg_in_use(&self) -> bool {
         self.st.message.is_some_and(|m| m.buffered)
