@@ -152,9 +152,12 @@ impl LaneBatch {
     /// counts as filled from now on.
     #[inline(always)]
     fn window(&mut self, len: usize) -> Option<&mut [u8; TEXT_WINDOW]> {
-        let at = self.filled;
+        let window = self
+            .bytes
+            .get_mut(self.filled..)?
+            .first_chunk_mut::<TEXT_WINDOW>()?;
         self.filled += len;
-        self.bytes.get_mut(at..)?.first_chunk_mut::<TEXT_WINDOW>()
+        Some(window)
     }
 
     /// Appends `bytes` (within the room `make_room` made).
@@ -277,23 +280,18 @@ impl Inbound {
                 _ => 0,
             };
             let at = pos + header_len;
-            if let Some(payload) = data.get_mut(at..pos + total) {
-                mask_small(payload, key);
-            }
-            if text {
-                // Whole blocks, reading past the payload where the buffer has room.
-                match data.get(at..at + len.div_ceil(16) * 16) {
-                    Some(src) => {
-                        if let Some(window) = batch.window(len) {
-                            let blocks = window.as_chunks_mut::<16>().0.iter_mut();
-                            for (d, s) in blocks.zip(src.as_chunks::<16>().0) {
-                                *d = *s;
-                            }
-                        }
+            match (text, data.get_mut(at..pos + total)) {
+                (true, Some(payload)) => match batch.window(len) {
+                    Some(window) => unmask_into_window(payload, key, window),
+                    // `make_room` made the window; without it, byte-exact.
+                    None => {
+                        mask_small(payload, key);
+                        batch.put(payload);
                     }
-                    // `pos + total <= end`: checked above.
-                    None => batch.put(data.get(at..pos + total).unwrap_or_default()),
-                }
+                },
+                (false, Some(payload)) => mask_small(payload, key),
+                // `pos + total <= end`: checked above.
+                (_, None) => {}
             }
             pos += total;
         }
@@ -344,10 +342,19 @@ pub(crate) fn lane_event<'a>(inb: &'a mut Inbound, out: &mut Outbound) -> Event<
         return Event::Closed(st.internal("lane without a frame", out));
     };
     let len = usize::from(b1 & 0x7F);
-    lane.bytes = lane.bytes.saturating_sub(header_len + len);
-    lane.from += header_len + len;
-    buf.consume(header_len);
-    st.owed = Owed::Input(len);
+    let total = header_len + len;
+    let start = buf.start() + header_len;
+    lane.bytes = lane.bytes.saturating_sub(total);
+    lane.from += total;
+    // Consumed now (the bytes stay where they are while the event borrows them), so that the
+    // next poll owes nothing; only an emptied buffer waits for it, to be shrunk once the
+    // event's borrow has ended.
+    buf.consume(total);
+    st.owed = if buf.is_empty() {
+        Owed::Input(0)
+    } else {
+        Owed::Nothing
+    };
     st.stats.frames += 1;
     st.stats.message(len as u64);
     if b0 & 0x0F == 0x1 {
@@ -361,7 +368,6 @@ pub(crate) fn lane_event<'a>(inb: &'a mut Inbound, out: &mut Outbound) -> Event<
             None => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
         };
     }
-    let start = buf.start();
     match buf.data().get(start..start + len) {
         Some(bytes) => Event::Message(Message::Binary(bytes)),
         None => Event::Closed(st.internal("lane frame past the buffer", out)),
@@ -375,6 +381,39 @@ pub(crate) fn lane_ready(lane: &Lane, st: &RecvState, start: usize) -> bool {
     // The state the lane's frames were checked for: no frame or message in progress, and
     // nothing left in front of them.
     start == lane.from && st.idle()
+}
+
+/// Unmasks a small text payload in place and copies it to its room in the lane's text, one
+/// 16-byte block at a time from registers: unmasking in place first and then copying the
+/// block back out made every small text frame wait on a failed store-to-load forward (a
+/// 16-byte load of two 8-byte stores), measured as a fifth of decoding 16-byte messages.
+#[inline(always)]
+fn unmask_into_window(payload: &mut [u8], key: u128, window: &mut [u8; TEXT_WINDOW]) {
+    let (blocks, tail) = payload.as_chunks_mut::<16>();
+    let (rooms, _) = window.as_chunks_mut::<16>();
+    let mut rooms = rooms.iter_mut();
+    for block in blocks {
+        let clear = (u128::from_ne_bytes(*block) ^ key).to_ne_bytes();
+        *block = clear;
+        if let Some(room) = rooms.next() {
+            *room = clear;
+        }
+    }
+    if tail.is_empty() {
+        return;
+    }
+    // The blocks covered a multiple of 4 bytes: the tail starts at key phase 0 again.
+    let mut last = [0u8; 16];
+    if let Some(start) = last.get_mut(..tail.len()) {
+        start.copy_from_slice(tail);
+    }
+    let clear = (u128::from_ne_bytes(last) ^ key).to_ne_bytes();
+    if let Some(start) = clear.get(..tail.len()) {
+        tail.copy_from_slice(start);
+    }
+    if let Some(room) = rooms.next() {
+        *room = clear;
+    }
 }
 
 /// Bytes that hold any small frame (at most 6 + 125) rounded up to whole 16-byte blocks.

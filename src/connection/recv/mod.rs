@@ -277,16 +277,19 @@ impl Inbound {
     #[inline]
     pub(crate) fn settle(&mut self, phase: Phase) {
         self.st.offered = 0;
-        if let (Owed::Input(n), true) = (self.st.owed, phase.reads_input()) {
-            // The common case after a message: drop its bytes.
-            self.buf.consume(n);
-            self.st.owed = Owed::Nothing;
-            if self.buf.is_empty() {
-                self.buf.maybe_shrink(self.st.config.max_read_size);
+        match (self.st.owed, phase.reads_input()) {
+            // The common case after a message: drop its bytes (none when the small-message
+            // lane consumed them already).
+            (Owed::Input(n), true) => {
+                self.buf.consume(n);
+                self.st.owed = Owed::Nothing;
             }
-            return;
+            (Owed::Nothing, true) => {}
+            _ => return self.settle_slow(phase),
         }
-        self.settle_slow(phase);
+        if self.buf.is_empty() {
+            self.buf.maybe_shrink(self.st.config.max_read_size);
+        }
     }
 
     #[inline(never)]
