@@ -27,13 +27,45 @@ async fn poll_once<F: std::future::Future>(fut: F) -> Poll<F::Output> {
 /// receives everything in order, and a send cancelled while waiting for room sent nothing.
 #[tokio::test]
 async fn partial_writes_and_cancellations_keep_order() {
+    partial_writes_keep_order(Config::new(), Config::new()).await;
+}
+
+/// The same with permessage-deflate and no context takeover: the shared frames written in
+/// pieces are the compressed ones, built once for every connection with these parameters.
+#[cfg(feature = "deflate")]
+#[tokio::test]
+async fn partial_writes_of_compressed_shared_frames_keep_order() {
+    use wsmachine::extensions::deflate::DeflateConfig;
+    let deflate = DeflateConfig::new().with_no_context_takeover(true);
+    partial_writes_keep_order(
+        Config::new().with_deflate(deflate),
+        Config::new().with_deflate(DeflateConfig::new()),
+    )
+    .await;
+}
+
+async fn partial_writes_keep_order(server_config: Config, client_config: Config) {
     let (client_io, server_io) = tokio::io::duplex(97);
-    let big = PreparedMessage::binary(&(0..10_000u32).map(|i| i as u8).collect::<Vec<_>>());
+    // Bytes that deflate cannot shrink below the pipe's size (a linear congruential
+    // sequence), so that a compressed frame is written in pieces too.
+    let noise: Vec<u8> = (0..10_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let big = PreparedMessage::binary(&noise);
     let small = PreparedMessage::text(&"é".repeat(500));
+    #[cfg(feature = "deflate")]
+    let compressing = server_config.deflate.is_some();
     let server = {
         let (big, small) = (big.clone(), small.clone());
         tokio::spawn(async move {
-            let mut ws = WebSocket::accept(server_io).await.unwrap();
+            let mut ws = WebSocket::accept_with(server_io, server_config, |_| {
+                wsmachine::driver::Answer::accept()
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            #[cfg(feature = "deflate")]
+            assert_eq!(ws.connection().deflate().is_some(), compressing);
             ws.set_high_water(300);
             let mut sent = Vec::new();
             let mut cancelled = 0;
@@ -61,9 +93,11 @@ async fn partial_writes_and_cancellations_keep_order() {
             (sent, cancelled)
         })
     };
-    let (mut ws, _) = WebSocket::connect(client_io, &ClientRequest::new("x", "/"), Config::new())
+    let (mut ws, _) = WebSocket::connect(client_io, &ClientRequest::new("x", "/"), client_config)
         .await
         .unwrap();
+    #[cfg(feature = "deflate")]
+    assert_eq!(ws.connection().deflate().is_some(), compressing);
     let mut got = Vec::new();
     while let Some(m) = tokio::time::timeout(TIMEOUT, ws.recv_owned())
         .await
