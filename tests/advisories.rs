@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::{
-    Accept, CloseCause, CloseCode, Config, Connection, Event, HandshakeError, OwnedEvent,
-    ProtocolError,
+    Accept, CloseCause, CloseCode, Config, Connection, Event, HandshakeError, ProtocolError,
 };
 
 /// A WebSocket upgrade request with extra header lines.
@@ -249,7 +248,7 @@ fn message_of_200000_empty_deflate_blocks_is_linear() {
         let started = Instant::now();
         let events = feed(&mut server, &frame);
         let elapsed = started.elapsed();
-        assert_eq!(events, vec![OwnedEvent::Binary(Vec::new())]);
+        assert_eq!(events, vec![wsmachine::OwnedEvent::Binary(Vec::new())]);
         assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
         assert!(server.memory().message < 4096, "{:?}", server.memory());
     }

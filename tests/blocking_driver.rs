@@ -1,6 +1,7 @@
 //! The blocking driver (`wsmachine::blocking`) over loopback TCP: a whole conversation and a
 //! clean close in both roles, a page and an upgrade on one port, and the connection's
 //! deadlines honoured through the socket's timeouts (keepalive dropping a silent peer).
+#![cfg(feature = "std")]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
