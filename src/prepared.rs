@@ -259,6 +259,7 @@ mod deflated {
     use super::{DeflateKey, Encoded};
     use crate::event::MessageKind;
     use crate::extensions::deflate::{DeflateParams, Deflater};
+    use crate::extensions::deflate_pool;
 
     /// Compressed encodings, one per parameter set. Almost every server sends with one set
     /// (its configured window and level), which is read without a lock; others, if any, sit
@@ -295,9 +296,9 @@ mod deflated {
             peer_no_context_takeover: true,
         };
         let mut out = Vec::new();
-        Deflater::new(&params, key.level)
-            .compress(payload, &mut out, true)
-            .ok()?;
+        let mut deflater = Deflater::take_or_new(&params, key.level);
+        deflater.compress(payload, &mut out, true).ok()?;
+        deflate_pool::give_deflater(deflater);
         // RSV1 marks a compressed message (RFC 7692 §6).
         Some(Encoded::new(kind, 0b100, &out))
     }

@@ -13,12 +13,7 @@ mod imp {
     use alloc::vec::Vec;
 
     use crate::extensions::deflate::{DeflateConfig, DeflateParams, Deflater};
-
-    /// The heap of zlib-rs's compressor at memory level 8: `4 * 2^bits + 243.1 KiB`, measured
-    /// likewise.
-    fn deflate_cost(bits: u8) -> usize {
-        (4 << bits.clamp(9, 15)) + 248_960
-    }
+    use crate::extensions::deflate_pool;
 
     /// The sending side: the compressor, created on the first compressed message.
     #[derive(Debug, Default)]
@@ -67,10 +62,16 @@ mod imp {
             let (params, level) = (s.params, s.level);
             let deflater = s
                 .deflater
-                .get_or_insert_with(|| Deflater::new(&params, level));
+                .get_or_insert_with(|| Deflater::take_or_new(&params, level));
             let mut out = core::mem::take(&mut s.scratch);
             out.clear();
             deflater.compress(input, &mut out, fin).ok()?;
+            if fin && params.no_context_takeover {
+                // Reset for the next message: any connection may use it for its next one.
+                if let Some(deflater) = s.deflater.take() {
+                    deflate_pool::give_deflater(deflater);
+                }
+            }
             Some(out)
         }
 
@@ -93,7 +94,9 @@ mod imp {
         pub(crate) fn release_if_reset(&mut self) {
             if let Some(s) = self.state.as_mut() {
                 if s.params.no_context_takeover && !s.fragmented {
-                    s.deflater = None;
+                    if let Some(deflater) = s.deflater.take() {
+                        deflate_pool::give_deflater(deflater);
+                    }
                     s.scratch = Vec::new();
                 }
             }
@@ -122,7 +125,7 @@ mod imp {
             self.state.as_ref().map_or(0, |s| {
                 s.scratch.capacity()
                     + if s.deflater.is_some() {
-                        deflate_cost(s.params.window_bits)
+                        Deflater::heap(s.params.window_bits)
                     } else {
                         0
                     }

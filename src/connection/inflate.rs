@@ -15,6 +15,7 @@ mod imp {
 
     use crate::error::ProtocolError;
     use crate::extensions::deflate::{DeflateParams, InflateError, Inflater};
+    use crate::extensions::deflate_pool;
     use crate::utf8::Utf8Error;
 
     /// Size of the buffer streamed messages are inflated into, piece by piece.
@@ -36,6 +37,19 @@ mod imp {
         filled: usize,
         /// The pending bytes end the message.
         complete: bool,
+    }
+
+    impl RecvState {
+        /// Between two messages, hands a decompressor whose context the peer resets after
+        /// every message to the shared pool, for the next message of any connection (see
+        /// `deflate_pool`); with context takeover it stays.
+        fn give_back_inflater(&mut self) {
+            if self.params.peer_no_context_takeover {
+                if let Some(inflater) = self.inflater.take() {
+                    deflate_pool::give_inflater(inflater);
+                }
+            }
+        }
     }
 
     impl RecvCompression {
@@ -68,7 +82,9 @@ mod imp {
                 return Err(ProtocolError::InflateFailed);
             };
             let params = state.params;
-            let inflater = state.inflater.get_or_insert_with(|| Inflater::new(&params));
+            let inflater = state
+                .inflater
+                .get_or_insert_with(|| Inflater::take_or_new(&params));
             let mut scratch = [0u8; 8192];
             inflater
                 .inflate(input, last, limit as u64, &mut scratch, sink)
@@ -76,7 +92,11 @@ mod imp {
                     Ok(InflateError::Corrupt) => ProtocolError::InflateFailed,
                     Ok(InflateError::TooBig) => ProtocolError::MessageTooLarge,
                     Err(Utf8Error) => ProtocolError::InvalidUtf8,
-                })
+                })?;
+            if last {
+                state.give_back_inflater();
+            }
+            Ok(())
         }
 
         /// Drops the decompressor and its piece buffer when the peer resets its context after
@@ -87,7 +107,7 @@ mod imp {
             if let Some(s) = self.state.as_mut() {
                 let failed = s.inflater.as_ref().is_some_and(Inflater::has_failed);
                 if s.params.peer_no_context_takeover && s.pending == s.filled && !failed {
-                    s.inflater = None;
+                    s.give_back_inflater();
                     s.out = Vec::new();
                     s.pending = 0;
                     s.filled = 0;
@@ -131,13 +151,18 @@ mod imp {
                 s.out = alloc::vec![0; STREAM_PIECE];
             }
             let params = s.params;
-            let inflater = s.inflater.get_or_insert_with(|| Inflater::new(&params));
+            let inflater = s
+                .inflater
+                .get_or_insert_with(|| Inflater::take_or_new(&params));
             let (used, produced, complete) = inflater
                 .step(input, fin, &mut s.out)
                 .map_err(|_| ProtocolError::InflateFailed)?;
             s.pending = 0;
             s.filled = produced;
             s.complete = complete;
+            if complete {
+                s.give_back_inflater();
+            }
             Ok(used)
         }
 
@@ -163,17 +188,13 @@ mod imp {
             self.state.as_ref().map_or(0, |s| {
                 s.out.capacity()
                     + if s.inflater.is_some() {
-                        INFLATE_COST
+                        Inflater::HEAP
                     } else {
                         0
                     }
             })
         }
     }
-
-    /// The heap of zlib-rs's decompressor (its state is opaque), measured with a counting
-    /// allocator: 46.4 KiB at 9, 12 and 15 window bits alike (tests/zlib_heap.rs).
-    const INFLATE_COST: usize = 47_552;
 }
 
 #[cfg(not(feature = "deflate"))]
