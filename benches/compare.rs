@@ -1711,10 +1711,8 @@ fn json_text(len: usize, seed: u64) -> String {
 fn deflate_pair() -> (Connection, Connection) {
     use wsmachine::extensions::deflate::DeflateConfig;
     use wsmachine::handshake::client::ClientRequest;
-    let policy = DeflateConfig::new()
-        .with_no_context_takeover(true)
-        .with_peer_no_context_takeover(true);
-    let config = ws_config().with_deflate(policy);
+    // The default policy: no context takeover either way.
+    let config = ws_config().with_deflate(DeflateConfig::new());
     let request = ClientRequest::new("example.com", "/");
     let mut client = Connection::client(config, &request, Seed::new([5; 32])).expect("client");
     let mut server = Connection::server(config);
@@ -1725,7 +1723,9 @@ fn deflate_pair() -> (Connection, Connection) {
     let n = client.receive(server.output());
     server.consume_output(n);
     assert!(matches!(client.poll_event(), Some(Event::Accepted(_))));
-    assert!(client.deflate().is_some() && server.deflate().is_some());
+    let params = client.deflate().expect("client negotiated deflate");
+    assert!(params.no_context_takeover && params.peer_no_context_takeover);
+    assert!(server.deflate().is_some());
     (client, server)
 }
 

@@ -153,9 +153,10 @@ pub struct Config {
     /// way), an open connection gives its empty buffers back
     /// ([`Connection::release_buffers`](crate::Connection::release_buffers)), so that an idle
     /// connection holds no buffer memory; they grow again with the next bytes. With
-    /// permessage-deflate it also drops a compressor (decompressor) whose context is reset
-    /// after every message anyway (no context takeover), rebuilt for the next message. Steady traffic
-    /// never waits this long, so it allocates nothing per message. `None`: keep the buffers.
+    /// permessage-deflate it also frees its scratch buffers (without context takeover, the
+    /// compressor and decompressor already went back to the shared pool when the last
+    /// message ended). Steady traffic never waits this long, so it allocates nothing per
+    /// message. `None`: keep the buffers.
     /// Default 1 s.
     pub release_buffers_after: Option<Duration>,
     /// permessage-deflate (RFC 7692, feature `deflate`): offered by a client, accepted by a

@@ -247,7 +247,7 @@ fn deflate_heap_per_window_setting() {
         (9, true),
     ];
     // Printing allocates on this (counted) thread: collect first, print at the end.
-    let mut results = [(0isize, 0isize, 0isize); 5];
+    let mut results = [(0isize, 0isize, 0isize, 0usize); 5];
     let mut reported_vs_measured = [(0isize, 0isize); 5];
     for (i, (bits, no_ct)) in settings.into_iter().enumerate() {
         let policy = DeflateConfig::new()
@@ -281,16 +281,18 @@ fn deflate_heap_per_window_setting() {
         client.release_buffers();
         server.release_buffers();
         let released = live() - base;
-        results[i] = (before_use, after, released);
+        results[i] = (before_use, after, released, idle_states_memory());
         assert!(before_use < 4096, "compression state is created lazily");
         drop((client, server));
         release_idle_states();
         assert_eq!(live(), base, "everything freed");
     }
-    for ((bits, no_ct), (before_use, after, released)) in settings.into_iter().zip(results) {
+    for ((bits, no_ct), (before_use, after, released, shared)) in settings.into_iter().zip(results)
+    {
         println!(
             "deflate window {bits} no_context_takeover {no_ct}: client+server heap {before_use} B \
-             before use, {after} B after, {released} B after release_buffers"
+             before use, {after} B after (of which {shared} B idle states shared by every \
+             connection), {released} B after release_buffers"
         );
     }
     for ((bits, _), (reported, measured)) in settings.into_iter().zip(reported_vs_measured) {
@@ -301,6 +303,77 @@ fn deflate_heap_per_window_setting() {
             "window {bits}: memory() says {reported} B, the heap holds {measured} B"
         );
     }
+}
+
+/// permessage-deflate at its default policy (no context takeover either way, so that
+/// compressors and decompressors are shared one message at a time): 100 connections (50
+/// pairs) compressing and inflating JSON both ways hold at most 128 KiB each, the shared idle
+/// states included, where keeping a context per connection costs over 400 KiB each.
+#[cfg(feature = "deflate")]
+#[test]
+fn deflate_defaults_hold_under_128_kib_per_connection_in_use() {
+    use wsmachine::extensions::deflate::{idle_states_memory, DeflateConfig};
+    let _pool = shared_pool();
+    COUNTED.with(|c| c.set(true));
+    let texts: Vec<String> = (0..4)
+        .map(|k| {
+            (0..40 * (k + 1))
+                .map(|i| {
+                    format!(
+                        "{{\"id\":{i},\"user\":\"u{}\",\"msg\":\"hello {k}\"}},",
+                        i % 9
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let mut per_connection = Vec::new();
+    for (policy, name) in [
+        (DeflateConfig::new(), "default (no context takeover)"),
+        (
+            DeflateConfig::new()
+                .with_no_context_takeover(false)
+                .with_peer_no_context_takeover(false),
+            "context takeover",
+        ),
+    ] {
+        let config = Config::new().with_deflate(policy);
+        let base = live();
+        let mut pairs: Vec<(Connection, Connection)> = (0..50)
+            .map(|_| {
+                let request = ClientRequest::new("example.com", "/chat");
+                let mut client = Connection::client(config, &request, SEED).unwrap();
+                let mut server = Connection::server(config);
+                pump(&mut client, &mut server);
+                assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+                server.accept(Accept::new()).unwrap();
+                pump(&mut server, &mut client);
+                while client.poll_event().is_some() {}
+                assert!(client.deflate().is_some() && server.deflate().is_some());
+                (client, server)
+            })
+            .collect();
+        for round in 0..3 {
+            for (i, (client, server)) in pairs.iter_mut().enumerate() {
+                let text = &texts[(i + round) % texts.len()];
+                // Both directions compress: the client's message and the server's echo.
+                assert_eq!(echo_round(client, server, text), text.len());
+            }
+        }
+        let heap = live() - base;
+        let shared = idle_states_memory();
+        per_connection.push((name, heap / 100, shared));
+        drop(pairs);
+    }
+    COUNTED.with(|c| c.set(false));
+    for (name, bytes, shared) in &per_connection {
+        println!("deflate {name}: {bytes} B per connection in use (shared idle states {shared} B)");
+    }
+    let [(_, default, _), (_, takeover, _)] = per_connection[..] else {
+        unreachable!()
+    };
+    assert!(default <= 128 * 1024, "{per_connection:?}");
+    assert!(takeover > 400 * 1024, "{per_connection:?}");
 }
 
 /// A huge `max_headers` costs nothing per parse: the parser's header storage is sized by the

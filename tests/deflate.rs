@@ -28,8 +28,17 @@ fn server_with(config: Config, offer: &str) -> (Connection, String) {
     (server, response)
 }
 
+/// permessage-deflate with context takeover both ways: what these tests were written for
+/// (several follow one context across messages). The default policy, without it, is
+/// tested in `tests/deflate_pool.rs` and the unit tests of `extensions::deflate`.
 fn deflating(config: Config) -> Config {
-    config.with_deflate(DeflateConfig::new())
+    config.with_deflate(takeover())
+}
+
+fn takeover() -> DeflateConfig {
+    DeflateConfig::new()
+        .with_no_context_takeover(false)
+        .with_peer_no_context_takeover(false)
 }
 
 /// Raw deflate with a sync flush and the tail removed, as RFC 7692 §7.2.1 sends the end of
@@ -467,7 +476,8 @@ fn every_parameter_combination_round_trips() {
 fn memory_per_window_setting() {
     let mut used = Vec::new();
     for bits in [9u8, 12, 15] {
-        let policy = DeflateConfig::new()
+        // With context takeover, each connection keeps its own state.
+        let policy = takeover()
             .with_max_window_bits(bits)
             .with_peer_max_window_bits(bits);
         let mut p = Pair::new(

@@ -91,7 +91,11 @@ fn connections_hold_no_compression_state_between_messages() {
         // Between messages no connection holds a compressor or a decompressor: only the
         // scratch of its last compressed message.
         for pair in &pairs {
-            assert!(pair.server.memory().compression < 32 * 1024, "{:?}", pair.server.memory());
+            assert!(
+                pair.server.memory().compression < 32 * 1024,
+                "{:?}",
+                pair.server.memory()
+            );
             assert!(pair.client.memory().compression < 32 * 1024);
         }
         // Forty connections compressing and inflating in turn share one of each.

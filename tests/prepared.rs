@@ -396,9 +396,13 @@ mod deflate {
     use super::*;
     use wsmachine::extensions::deflate::DeflateConfig;
 
+    /// This side's own context takeover as given; it asks nothing of the peer's.
     fn deflating(no_context_takeover: bool) -> Config {
-        Config::new()
-            .with_deflate(DeflateConfig::new().with_no_context_takeover(no_context_takeover))
+        Config::new().with_deflate(
+            DeflateConfig::new()
+                .with_no_context_takeover(no_context_takeover)
+                .with_peer_no_context_takeover(false),
+        )
     }
 
     fn json(n: usize) -> String {

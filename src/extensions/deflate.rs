@@ -68,18 +68,21 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// ```
 /// use wsmachine::extensions::deflate::DeflateConfig;
 /// use wsmachine::Config;
-/// // Small windows and no context takeover: about 250 KiB once compressing, and nothing
-/// // carried from one message to the next.
-/// let config = Config::new().with_deflate(
+/// // The defaults: no context takeover either way, so compression state is shared by the
+/// // connections one message at a time, and none is held between messages.
+/// let shared = Config::new().with_deflate(DeflateConfig::new());
+/// // Each connection keeps its contexts (about 430 KiB), so that short messages resembling
+/// // earlier ones compress better; a smaller window, a faster level, a higher threshold.
+/// let own = Config::new().with_deflate(
 ///     DeflateConfig::new()
+///         .with_no_context_takeover(false)
+///         .with_peer_no_context_takeover(false)
 ///         .with_max_window_bits(10)
 ///         .with_peer_max_window_bits(10)
-///         .with_no_context_takeover(true)
-///         .with_peer_no_context_takeover(true)
-///         .with_level(6)
+///         .with_level(1)
 ///         .with_threshold(64),
 /// );
-/// # let _ = config;
+/// # let _ = (shared, own);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -92,9 +95,13 @@ pub struct DeflateConfig {
     /// and 15 bits (tests/zlib_heap.rs). RFC 7692 allows 8, but zlib-based peers, this one
     /// included, cannot compress with it, so it is never asked for. Default 15.
     pub peer_max_window_bits: u8,
-    /// Reset the compression context after every message. Default off.
+    /// Reset the compression context after every message. Default on: the compressor is
+    /// then shared by every connection of the process, one message at a time (see
+    /// [`release_idle_states`]), instead of about 370 KiB held by each connection. Off, each
+    /// connection keeps its own, and small messages that repeat earlier ones compress better.
     pub no_context_takeover: bool,
-    /// Ask the peer to reset its context after every message. Default off.
+    /// Ask the peer to reset its context after every message. Default on, for the same
+    /// reason: the decompressor (46 KiB) is then shared too.
     pub peer_no_context_takeover: bool,
     /// Compression level, 0 (store) to 9 (best). Default 6.
     pub level: u32,
@@ -109,8 +116,8 @@ impl DeflateConfig {
         DeflateConfig {
             max_window_bits: 15,
             peer_max_window_bits: 15,
-            no_context_takeover: false,
-            peer_no_context_takeover: false,
+            no_context_takeover: true,
+            peer_no_context_takeover: true,
             level: 6,
             threshold: 32,
         }
@@ -821,9 +828,50 @@ mod tests {
         }
     }
 
+    /// The default policy resets both contexts after every message (so that compression
+    /// state is shared, not held per connection): a server says so in every answer
+    /// (RFC 7692 §7.1.1.1 lets it add `server_no_context_takeover`, §7.1.1.2
+    /// `client_no_context_takeover`), and a client asks for both, with a plain offer to fall
+    /// back on.
+    #[test]
+    fn default_policy_answers_without_context_takeover() {
+        let c = DeflateConfig::new();
+        let accept = |offer: &str| {
+            server_accept(&c, crate::extensions::parse(offer).filter_map(Result::ok)).map(
+                |(params, r)| {
+                    (
+                        params.no_context_takeover,
+                        params.peer_no_context_takeover,
+                        r,
+                    )
+                },
+            )
+        };
+        let both = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+        // Chrome's and Firefox's offer, and the plain one.
+        for offer in [
+            "permessage-deflate; client_max_window_bits",
+            "permessage-deflate",
+        ] {
+            assert_eq!(
+                accept(offer),
+                Some((true, true, both.to_string())),
+                "{offer}"
+            );
+        }
+        assert_eq!(
+            client_offer(&c),
+            "permessage-deflate; client_max_window_bits; client_no_context_takeover; \
+             server_no_context_takeover, permessage-deflate; client_max_window_bits"
+        );
+    }
+
     #[test]
     fn server_negotiation_table() {
-        let c = DeflateConfig::new();
+        // With context takeover both ways (the policy before sharing was the default).
+        let c = DeflateConfig::new()
+            .with_no_context_takeover(false)
+            .with_peer_no_context_takeover(false);
         let accept = |offer: &str| {
             server_accept(&c, crate::extensions::parse(offer).filter_map(Result::ok))
                 .map(|(_, r)| r)
