@@ -46,10 +46,11 @@ fn answer(request: &Request<'_>) -> Answer {
 async fn connection(stream: TcpStream, room: broadcast::Sender<PreparedMessage>) {
     let _ = stream.set_nodelay(true);
     let config = Config::new().with_max_message_size(64 * 1024);
-    // Browsers offer permessage-deflate; resetting the context after every message lets all
-    // connections share one compressed copy of each chat line.
+    // Browsers offer permessage-deflate. The default policy resets the context after every
+    // message, which lets all connections share one compressed copy of each chat line (and
+    // the compressor and decompressor themselves, one message at a time).
     #[cfg(feature = "deflate")]
-    let config = config.with_deflate(DeflateConfig::new().with_no_context_takeover(true));
+    let config = config.with_deflate(DeflateConfig::new());
     let Ok(Some(mut ws)) = WebSocket::accept_with(stream, config, answer).await else {
         return;
     };
