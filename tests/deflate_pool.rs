@@ -169,3 +169,32 @@ fn a_decompressor_that_failed_is_not_handed_on() {
     let text = json(4);
     let _ = server_frame(&text);
 }
+
+/// At most 8 idle states of each kind are kept: ten connections that finish their messages
+/// at once give back ten of each, and two of each are freed.
+#[test]
+fn at_most_eight_idle_states_of_each_kind_are_kept() {
+    let _turn = pool_to_myself();
+    let mut pairs: Vec<Pair> = (0..10)
+        .map(|_| Pair::new(no_takeover(), no_takeover()))
+        .collect();
+    let text = json(5);
+    let (head, tail) = text.split_at(text.len() / 2);
+    // All ten hold a compressor (server) and a decompressor (client) at once.
+    for pair in &mut pairs {
+        pair.server
+            .send_fragment(MessageKind::Text, head.as_bytes(), false)
+            .unwrap();
+        pair.run();
+    }
+    assert_eq!(idle_states_memory(), 0);
+    for pair in &mut pairs {
+        pair.server
+            .send_fragment(MessageKind::Text, tail.as_bytes(), true)
+            .unwrap();
+        pair.run();
+        assert_eq!(pair.client_events, [OwnedEvent::Text(text.clone())]);
+    }
+    let one_of_each = 4 * 32 * 1024 + 248_960 + 47_552;
+    assert_eq!(idle_states_memory(), 8 * one_of_each);
+}
