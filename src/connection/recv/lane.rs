@@ -486,3 +486,53 @@ impl SmallFrame {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Connection, Event, Message};
+
+    /// Masked client text frames "message 0", "message 1", …
+    fn frames(count: usize) -> (Vec<u8>, Vec<String>) {
+        let key = [0x12, 0x34, 0x56, 0x78];
+        let texts: Vec<String> = (0..count).map(|i| format!("message {i}")).collect();
+        let mut wire = Vec::new();
+        for t in &texts {
+            wire.extend_from_slice(&[0x81, 0x80 | t.len() as u8]);
+            wire.extend_from_slice(&key);
+            wire.extend(t.bytes().zip(key.iter().cycle()).map(|(b, k)| b ^ k));
+        }
+        (wire, texts)
+    }
+
+    /// The lane only accelerates: without it the general decoder delivers the same events, so
+    /// only its state tells whether a run of small frames took it. Every whole frame does,
+    /// through `commit_read` and `receive` alike (the last one ending exactly at the end of
+    /// the input), and each event takes exactly its frame off the lane.
+    #[test]
+    fn runs_of_small_frames_take_the_lane() {
+        let (wire, texts) = frames(50);
+        for through_read_buf in [true, false] {
+            let config = Config::new().with_read_sizes(4096, 64 * 1024);
+            let mut conn = Connection::upgraded_server(config, &[]);
+            if through_read_buf {
+                let buf = conn.read_buf();
+                assert!(buf.len() >= wire.len());
+                buf[..wire.len()].copy_from_slice(&wire);
+                conn.commit_read(wire.len());
+            } else {
+                assert_eq!(conn.receive(&wire), wire.len());
+            }
+            assert_eq!(conn.inb.lane.bytes, wire.len());
+            let mut left = wire.len();
+            for t in &texts {
+                assert_eq!(
+                    conn.poll_event(),
+                    Some(Event::Message(Message::Text(t.as_str())))
+                );
+                left -= 6 + t.len();
+                assert_eq!(conn.inb.lane.bytes, left);
+            }
+            assert_eq!(conn.poll_event(), None);
+        }
+    }
+}
