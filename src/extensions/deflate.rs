@@ -16,13 +16,22 @@
 //!
 //! # Memory per connection
 //!
-//! The compressor is created on the first compressed send, the decompressor on the first
-//! compressed message received, so a connection that never uses compression pays nothing.
-//! Measured with a counting allocator (zlib-rs, memory level 8; `tests/zlib_heap.rs`): the
+//! Measured with a counting allocator (zlib-rs, memory level 8; `tests/zlib_heap.rs`): a
 //! compressor takes `4 * 2^window_bits + 243 KiB` (371 KiB at 15 bits, 259 KiB at 12,
-//! 245 KiB at 9), the decompressor 46 KiB at every window size.
-//! Without context takeover the state is reset, not freed, between messages, so a steady
-//! stream of messages allocates nothing; `Connection::memory` reports these figures.
+//! 245 KiB at 9; the 64 Ki-entry hash table alone is 128 KiB), a decompressor 46 KiB at every
+//! window size.
+//!
+//! - **Without context takeover** (the default, both ways) nothing carries over from one
+//!   message to the next, so a connection takes a compressor (decompressor) when a message
+//!   starts and gives it back, reset, when the message ends, for the next message of any
+//!   connection in the process. Between messages a connection holds none; the process holds
+//!   one per message in progress, plus up to 8 idle ones of each kind
+//!   ([`release_idle_states`], [`idle_states_memory`]). Steady traffic allocates nothing.
+//! - **With context takeover** each connection keeps its own from its first compressed
+//!   message on: about 420 KiB at 15 bits, for as long as the connection lives.
+//!
+//! A connection that never uses compression pays nothing either way;
+//! `Connection::memory` reports what a connection holds.
 
 //!
 //! A handshake done by another HTTP stack, both sides (a [`Connection`](crate::Connection)
