@@ -258,8 +258,8 @@ mod deflated {
 
     use super::{DeflateKey, Encoded};
     use crate::event::MessageKind;
+    use crate::extensions::deflate::pool as deflate_pool;
     use crate::extensions::deflate::{DeflateParams, Deflater};
-    use crate::extensions::deflate_pool;
 
     /// Compressed encodings, one per parameter set. Almost every server sends with one set
     /// (its configured window and level), which is read without a lock; others, if any, sit

@@ -12,8 +12,8 @@ mod imp {
     use alloc::boxed::Box;
     use alloc::vec::Vec;
 
+    use crate::extensions::deflate::pool as deflate_pool;
     use crate::extensions::deflate::{DeflateConfig, DeflateParams, Deflater};
-    use crate::extensions::deflate_pool;
 
     /// The sending side: the compressor, created on the first compressed message.
     #[derive(Debug, Default)]

@@ -14,8 +14,8 @@ mod imp {
     use alloc::vec::Vec;
 
     use crate::error::ProtocolError;
+    use crate::extensions::deflate::pool as deflate_pool;
     use crate::extensions::deflate::{DeflateParams, InflateError, Inflater};
-    use crate::extensions::deflate_pool;
     use crate::utf8::Utf8Error;
 
     /// Size of the buffer streamed messages are inflated into, piece by piece.
@@ -42,7 +42,7 @@ mod imp {
     impl RecvState {
         /// Between two messages, hands a decompressor whose context the peer resets after
         /// every message to the shared pool, for the next message of any connection (see
-        /// `deflate_pool`); with context takeover it stays.
+        /// `deflate::pool`); with context takeover it stays.
         fn give_back_inflater(&mut self) {
             if self.params.peer_no_context_takeover {
                 if let Some(inflater) = self.inflater.take() {

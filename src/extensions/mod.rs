@@ -27,8 +27,6 @@
 
 #[cfg(feature = "deflate")]
 pub mod deflate;
-#[cfg(feature = "deflate")]
-pub(crate) mod deflate_pool;
 
 use alloc::borrow::Cow;
 use alloc::string::String;

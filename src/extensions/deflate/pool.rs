@@ -16,7 +16,7 @@
 use alloc::vec::Vec;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::deflate::{Deflater, Inflater};
+use super::{Deflater, Inflater};
 
 /// Idle states kept for reuse, of each kind: enough for the threads compressing at once on a
 /// busy server; beyond that, a state given back is freed (about 371 KiB per compressor and
