@@ -140,6 +140,20 @@ fn connect() -> (Connection, Connection) {
     (client, server)
 }
 
+/// A client and a server with `config`, after a plain handshake (no browser headers).
+#[cfg(feature = "deflate")]
+fn connect_with(config: Config) -> (Connection, Connection) {
+    let request = ClientRequest::new("example.com", "/chat");
+    let mut client = Connection::client(config, &request, SEED).unwrap();
+    let mut server = Connection::server(config);
+    pump(&mut client, &mut server);
+    assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+    server.accept(Accept::new()).unwrap();
+    pump(&mut server, &mut client);
+    while client.poll_event().is_some() {}
+    (client, server)
+}
+
 #[test]
 fn heap_behaviour() {
     COUNTED.with(|c| c.set(true));
@@ -257,14 +271,7 @@ fn deflate_heap_per_window_setting() {
             .with_peer_no_context_takeover(no_ct);
         let config = Config::new().with_deflate(policy);
         let base = live();
-        let request = ClientRequest::new("example.com", "/chat");
-        let mut client = Connection::client(config, &request, SEED).unwrap();
-        let mut server = Connection::server(config);
-        pump(&mut client, &mut server);
-        assert!(matches!(server.poll_event(), Some(Event::Request(_))));
-        server.accept(Accept::new()).unwrap();
-        pump(&mut server, &mut client);
-        while client.poll_event().is_some() {}
+        let (mut client, mut server) = connect_with(config);
         let before_use = live() - base;
         for _ in 0..3 {
             assert_eq!(echo_round(&mut client, &mut server, &text), text.len());
@@ -341,14 +348,7 @@ fn deflate_defaults_hold_under_128_kib_per_connection_in_use() {
         let base = live();
         let mut pairs: Vec<(Connection, Connection)> = (0..50)
             .map(|_| {
-                let request = ClientRequest::new("example.com", "/chat");
-                let mut client = Connection::client(config, &request, SEED).unwrap();
-                let mut server = Connection::server(config);
-                pump(&mut client, &mut server);
-                assert!(matches!(server.poll_event(), Some(Event::Request(_))));
-                server.accept(Accept::new()).unwrap();
-                pump(&mut server, &mut client);
-                while client.poll_event().is_some() {}
+                let (client, server) = connect_with(config);
                 assert!(client.deflate().is_some() && server.deflate().is_some());
                 (client, server)
             })
