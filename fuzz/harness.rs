@@ -64,7 +64,14 @@ fn small_config(flags: u8) -> Config {
         .with_accept_legacy_versions(flags & 8 != 0);
     #[cfg(feature = "deflate")]
     let config = if flags & 16 != 0 {
-        config.with_deflate(wsmachine::extensions::deflate::DeflateConfig::new())
+        // Bit 5: context takeover both ways (each connection keeps its own states); without
+        // it, the default policy, whose states are shared by every connection of the process.
+        let takeover = flags & 32 != 0;
+        config.with_deflate(
+            wsmachine::extensions::deflate::DeflateConfig::new()
+                .with_no_context_takeover(!takeover)
+                .with_peer_no_context_takeover(!takeover),
+        )
     } else {
         config
     };
@@ -671,8 +678,12 @@ fn assert_expected_refusal(e: &SendError) {
 /// `pair_ops`: a client and a server driven by a fuzz-chosen script.
 pub fn pair_ops(data: &[u8]) {
     let ([flags, seed, ..], script) = controls(data, 2);
-    let mut client_config = small_config(flags & 1);
-    let mut server_config = small_config((flags >> 1) & 1);
+    // Bits 0 and 1: streaming delivery on the client, the server. Bits 2 and 3: both sides
+    // offer permessage-deflate, with context takeover when bit 3 is set too, so that the
+    // delivery model also covers compressed messages and the shared compression states.
+    let deflate = (flags & 0b1100) << 2;
+    let mut client_config = small_config(flags & 1 | deflate);
+    let mut server_config = small_config((flags >> 1) & 1 | deflate);
     // Keep automatic replies on: the model relies on them.
     client_config.auto_pong = true;
     server_config.auto_pong = true;
@@ -813,6 +824,21 @@ pub fn pair_ops(data: &[u8]) {
             .count();
         assert_eq!(closed, 1, "exactly one Closed: {:?}", side.events);
         assert!(matches!(side.events.last(), Some(OwnedEvent::Closed(_))));
+        // Two wsmachine endpoints never break the protocol: the only failure a script can
+        // provoke is a receive limit (a fragmented message of too many pieces). A compressed
+        // message that does not inflate, among others, fails here even though the delivery
+        // check below would accept its unclean end.
+        if let Some(OwnedEvent::Closed(c)) = side.events.last() {
+            assert!(
+                !matches!(
+                    c.cause,
+                    CloseCause::Failed(e)
+                        if !matches!(e, ProtocolError::TooManyFragments | ProtocolError::MessageTooLarge)
+                ),
+                "{:?} failed between two well-behaved endpoints",
+                c.cause
+            );
+        }
     }
     // In-order, exactly-once delivery: what a side received is a prefix of what the other
     // sent, and all of it when that connection ended cleanly with no early end of stream.
