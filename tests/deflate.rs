@@ -587,10 +587,11 @@ fn quiet_connections_drop_compression_state_only_without_context_takeover() {
     use std::time::Duration;
     use wsmachine::Timestamp;
     let at = |ms| Timestamp::from_duration(Duration::from_millis(ms));
-    let config = |reset: bool| {
+    let config = |reset: bool, delivery: Delivery| {
         Config::new()
             .without_deadlines()
             .with_release_buffers_after(Some(Duration::from_secs(1)))
+            .with_delivery(delivery)
             .with_deflate(
                 DeflateConfig::new()
                     .with_no_context_takeover(reset)
@@ -598,39 +599,69 @@ fn quiet_connections_drop_compression_state_only_without_context_takeover() {
             )
     };
     let text = "compress me, compress me again ".repeat(100);
-    for reset in [true, false] {
-        let mut p = Pair::new(config(reset), config(reset));
-        let params = p.server.deflate().unwrap();
-        assert_eq!(
-            (params.no_context_takeover, params.peer_no_context_takeover),
-            (reset, reset)
-        );
-        p.server.handle_timeout(at(0));
-        p.client.send_text(&text).unwrap();
-        p.server.send_text(&text).unwrap();
-        p.run();
-        p.server.handle_timeout(at(100));
-        assert!(p.server.memory().compression > 0);
-        p.server.handle_timeout(at(1_100));
-        let kept = p.server.memory().compression;
-        if reset {
-            assert_eq!(kept, 0, "both directions reset: nothing kept");
-        } else {
-            assert!(
-                kept > 256 * 1024,
-                "context takeover keeps its state: {kept}"
+    // Streaming delivery inflates into a buffer of the decompressor's own, which a quiet
+    // connection must give back too.
+    for delivery in [Delivery::Assembled, Delivery::Streaming] {
+        for reset in [true, false] {
+            let case = format!("reset {reset}, {delivery:?}");
+            let mut p = Pair::new(config(reset, delivery), config(reset, delivery));
+            let params = p.server.deflate().unwrap();
+            assert_eq!(
+                (params.no_context_takeover, params.peer_no_context_takeover),
+                (reset, reset)
             );
+            p.server.handle_timeout(at(0));
+            p.client.send_text(&text).unwrap();
+            p.server.send_text(&text).unwrap();
+            p.run();
+            p.server.handle_timeout(at(100));
+            let before = p.server.memory().compression;
+            assert!(before > 0, "{case}");
+            p.server.handle_timeout(at(1_100));
+            let kept = p.server.memory().compression;
+            if reset {
+                assert_eq!(kept, 0, "both directions reset: nothing kept ({case})");
+            } else {
+                assert!(
+                    kept > 256 * 1024,
+                    "context takeover keeps its state: {kept} ({case})"
+                );
+                assert_eq!(
+                    kept, before,
+                    "with context takeover nothing is released ({case})"
+                );
+            }
+            // The next messages go through either way, in both directions.
+            p.client.send_text(&text).unwrap();
+            p.server.send_text(&text).unwrap();
+            p.run();
+            let texts = vec![text.clone(); 2];
+            assert_eq!(texts_of(&p.server_events), texts, "{case}");
+            assert_eq!(texts_of(&p.client_events), texts, "{case}");
+            assert!(p.server.memory().compression > 0, "{case}");
         }
-        // The next messages go through either way, in both directions.
-        p.client.send_text(&text).unwrap();
-        p.server.send_text(&text).unwrap();
-        p.run();
-        assert_eq!(
-            p.server_events,
-            vec![OwnedEvent::Text(text.clone()); 2],
-            "reset {reset}"
-        );
-        assert_eq!(p.client_events, vec![OwnedEvent::Text(text.clone()); 2]);
-        assert!(p.server.memory().compression > 0);
     }
+}
+
+/// The text messages among `events`, with streamed fragments joined.
+fn texts_of(events: &[OwnedEvent]) -> Vec<String> {
+    let mut texts = Vec::new();
+    let mut partial = Vec::new();
+    for event in events {
+        match event {
+            OwnedEvent::Text(t) => texts.push(t.clone()),
+            OwnedEvent::Fragment {
+                kind: MessageKind::Text,
+                data,
+                fin,
+            } => {
+                partial.extend_from_slice(data);
+                if *fin {
+                    texts.push(String::from_utf8(std::mem::take(&mut partial)).unwrap());
+                }
+            }
+            _ => {}
+        }
+    }
+    texts
 }
