@@ -376,6 +376,64 @@ fn deflate_defaults_hold_under_128_kib_per_connection_in_use() {
     assert!(takeover > 400 * 1024, "{per_connection:?}");
 }
 
+/// Compressed traffic in steady state allocates nothing per message either: in both
+/// directions, with the shared states (default) and with context takeover, assembled and
+/// streamed (RFC 7692 §7.2: each message inflated on arrival).
+#[cfg(feature = "deflate")]
+#[test]
+fn compressed_messages_allocate_nothing_per_message_in_steady_state() {
+    use wsmachine::extensions::deflate::DeflateConfig;
+    use wsmachine::{Delivery, MessageKind};
+    let _pool = shared_pool();
+    COUNTED.with(|c| c.set(true));
+    let text: String = (0..200)
+        .map(|i| format!("{{\"id\":{i},\"user\":\"u{}\"}},", i % 9))
+        .collect();
+    /// Receives everything `from` wrote; returns the text bytes delivered.
+    fn deliver(from: &mut Connection, to: &mut Connection) -> usize {
+        pump(from, to);
+        let mut got = 0;
+        while let Some(event) = to.poll_event() {
+            match event {
+                Event::Message(Message::Text(t)) => got += t.len(),
+                Event::Fragment(f) if f.kind() == MessageKind::Text => got += f.as_bytes().len(),
+                _ => {}
+            }
+        }
+        got
+    }
+    for delivery in [Delivery::Assembled, Delivery::Streaming] {
+        for takeover in [false, true] {
+            let config = Config::new().with_delivery(delivery).with_deflate(
+                DeflateConfig::new()
+                    .with_no_context_takeover(!takeover)
+                    .with_peer_no_context_takeover(!takeover),
+            );
+            let (mut client, mut server) = connect_with(config);
+            assert!(client.deflate().is_some() && server.deflate().is_some());
+            let mut round = |client: &mut Connection, server: &mut Connection| {
+                client.send_text(&text).unwrap();
+                assert_eq!(deliver(client, server), text.len());
+                server.send_text(&text).unwrap();
+                assert_eq!(deliver(server, client), text.len());
+            };
+            for _ in 0..20 {
+                round(&mut client, &mut server);
+            }
+            let before = allocs();
+            for _ in 0..200 {
+                round(&mut client, &mut server);
+            }
+            assert_eq!(
+                allocs() - before,
+                0,
+                "allocations in 400 compressed messages ({delivery:?}, takeover {takeover})"
+            );
+        }
+    }
+    COUNTED.with(|c| c.set(false));
+}
+
 /// A huge `max_headers` costs nothing per parse: the parser's header storage is sized by the
 /// lines the head has (and the limit is clamped to 4,096). Before, every parse allocated the
 /// configured number of slots (32 bytes each): `usize::MAX` could not be parsed at all, and
