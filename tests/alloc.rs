@@ -411,7 +411,7 @@ fn compressed_messages_allocate_nothing_per_message_in_steady_state() {
             );
             let (mut client, mut server) = connect_with(config);
             assert!(client.deflate().is_some() && server.deflate().is_some());
-            let mut round = |client: &mut Connection, server: &mut Connection| {
+            let round = |client: &mut Connection, server: &mut Connection| {
                 client.send_text(&text).unwrap();
                 assert_eq!(deliver(client, server), text.len());
                 server.send_text(&text).unwrap();

@@ -118,6 +118,10 @@ fn server_declines_invalid_offers_and_takes_the_next() {
     for offer in [
         "permessage-deflate; foo=1",
         "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+        "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+        "permessage-deflate; server_max_window_bits=10; server_max_window_bits=10",
+        "permessage-deflate; client_max_window_bits; client_max_window_bits",
+        "permessage-deflate; client_max_window_bits=10; client_max_window_bits",
         "permessage-deflate; server_max_window_bits=16",
         "permessage-deflate; client_max_window_bits=7",
         "permessage-deflate; server_max_window_bits",
@@ -157,6 +161,71 @@ fn server_takes_every_valid_window_size() {
                 None => assert_eq!(bits, 8, "{offer}"),
             }
         }
+    }
+}
+
+/// RFC 7692 §7.1.2.1: a server that accepts an offer with `server_max_window_bits` MUST
+/// answer with it, even when the value asked for is the largest (15), which it would
+/// otherwise leave unsaid.
+#[test]
+fn server_answers_a_requested_window_even_at_15() {
+    let (server, response) = server_with(
+        deflating(Config::new()),
+        "permessage-deflate; server_max_window_bits=15",
+    );
+    assert_eq!(server.deflate().unwrap().window_bits, 15);
+    assert!(
+        response.contains(
+            "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=15\r\n"
+        ),
+        "{response}"
+    );
+    // Not asked for, the full window goes unsaid.
+    let (_, response) = server_with(deflating(Config::new()), "permessage-deflate");
+    assert!(!response.contains("server_max_window_bits"), "{response}");
+}
+
+/// Out-of-range values set through the public fields or the builders are clamped, never
+/// passed to zlib: window bits to 9..=15, the level to at most 9, and such a connection
+/// compresses and inflates normally.
+#[test]
+fn out_of_range_settings_are_clamped() {
+    assert_eq!(DeflateConfig::new().with_level(10).level, 9);
+    assert_eq!(DeflateConfig::new().with_level(u32::MAX).level, 9);
+    assert_eq!(DeflateConfig::new().with_level(9).level, 9);
+    assert_eq!(DeflateConfig::new().with_level(3).level, 3);
+    for (bits, clamped) in [
+        (0u8, 9u8),
+        (8, 9),
+        (9, 9),
+        (12, 12),
+        (15, 15),
+        (16, 15),
+        (255, 15),
+    ] {
+        let mut config = DeflateConfig::new();
+        config.max_window_bits = bits;
+        config.peer_max_window_bits = bits;
+        config.level = 10 + u32::from(bits);
+        let v = config.validated();
+        assert_eq!(
+            (v.max_window_bits, v.peer_max_window_bits),
+            (clamped, clamped),
+            "{bits}"
+        );
+        assert_eq!(v.level, 9, "{bits}");
+        let config = Config::new().with_deflate(config);
+        let mut pair = Pair::new(config, config);
+        let text = "clamped, clamped, clamped ".repeat(20);
+        pair.client.send_text(&text).unwrap();
+        pair.server.send_text(&text).unwrap();
+        pair.run();
+        assert_eq!(
+            pair.server_events,
+            [OwnedEvent::Text(text.clone())],
+            "{bits}"
+        );
+        assert_eq!(pair.client_events, [OwnedEvent::Text(text)], "{bits}");
     }
 }
 
@@ -664,4 +733,114 @@ fn texts_of(events: &[OwnedEvent]) -> Vec<String> {
         }
     }
     texts
+}
+
+/// Raw deflate ended with a final block (BFINAL, `Z_FINISH`), as some peers end a message
+/// (RFC 7692 §7.2.3.3 permits it; the receiver's appended tail then follows the stream's end).
+fn compress_final(data: &[u8]) -> Vec<u8> {
+    let mut c = compressor();
+    let mut out = Vec::with_capacity(data.len() + 64);
+    loop {
+        let used = c.total_in() as usize;
+        let status = c
+            .compress_vec(&data[used..], &mut out, FlushCompress::Finish)
+            .unwrap();
+        if status == flate2::Status::StreamEnd {
+            return out;
+        }
+        out.reserve(out.capacity() + 64);
+    }
+}
+
+/// Text messages (fragments joined) and how the connection ended, if it did.
+fn outcome(events: &[OwnedEvent]) -> (Vec<String>, Option<CloseCause>) {
+    let mut texts = texts_of(events);
+    for e in events {
+        if let OwnedEvent::Binary(b) = e {
+            texts.push(format!("binary {}", b.len()));
+        }
+    }
+    let end = events.iter().find_map(|e| match e {
+        OwnedEvent::Closed(c) => Some(c.cause),
+        _ => None,
+    });
+    (texts, end)
+}
+
+/// RFC 7692 §7.2.2: messages whose data ends with a final block inflate alike whether they are
+/// delivered whole or streamed in pieces, and whatever the reads' sizes: each one starts a new
+/// stream; anything after the final block within the message, or bytes that are not deflate
+/// data, fail the connection with 1007 after the text inflated before them (§7.2.3, RFC 6455
+/// §7.1.7).
+#[test]
+fn final_blocks_and_trailing_data_inflate_alike_in_both_delivery_modes() {
+    let long = "final block, then more, then more again. ".repeat(2_000);
+    let short = "short and final";
+    let mut two_finals = compressed_frame(true, TEXT, &compress_final(long.as_bytes()));
+    two_finals.extend(compressed_frame(
+        true,
+        TEXT,
+        &compress_final(short.as_bytes()),
+    ));
+    let mut trailing = compress_final(short.as_bytes());
+    trailing.extend_from_slice(&compress_final(b"more"));
+    let mut after_empty = compressed_frame(false, TEXT, &compress_final(short.as_bytes()));
+    after_empty.extend(cframe(true, CONT, b""));
+    let mut after_more = compressed_frame(false, TEXT, &compress_final(short.as_bytes()));
+    after_more.extend(cframe(true, CONT, b"\x01\x02"));
+    let mut garbage = compress_piece(&mut compressor(), long.as_bytes());
+    garbage.extend_from_slice(&[0xff; 16]);
+    let failed = Some(CloseCause::Failed(ProtocolError::InflateFailed));
+    /// A case: its name, the frames, the texts expected, how the connection ends.
+    type Case = (&'static str, Vec<u8>, Vec<String>, Option<CloseCause>);
+    let cases: [Case; 5] = [
+        (
+            "two final-block messages",
+            two_finals,
+            vec![long.clone(), short.into()],
+            None,
+        ),
+        (
+            "data after the final block",
+            compressed_frame(true, TEXT, &trailing),
+            vec![],
+            failed,
+        ),
+        (
+            "an empty frame after it",
+            after_empty,
+            vec![short.into()],
+            None,
+        ),
+        ("a frame with bytes after it", after_more, vec![], failed),
+        (
+            "garbage after good data",
+            compressed_frame(true, BINARY, &garbage),
+            vec![],
+            failed,
+        ),
+    ];
+    for (name, wire, texts, end) in cases {
+        for delivery in [Delivery::Assembled, Delivery::Streaming] {
+            for chunk in [1, 5, 777, wire.len()] {
+                let config = Config::new()
+                    .with_delivery(delivery)
+                    .with_deflate(DeflateConfig::new());
+                let (mut server, _) = server_with(config, "permessage-deflate");
+                let mut events = Vec::new();
+                for piece in wire.chunks(chunk) {
+                    events.extend(feed(&mut server, piece));
+                }
+                let (got, ended) = outcome(&events);
+                let case = format!("{name}, {delivery:?}, reads of {chunk}");
+                assert_eq!(ended, end, "{case}");
+                if end.is_none() {
+                    assert_eq!(got, texts, "{case}");
+                } else if delivery == Delivery::Assembled {
+                    // A failed message is not delivered whole.
+                    assert!(got.is_empty(), "{case}: {got:?}");
+                }
+            }
+        }
+    }
 }
