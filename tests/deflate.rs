@@ -714,25 +714,11 @@ fn quiet_connections_drop_compression_state_only_without_context_takeover() {
 
 /// The text messages among `events`, with streamed fragments joined.
 fn texts_of(events: &[OwnedEvent]) -> Vec<String> {
-    let mut texts = Vec::new();
-    let mut partial = Vec::new();
-    for event in events {
-        match event {
-            OwnedEvent::Text(t) => texts.push(t.clone()),
-            OwnedEvent::Fragment {
-                kind: MessageKind::Text,
-                data,
-                fin,
-            } => {
-                partial.extend_from_slice(data);
-                if *fin {
-                    texts.push(String::from_utf8(std::mem::take(&mut partial)).unwrap());
-                }
-            }
-            _ => {}
-        }
-    }
-    texts
+    messages(events)
+        .into_iter()
+        .filter(|(kind, _)| *kind == MessageKind::Text)
+        .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+        .collect()
 }
 
 /// Raw deflate ended with a final block (BFINAL, `Z_FINISH`), as some peers end a message

@@ -64,24 +64,18 @@ fn expected(m: &Msg) -> (MessageKind, Vec<u8>) {
     }
 }
 
-/// Joins delivered messages (whole or streamed) into (kind, bytes).
+/// Joins delivered messages (whole or streamed) into (kind, bytes); nothing else may arrive.
 fn received(events: &[OwnedEvent]) -> Vec<(MessageKind, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut partial = Vec::new();
     for e in events {
-        match e {
-            OwnedEvent::Text(t) => out.push((MessageKind::Text, t.clone().into_bytes())),
-            OwnedEvent::Binary(b) => out.push((MessageKind::Binary, b.clone())),
-            OwnedEvent::Fragment { kind, data, fin } => {
-                partial.extend_from_slice(data);
-                if *fin {
-                    out.push((*kind, std::mem::take(&mut partial)));
-                }
-            }
-            other => panic!("unexpected {other:?}"),
-        }
+        assert!(
+            matches!(
+                e,
+                OwnedEvent::Text(_) | OwnedEvent::Binary(_) | OwnedEvent::Fragment { .. }
+            ),
+            "unexpected {e:?}"
+        );
     }
-    out
+    messages(events)
 }
 
 proptest! {

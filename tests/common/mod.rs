@@ -5,8 +5,8 @@
 
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::{
-    Accept, CloseCause, CloseCode, Closed, Config, Connection, Event, OwnedEvent, ProtocolError,
-    Seed,
+    Accept, CloseCause, CloseCode, Closed, Config, Connection, Event, MessageKind, OwnedEvent,
+    ProtocolError, Seed,
 };
 
 /// The handshake request of RFC 6455 §1.2 (minus the optional headers).
@@ -311,6 +311,27 @@ impl Pair {
         self.server.receive_eof();
         self.run();
     }
+}
+
+/// The messages among `events` as (kind, bytes), whole or streamed (fragments joined; an
+/// unfinished one left out); other events are skipped.
+pub fn messages(events: &[OwnedEvent]) -> Vec<(MessageKind, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut partial = Vec::new();
+    for e in events {
+        match e {
+            OwnedEvent::Text(t) => out.push((MessageKind::Text, t.clone().into_bytes())),
+            OwnedEvent::Binary(b) => out.push((MessageKind::Binary, b.clone())),
+            OwnedEvent::Fragment { kind, data, fin } => {
+                partial.extend_from_slice(data);
+                if *fin {
+                    out.push((*kind, std::mem::take(&mut partial)));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Event kinds as short strings, to compare transcripts.
