@@ -870,53 +870,140 @@ Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
 /// What an independent decoder (flate2 directly) makes of a compressed message.
 #[cfg(feature = "deflate")]
 enum Reference {
-    /// Inflates completely, to these bytes.
+    /// Inflates completely, to these bytes, and ends where RFC 7692 §7.2.1 says a message
+    /// ends.
     Data(Vec<u8>),
+    /// Inflates without an error, within the limit, but the appended tail is not the end of
+    /// an empty stored block: it produced bytes, or left the stream inside a block.
+    NotAtBoundary,
     /// Inflates to more than the limit; the first `limit + 1` bytes.
     TooBig(Vec<u8>),
-    /// Anything else (corrupt, or a final block with bytes after it): no expectation beyond
-    /// "no panic, bounded, one Closed".
+    /// Anything else (corrupt, or a final block): no expectation beyond "no panic, bounded,
+    /// one Closed".
     Unclear,
 }
 
+/// Inflates `input` on `d` into `out[produced..]`: the bytes produced by then and whether a
+/// final block ended the stream, or `None` for an error or no progress.
 #[cfg(feature = "deflate")]
-fn reference_inflate(compressed: &[u8], limit: usize) -> Reference {
-    use flate2::{Decompress, FlushDecompress, Status as ZStatus};
-    let mut input = compressed.to_vec();
-    input.extend_from_slice(&[0, 0, 0xff, 0xff]);
-    let mut d = Decompress::new_with_window_bits(false, 15);
-    let mut out = vec![0u8; limit + 1];
-    let mut produced = 0;
+fn reference_feed(
+    d: &mut flate2::Decompress,
+    input: &[u8],
+    out: &mut [u8],
+    mut produced: usize,
+) -> Option<(usize, bool)> {
+    use flate2::{FlushDecompress, Status as ZStatus};
+    let start = d.total_in() as usize;
     loop {
         let (in0, out0) = (d.total_in() as usize, d.total_out() as usize);
-        let status = match d.decompress(&input[in0..], &mut out[produced..], FlushDecompress::Sync)
-        {
-            Ok(s) => s,
-            Err(_) => return Reference::Unclear,
-        };
+        let status = d
+            .decompress(
+                &input[in0 - start..],
+                &mut out[produced..],
+                FlushDecompress::Sync,
+            )
+            .ok()?;
         produced += d.total_out() as usize - out0;
-        if produced > limit {
-            return Reference::TooBig(out);
-        }
         if status == ZStatus::StreamEnd {
-            return Reference::Unclear;
+            return Some((produced, true));
         }
-        let used = d.total_in() as usize;
-        if used == input.len() {
-            out.truncate(produced);
-            return Reference::Data(out);
+        if d.total_in() as usize - start == input.len() || produced == out.len() {
+            return Some((produced, false));
         }
-        if used == in0 && d.total_out() as usize == out0 {
-            return Reference::Unclear;
+        if d.total_in() as usize == in0 && d.total_out() as usize == out0 {
+            return None;
         }
+    }
+}
+
+/// How many deflate blocks the decoder ends in one message's data with the tail appended
+/// (up to where it fails, if it does), counted with miniz_oxide's block-boundary stop (zlib
+/// offers no way to count them): the oracle of the block budget.
+#[cfg(feature = "deflate")]
+fn reference_blocks(compressed: &[u8]) -> u64 {
+    use miniz_oxide::inflate::core::inflate_flags::{
+        TINFL_FLAG_HAS_MORE_INPUT, TINFL_FLAG_STOP_ON_BLOCK_BOUNDARY,
+    };
+    use miniz_oxide::inflate::core::{decompress, DecompressorOxide};
+    use miniz_oxide::inflate::TINFLStatus;
+    let mut input = compressed.to_vec();
+    input.extend_from_slice(&[0, 0, 0xff, 0xff]);
+    let mut decoder = Box::<DecompressorOxide>::default();
+    let mut window = vec![0u8; 32 * 1024];
+    let (mut at, mut pos, mut blocks) = (0, 0, 0);
+    loop {
+        let flags = TINFL_FLAG_HAS_MORE_INPUT | TINFL_FLAG_STOP_ON_BLOCK_BOUNDARY;
+        let (status, used, produced) =
+            decompress(&mut decoder, &input[at..], &mut window, pos, flags);
+        at += used;
+        pos = (pos + produced) % window.len();
+        match status {
+            TINFLStatus::BlockBoundary => blocks += 1,
+            TINFLStatus::Done => {
+                blocks += 1;
+                decoder.init();
+            }
+            TINFLStatus::HasMoreOutput => {}
+            _ => return blocks,
+        }
+        if at == input.len() && status != TINFLStatus::HasMoreOutput {
+            return blocks;
+        }
+    }
+}
+
+/// What zlib (flate2) makes of one message's data: inflated with the tail appended (§7.2.2),
+/// then probed for the end §7.2.1 requires: the tail must produce nothing and leave the
+/// stream on a block boundary. The probe is a final empty stored block (`01 00 00 ff ff`):
+/// only on a byte-aligned block boundary does it end the stream exactly, with no output.
+#[cfg(feature = "deflate")]
+fn reference_inflate(compressed: &[u8], limit: usize) -> Reference {
+    if compressed.is_empty() {
+        // No data at all is an empty message (RFC 7692 §7.2.3.6 sends one 0x00 byte; some
+        // peers send nothing), with nothing to complete.
+        return Reference::Data(Vec::new());
+    }
+    let mut d = flate2::Decompress::new_with_window_bits(false, 15);
+    let mut out = vec![0u8; limit + 1];
+    let Some((data_out, ended)) = reference_feed(&mut d, compressed, &mut out, 0) else {
+        return Reference::Unclear;
+    };
+    if data_out > limit {
+        return Reference::TooBig(out);
+    }
+    if ended || d.total_in() as usize != compressed.len() {
+        return Reference::Unclear;
+    }
+    // The tail must complete an empty stored block: an error, output or a stop anywhere else
+    // means it was taken for something else. (A final empty stored block ends the stream
+    // there: nothing is made up, and that is accepted.)
+    let tail = [0, 0, 0xff, 0xff];
+    let Some((tail_out, ended)) = reference_feed(&mut d, &tail, &mut out, data_out) else {
+        return Reference::NotAtBoundary;
+    };
+    if tail_out != data_out || d.total_in() as usize != compressed.len() + 4 {
+        return Reference::NotAtBoundary;
+    }
+    if ended {
+        out.truncate(data_out);
+        return Reference::Data(out);
+    }
+    let mut probe_out = [0u8; 8];
+    match reference_feed(&mut d, &[1, 0, 0, 0xff, 0xff], &mut probe_out, 0) {
+        Some((0, true)) if d.total_in() as usize == compressed.len() + 9 => {
+            out.truncate(data_out);
+            Reference::Data(out)
+        }
+        _ => Reference::NotAtBoundary,
     }
 }
 
 /// `inflate`: arbitrary bytes as the compressed payload of one message (split into frames
 /// at fuzz-chosen sizes) to a server that negotiated permessage-deflate, with a small
-/// message limit. Oracles: the decompressed-size limit holds (1009 as soon as it is passed),
-/// what inflates cleanly is delivered byte for byte (checked against flate2 directly), and
-/// buffers stay bounded.
+/// message limit. Oracles: the decompressed-size limit holds in both delivery modes (1009 as
+/// soon as it is passed), what inflates cleanly and ends on a block boundary (§7.2.1) is
+/// delivered byte for byte, what does not end there fails with 1007 (both checked against
+/// flate2 directly), and buffers stay bounded.
 #[cfg(feature = "deflate")]
 pub fn inflate(data: &[u8]) {
     use wsmachine::extensions::deflate::DeflateConfig;
@@ -1013,38 +1100,57 @@ pub fn inflate(data: &[u8]) {
             OwnedEvent::Text(_) | OwnedEvent::Binary(_) | OwnedEvent::Fragment { fin: true, .. }
         )
     });
-    match reference_inflate(body, limit) {
-        Reference::TooBig(prefix) if !streaming => {
-            // Text that is invalid within the limit may fail as invalid instead: validation
-            // and the size check both run piece by piece.
-            let invalid_early = text
-                && std::str::from_utf8(&prefix[..limit])
-                    .err()
-                    .is_some_and(|e| e.error_len().is_some());
-            if invalid_early {
-                assert!(matches!(
-                    failed,
-                    Some(ProtocolError::MessageTooLarge | ProtocolError::InvalidUtf8)
-                ));
-            } else {
-                assert_eq!(failed, Some(ProtocolError::MessageTooLarge));
+    // A message may hold 64 deflate blocks plus one per KiB of the limit; past that it fails
+    // with 1009, whatever else is true of it.
+    if reference_blocks(body) > 64 + limit as u64 / 1024
+        && failed == Some(ProtocolError::MessageTooLarge)
+    {
+        assert!(!complete, "a message over the block budget was delivered");
+    } else {
+        match reference_inflate(body, limit) {
+            Reference::TooBig(prefix) => {
+                // Text that is invalid within the limit may fail as invalid instead: validation
+                // and the size check both run piece by piece.
+                let invalid_early = text
+                    && std::str::from_utf8(&prefix[..limit])
+                        .err()
+                        .is_some_and(|e| e.error_len().is_some());
+                if invalid_early {
+                    assert!(matches!(
+                        failed,
+                        Some(ProtocolError::MessageTooLarge | ProtocolError::InvalidUtf8)
+                    ));
+                } else {
+                    assert_eq!(failed, Some(ProtocolError::MessageTooLarge));
+                }
             }
-            assert!(delivered.len() <= limit);
-        }
-        Reference::Data(expected) => {
-            let valid = !text || std::str::from_utf8(&expected).is_ok();
-            if valid {
-                assert!(complete, "a valid message was not delivered: {failed:?}");
-                assert_eq!(delivered, expected, "inflated bytes differ");
-            } else {
-                assert_eq!(failed, Some(ProtocolError::InvalidUtf8));
+            Reference::Data(expected) => {
+                let valid = !text || std::str::from_utf8(&expected).is_ok();
+                if valid {
+                    assert!(complete, "a valid message was not delivered: {failed:?}");
+                    assert_eq!(delivered, expected, "inflated bytes differ");
+                } else {
+                    assert_eq!(failed, Some(ProtocolError::InvalidUtf8));
+                }
             }
+            Reference::NotAtBoundary => {
+                // Text may fail as invalid first: it is validated as it inflates, and the end is
+                // checked last.
+                assert!(
+                    failed == Some(ProtocolError::InflateFailed)
+                        || (text && failed == Some(ProtocolError::InvalidUtf8)),
+                    "a message that does not end on a block boundary ended {failed:?}"
+                );
+                assert!(
+                    !complete,
+                    "a message that does not end on a block boundary was delivered"
+                );
+            }
+            Reference::Unclear => {}
         }
-        _ => {}
     }
-    if !streaming {
-        assert!(delivered.len() <= limit, "more than the limit delivered");
-    }
+    // The decompressed size is bounded in both delivery modes.
+    assert!(delivered.len() <= limit, "more than the limit delivered");
 }
 
 #[cfg(feature = "deflate")]

@@ -11,8 +11,11 @@ pub enum Delivery {
     Assembled,
     /// Pieces as they arrive: [`Event::Fragment`](crate::Event::Fragment), text already
     /// validated, so a message of any size and any number of frames passes through with
-    /// bounded memory. `max_message_size` and `max_fragments` do not apply
-    /// (`max_frame_size` does).
+    /// bounded memory. `max_fragments` does not apply, nor does `max_message_size` to
+    /// uncompressed messages (`max_frame_size` does): each byte delivered is a byte the peer
+    /// sent. A compressed message (permessage-deflate) is bounded by `max_message_size`
+    /// after decompression, as in assembled delivery, since inflating multiplies what the
+    /// peer sent (up to about 1000 times).
     Streaming,
 }
 
@@ -28,7 +31,7 @@ pub enum Delivery {
 /// | `max_handshake_bytes` | 16 KiB | 0 to 1 MiB | server: 431; client: handshake fails |
 /// | `max_headers` | 64 | 0 to 4,096 | server: 431; client: handshake fails |
 /// | `max_frame_size` | 16 MiB | 0 to [`MAX_LIMIT`](Config::MAX_LIMIT) | close 1009 |
-/// | `max_message_size` | 16 MiB | 0 to `MAX_LIMIT` | close 1009 (assembled delivery) |
+/// | `max_message_size` | 16 MiB | 0 to `MAX_LIMIT` | close 1009 (assembled delivery; compressed messages in both) |
 /// | `max_fragments` | 4,096 frames per message | 1 to `usize::MAX` | close 1008 (assembled delivery) |
 /// | `max_output_backlog` | 16 MiB + 64 KiB | 0 to `MAX_LIMIT` | `SendError::OutputFull`, nothing queued |
 ///
@@ -51,7 +54,8 @@ pub enum Delivery {
 ///
 /// With permessage-deflate (feature `deflate`), `max_message_size` bounds the decompressed
 /// size, checked while inflating: a small frame that inflates past it fails with 1009 as soon
-/// as the limit is crossed.
+/// as the limit is crossed. It also bounds the deflate blocks of a compressed message (64
+/// plus one per KiB of the limit), since each costs the decoder work whatever it holds.
 ///
 /// ```
 /// use core::time::Duration;

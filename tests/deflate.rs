@@ -722,7 +722,7 @@ fn texts_of(events: &[OwnedEvent]) -> Vec<String> {
 }
 
 /// Raw deflate ended with a final block (BFINAL, `Z_FINISH`), as some peers end a message
-/// (RFC 7692 §7.2.3.3 permits it; the receiver's appended tail then follows the stream's end).
+/// (RFC 7692 §7.2.3.4 permits it; the receiver's appended tail then follows the stream's end).
 fn compress_final(data: &[u8]) -> Vec<u8> {
     let mut c = compressor();
     let mut out = Vec::with_capacity(data.len() + 64);
@@ -755,9 +755,9 @@ fn outcome(events: &[OwnedEvent]) -> (Vec<String>, Option<CloseCause>) {
 
 /// RFC 7692 §7.2.2: messages whose data ends with a final block inflate alike whether they are
 /// delivered whole or streamed in pieces, and whatever the reads' sizes: each one starts a new
-/// stream; anything after the final block within the message, or bytes that are not deflate
-/// data, fail the connection with 1007 after the text inflated before them (§7.2.3, RFC 6455
-/// §7.1.7).
+/// stream; what follows a final block within the message starts another (§7.2.3.4), and
+/// bytes that are not deflate data fail the connection with 1007 after the text inflated
+/// before them (§7.2.3, RFC 6455 §7.1.7).
 #[test]
 fn final_blocks_and_trailing_data_inflate_alike_in_both_delivery_modes() {
     let long = "final block, then more, then more again. ".repeat(2_000);
@@ -787,10 +787,10 @@ fn final_blocks_and_trailing_data_inflate_alike_in_both_delivery_modes() {
             None,
         ),
         (
-            "data after the final block",
+            "a second stream after the final block (§7.2.3.4)",
             compressed_frame(true, TEXT, &trailing),
-            vec![],
-            failed,
+            vec![format!("{short}more")],
+            None,
         ),
         (
             "an empty frame after it",

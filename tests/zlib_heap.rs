@@ -1,13 +1,14 @@
-//! The heap figures that `Connection::memory()` and README's deflate memory table rest on,
-//! measured with a counting allocator: zlib-rs's compressor takes `4 * 2^bits + 243 KiB`, and
-//! its decompressor the same (about 46 KiB) at every window size. Run with `--nocapture` to
-//! see them.
+//! The heap figure that `Connection::memory()` and README's deflate memory table rest on for
+//! the compressor, measured with a counting allocator: zlib-rs's compressor takes
+//! `4 * 2^bits + 243 KiB`. (The decompressor is miniz_oxide's: its tables and a 48 KiB output
+//! buffer, two allocations of known size, checked against the heap in `tests/alloc.rs`.) Run
+//! with `--nocapture` to see the figures.
 #![cfg(feature = "deflate")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+use flate2::{Compress, Compression, FlushCompress};
 
 struct Counting;
 
@@ -35,7 +36,7 @@ fn live() -> isize {
 }
 
 #[test]
-fn decompressor_heap_does_not_depend_on_window_bits() {
+fn compressor_heap_is_four_bytes_per_window_byte_plus_243_kib() {
     // JSON-like text that repeats at a distance larger than a 9-bit window.
     let record = br#"{"id": 12, "name": "alpha", "tags": ["x", "y"]}, "#;
     let text: Vec<u8> = (0..65536usize)
@@ -45,29 +46,17 @@ fn decompressor_heap_does_not_depend_on_window_bits() {
     for bits in [9u8, 12, 15] {
         let start = live();
         let mut compress = Compress::new_with_window_bits(Compression::new(6), false, bits);
-        let compressor = live() - start;
+        let created = live() - start;
         let mut packed = Vec::with_capacity(2 * text.len());
+        let before = live();
         compress
             .compress_vec(&text, &mut packed, FlushCompress::Sync)
             .unwrap();
-        let mut plain = Vec::with_capacity(text.len());
-        let before = live();
-        let mut decompress = Decompress::new_with_window_bits(false, bits);
-        let created = live() - before;
-        decompress
-            .decompress_vec(&packed, &mut plain, FlushDecompress::Sync)
-            .unwrap();
-        let used = live() - before;
-        assert_eq!(plain, text);
-        assert_eq!(created, used, "the decompressor grows while inflating");
-        println!("{bits} bits: compressor {compressor} B, decompressor {used} B");
-        sizes.push((compressor, used));
+        assert_eq!(live(), before, "the compressor grows while compressing");
+        println!("{bits} bits: compressor {created} B");
+        sizes.push(created);
     }
-    let (c9, d9) = sizes[0];
-    let (c12, d12) = sizes[1];
-    let (c15, d15) = sizes[2];
-    assert_eq!((d9, d12), (d15, d15));
-    assert!((40 * 1024..56 * 1024).contains(&d15), "{d15}");
+    let (c9, c12, c15) = (sizes[0], sizes[1], sizes[2]);
     assert_eq!(c12 - c9, 4 * ((1 << 12) - (1 << 9)));
     assert_eq!(c15 - c12, 4 * ((1 << 15) - (1 << 12)));
     assert!(

@@ -85,9 +85,8 @@ mod imp {
             let inflater = state
                 .inflater
                 .get_or_insert_with(|| Inflater::take_or_new(&params));
-            let mut scratch = [0u8; 8192];
             inflater
-                .inflate(input, last, limit as u64, &mut scratch, sink)
+                .inflate(input, last, limit as u64, sink)
                 .map_err(|e| match e {
                     Ok(InflateError::Corrupt) => ProtocolError::InflateFailed,
                     Ok(InflateError::TooBig) => ProtocolError::MessageTooLarge,
@@ -138,11 +137,13 @@ mod imp {
             }
         }
 
-        /// Streaming: inflates the next piece from `input`; returns the input bytes used.
+        /// Streaming: inflates the next piece from `input`; returns the input bytes used. The
+        /// message's decompressed size is bounded by `limit`, as in assembled delivery.
         pub(crate) fn inflate_piece(
             &mut self,
             input: &[u8],
             fin: bool,
+            limit: usize,
         ) -> Result<usize, ProtocolError> {
             let Some(s) = self.state.as_mut() else {
                 return Ok(0);
@@ -155,8 +156,11 @@ mod imp {
                 .inflater
                 .get_or_insert_with(|| Inflater::take_or_new(&params));
             let (used, produced, complete) = inflater
-                .step(input, fin, &mut s.out)
-                .map_err(|_| ProtocolError::InflateFailed)?;
+                .step(input, fin, limit as u64, &mut s.out)
+                .map_err(|e| match e {
+                    InflateError::Corrupt => ProtocolError::InflateFailed,
+                    InflateError::TooBig => ProtocolError::MessageTooLarge,
+                })?;
             s.pending = 0;
             s.filled = produced;
             s.complete = complete;
@@ -226,6 +230,7 @@ mod stub {
             &mut self,
             _input: &[u8],
             _fin: bool,
+            _limit: usize,
         ) -> Result<usize, ProtocolError> {
             Err(ProtocolError::InflateFailed)
         }

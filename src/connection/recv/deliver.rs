@@ -331,7 +331,8 @@ impl Inbound {
         let Some(input) = self.buf.bytes().get(..avail) else {
             return Flow::Ready(Ready::Closed(self.st.internal("piece past the input", out)));
         };
-        let used = match self.compression.inflate_piece(input, last) {
+        let limit = self.st.config.max_message_size;
+        let used = match self.compression.inflate_piece(input, last, limit) {
             Ok(used) => used,
             Err(e) => return Flow::Ready(Ready::Closed(self.st.fail(e, out))),
         };

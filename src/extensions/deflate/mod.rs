@@ -5,21 +5,32 @@
 //! (the default miniz backend ignores them). Raw deflate; each message ends with a sync flush
 //! whose trailing `00 00 ff ff` is removed on send and restored on receipt (§7.2.1, §7.2.2).
 //!
+//! Inflation uses `miniz_oxide` (safe Rust), stopping at every deflate block boundary, so
+//! that a message is checked to end where §7.2.1 says: the restored tail must complete an
+//! empty stored block, producing nothing, and leave the stream on a block boundary. Data that
+//! ends inside a stored block (the tail would become content), inside a Huffman block (a
+//! truncated message), or right after a complete block (the tail would open a block that
+//! swallows the next message) fails with 1007, in both delivery modes. A message may also
+//! end right after a final block (BFINAL), and data after a final block starts a new stream
+//! with the same window (§7.2.3.4). The decompressed size of a message is bounded by
+//! `Config::max_message_size` in both delivery modes, and so are its deflate blocks (64 plus
+//! one per KiB of the limit), which cost the decoder work whatever they hold.
+//!
 //! # Limitations
 //!
-//! - A peer that ends a message with a final deflate block (BFINAL = 1, allowed by RFC 7692
-//!   §7.2.3.4) while context takeover is in effect starts the next message with an empty
-//!   window here; a message that refers back into the previous one then fails with 1007. No
-//!   common implementation ends messages that way (they use the sync flush of §7.2.1).
 //! - zlib cannot compress with an 8-bit window: a server that limits this client to 8 bits
 //!   fails the handshake, and a client asking this server for 8 bits has that offer declined.
+//! - The block-boundary check cannot see the five padding bits after a stored block's
+//!   header, which deflate ignores: a sender that sets them is not caught (nothing it sends
+//!   is changed by them).
 //!
 //! # Memory per connection
 //!
 //! Measured with a counting allocator (zlib-rs, memory level 8; `tests/zlib_heap.rs`): a
 //! compressor takes `4 * 2^window_bits + 243 KiB` (371 KiB at 15 bits, 259 KiB at 12,
-//! 245 KiB at 9; the 64 Ki-entry hash table alone is 128 KiB), a decompressor 46 KiB at every
-//! window size.
+//! 245 KiB at 9; the 64 Ki-entry hash table alone is 128 KiB). A decompressor is 58 KiB at
+//! every window size: miniz_oxide's tables (10 KiB) and an output buffer holding the last
+//! 32 KiB (deflate's largest window) and 16 KiB of room.
 //!
 //! - **Without context takeover** (the default, both ways) nothing carries over from one
 //!   message to the next, so a connection takes a compressor (decompressor) when a message
@@ -59,9 +70,11 @@ use core::fmt::Write as _;
 use crate::extensions::Extension;
 
 mod codec;
+mod inflater;
 pub(crate) mod pool;
 
-pub(crate) use codec::{Deflater, InflateError, Inflater};
+pub(crate) use codec::Deflater;
+pub(crate) use inflater::{InflateError, Inflater};
 
 /// The extension token (example in the [module docs](self)).
 pub const NAME: &str = "permessage-deflate";
@@ -98,8 +111,8 @@ pub struct DeflateConfig {
     /// raw deflate with 8). Default 15 (32 KiB).
     pub max_window_bits: u8,
     /// Largest window to ask the peer to compress with, 9 to 15 bits. It saves the peer's
-    /// compressor memory, not ours: zlib-rs's decompressor measured the same heap at 9, 12
-    /// and 15 bits (tests/zlib_heap.rs). RFC 7692 allows 8, but zlib-based peers, this one
+    /// compressor memory, not ours: the decompressor keeps 32 KiB of history whatever the
+    /// window. RFC 7692 allows 8, but zlib-based peers, this one
     /// included, cannot compress with it, so it is never asked for. Default 15.
     pub peer_max_window_bits: u8,
     /// Reset the compression context after every message. Default on: the compressor is
@@ -108,7 +121,7 @@ pub struct DeflateConfig {
     /// connection keeps its own, and small messages that repeat earlier ones compress better.
     pub no_context_takeover: bool,
     /// Ask the peer to reset its context after every message. Default on, for the same
-    /// reason: the decompressor (46 KiB) is then shared too.
+    /// reason: the decompressor (58 KiB) is then shared too.
     pub peer_no_context_takeover: bool,
     /// Compression level, 0 (store) to 9 (best). Default 6.
     pub level: u32,
@@ -412,7 +425,7 @@ pub fn release_idle_states() {
 
 /// The heap held by the idle compressors and decompressors kept for reuse (see
 /// [`release_idle_states`], whose example shows it), modelled as `Connection::memory` is:
-/// about `4 * 2^bits + 243 KiB` per compressor and 46 KiB per decompressor.
+/// about `4 * 2^bits + 243 KiB` per compressor and 58 KiB per decompressor.
 #[must_use]
 pub fn idle_states_memory() -> usize {
     pool::idle_memory()
