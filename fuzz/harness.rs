@@ -102,9 +102,9 @@ fn check_bounds(conn: &Connection, config: &Config) {
     );
     // Automatic replies may pass the backlog limit: at most 16 pongs and one close.
     assert!(
-        conn.output().len() <= config.max_output_backlog + 17 * 131 + 4096,
+        conn.output_len() <= config.max_output_backlog + 17 * 131 + 4096,
         "output {} over the backlog limit {}",
-        conn.output().len(),
+        conn.output_len(),
         config.max_output_backlog
     );
 }
@@ -136,10 +136,12 @@ struct Written {
 
 impl Written {
     fn take(&mut self, conn: &mut Connection) {
-        let out = conn.output();
-        self.bytes.extend_from_slice(out);
-        let n = out.len();
-        conn.consume_output(n);
+        while conn.wants_write() {
+            let out = conn.output();
+            self.bytes.extend_from_slice(out);
+            let n = out.len();
+            conn.consume_output(n);
+        }
     }
 
     /// The frames part (after the first blank line when a head was written).

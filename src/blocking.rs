@@ -487,7 +487,7 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// As [`send`](Self::send).
     pub fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
-        self.send_shared(message)
+        self.command(|c| c.send_prepared(message))
     }
 
     /// Sends one fragment of a message (§5.4).
@@ -633,33 +633,6 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Sends a prepared message: with nothing else waiting, its shared frame is written
-    /// straight from the message (no copy), before anything the connection queues meanwhile
-    /// (a keepalive ping at a deadline); else the connection copies it.
-    fn send_shared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
-        if self.conn.wants_write() || self.dead {
-            return self.command(|c| c.send_prepared(message));
-        }
-        let mut frame = match self.conn.send_prepared_unbuffered(message) {
-            Ok(frame) => frame,
-            // Fragmented, masked, compressed apart: copied.
-            Err(crate::SendError::UnbufferedNotPossible) => {
-                return self.command(|c| c.send_prepared(message));
-            }
-            Err(e) => return Err(Error::Send(e)),
-        };
-        while !frame.is_empty() && !self.dead && !self.is_done() {
-            self.set_timeout();
-            match self.stream.write(frame) {
-                Ok(0) => self.lost(),
-                Ok(n) => frame = frame.get(n..).unwrap_or_default(),
-                Err(e) => self.write_failed(&e),
-            }
-        }
-        self.write_out();
-        Ok(())
-    }
-
     /// One turn: output out, then input in (waiting at most until the next deadline), and
     /// the time told.
     fn step(&mut self) -> Result<(), Error> {
@@ -713,13 +686,13 @@ impl<S: Read + Write> WebSocket<S> {
     fn finish(&mut self) {
         while !self.is_done() {
             while self.conn.poll_event().is_some() {}
-            let before = (self.eof, self.conn.output().len());
+            let before = (self.eof, self.conn.output_len());
             if self.step().is_err() {
                 return;
             }
             // Without timeouts, a stream at its end with no deadline left cannot move.
             if self.eof
-                && before == (true, self.conn.output().len())
+                && before == (true, self.conn.output_len())
                 && self.conn.poll_timeout().is_none()
             {
                 return;

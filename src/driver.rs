@@ -318,8 +318,10 @@ pub(crate) fn os_seed() -> Result<Seed, Error> {
 /// The transport failed: the connection ends as at end of stream, and what it still wanted
 /// to write is dropped.
 pub(crate) fn transport_lost(conn: &mut Connection) {
-    let n = conn.output().len();
-    conn.consume_output(n);
+    while conn.wants_write() {
+        let n = conn.output().len();
+        conn.consume_output(n);
+    }
     conn.receive_eof();
 }
 

@@ -103,10 +103,10 @@
 //! ## Broadcast
 //!
 //! A [`PreparedMessage`] is encoded once (and with permessage-deflate without context
-//! takeover, compressed once) and sent to any number of connections: each copies the shared
-//! frame, and the drivers write it to the socket straight from the shared bytes whenever a
-//! connection's output is empty. See [`Connection::send_prepared`] and
-//! [`Connection::send_prepared_unbuffered`].
+//! takeover, compressed once) and sent to any number of connections: a server connection
+//! whose output is empty writes the shared frame straight from the shared bytes (its
+//! [`Connection::output`] returns them), and one with output waiting copies it behind. See
+//! [`Connection::send_prepared`] and [`Connection::output_vectored`].
 //!
 //! ## The driver contract
 //!

@@ -4,8 +4,9 @@
 //! Sent with `send_text`/`send_binary`, each connection encodes it again, and with
 //! permessage-deflate compresses it again: the cost grows with recipients times size. A
 //! prepared message holds the server's wire frame (header and payload, unmasked) once,
-//! behind an [`Arc`]; sending it copies that frame into the connection's output, one
-//! `memcpy` per recipient. With permessage-deflate, every connection that resets its
+//! behind an [`Arc`]; a server connection writes that frame from the shared bytes when its
+//! output is empty (it holds a reference to the message meanwhile), and copies it behind
+//! what waits otherwise. With permessage-deflate, every connection that resets its
 //! compression context after each message (it negotiated no context takeover in its sending
 //! direction) shares one compressed encoding per parameter set (window bits, level), built
 //! on first use.
@@ -27,10 +28,10 @@ use crate::frame::{EncodedHeader, FrameHeader};
 ///
 /// | connection | what it writes | cost per recipient |
 /// |---|---|---|
-/// | server, message not compressed, no fragmentation needed | the shared frame | one copy |
+/// | server, message not compressed, no fragmentation needed | the shared frame | none when its output is empty (the output holds a reference), else one copy |
 /// | server, [`outgoing_fragment_size`](crate::Config::outgoing_fragment_size) smaller than the message | its own frame headers around the shared payload | one copy |
 /// | client | the shared payload, masked with the connection's own keys while copied (§5.3) | one copy |
-/// | permessage-deflate, no context takeover in its sending direction | the shared compressed encoding for its window bits and level | one copy (the first connection of a parameter set compresses) |
+/// | permessage-deflate, no context takeover in its sending direction | the shared compressed encoding for its window bits and level | as for the uncompressed frame (the first connection of a parameter set compresses) |
 /// | permessage-deflate with context takeover | its own compressed copy (its context is its own) | a compression |
 /// | any, handle made with [`without_compression`](Self::without_compression) | the shared uncompressed frame | one copy |
 ///
@@ -45,11 +46,12 @@ use crate::frame::{EncodedHeader, FrameHeader};
 ///     (0..3).map(|_| Connection::upgraded_server(Config::new(), &[])).collect();
 /// let update = PreparedMessage::text("{\"price\": 42}");
 /// for conn in &mut connections {
-///     // One copy of the frame into each connection's output; a refusal (closing, backlog
-///     // full) concerns that connection alone.
+///     // Each connection's output now starts with the shared frame (no copy); a refusal
+///     // (closing, backlog full) concerns that connection alone.
 ///     let _ = conn.send_prepared(&update);
 /// }
 /// assert_eq!(connections[2].output(), b"\x81\x0d{\"price\": 42}");
+/// assert_eq!(connections[2].output().as_ptr(), update.server_frame().as_ptr());
 /// ```
 #[derive(Clone)]
 pub struct PreparedMessage {
@@ -197,9 +199,8 @@ impl PreparedMessage {
         &self.shared.plain
     }
 
-    /// One of the shared frames, as a driver writing it directly finds it again: `None` for
-    /// a compressed one that was not built (or not in the lock-free slot).
-    #[cfg(feature = "tokio")]
+    /// One of the shared frames, as the head of a connection's output finds it again: `None`
+    /// for a compressed one that was not built (or not in the lock-free slot).
     pub(crate) fn frame_of(&self, which: FrameOf) -> Option<&[u8]> {
         match which {
             FrameOf::Plain => Some(self.server_frame()),

@@ -463,8 +463,10 @@ fn fan_out(conns: &mut [Connection], msgs: &[&wsmachine::PreparedMessage]) -> us
         for msg in msgs {
             conn.send_prepared(msg).unwrap();
         }
-        let n = conn.output().len();
-        conn.consume_output(n);
+        while conn.wants_write() {
+            let n = conn.output().len();
+            conn.consume_output(n);
+        }
     }
     allocs() - before
 }

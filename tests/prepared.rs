@@ -127,12 +127,80 @@ fn backlog_limit_holds() {
     let mut server = server_open(Config::new().with_max_output_backlog(2500));
     server.send_prepared(&msg).unwrap();
     server.send_prepared(&msg).unwrap();
-    let before = server.output().len();
+    let before = server.output_len();
     assert_eq!(before, 2 * 1004);
     assert_eq!(server.send_prepared(&msg), Err(SendError::OutputFull));
-    assert_eq!(server.output().len(), before);
+    assert_eq!(server.output_len(), before);
     server.consume_output(before);
     server.send_prepared(&msg).unwrap();
+}
+
+/// A server with nothing else to write sends a prepared message from its shared bytes: the
+/// output's first run is the shared frame itself (the same memory, no copy), what is queued
+/// after it follows in the buffer, `output_len` counts both, and `consume_output` takes
+/// from the shared frame first, across into the buffer.
+#[test]
+fn shared_frame_heads_the_output_without_a_copy() {
+    let msg = PreparedMessage::binary(&[9u8; 60 * 1024]);
+    let mut server = server_open(Config::new());
+    let handshake = server.stats().sent.bytes;
+    server.send_prepared(&msg).unwrap();
+    server.send_text("after").unwrap();
+    let [first, second] = server.output_vectored();
+    assert_eq!(first.as_ptr(), msg.server_frame().as_ptr(), "copied");
+    assert_eq!(first, msg.server_frame());
+    assert_eq!(second, sframe(true, 0x1, b"after"));
+    assert_eq!(server.output(), first);
+    assert_eq!(server.output_len(), first.len() + second.len());
+    // A partial write, then one that crosses from the shared frame into the buffer.
+    let total = server.output_len();
+    server.consume_output(1000);
+    assert_eq!(server.output(), &msg.server_frame()[1000..]);
+    let rest_of_shared = server.output().len();
+    server.consume_output(rest_of_shared + 3);
+    assert_eq!(server.output(), &sframe(true, 0x1, b"after")[3..]);
+    assert_eq!(server.output_len(), total - 1000 - rest_of_shared - 3);
+    server.consume_output(server.output_len());
+    assert!(!server.wants_write());
+    assert_eq!(server.stats().sent.bytes - handshake, total as u64);
+    // The shared frame counts against the backlog like copied output.
+    let mut small = server_open(Config::new().with_max_output_backlog(70 * 1024));
+    small.send_prepared(&msg).unwrap();
+    assert_eq!(
+        small.send_binary(&[0u8; 20 * 1024]),
+        Err(SendError::OutputFull)
+    );
+}
+
+/// §7.1.1: a shared frame the peer never reads is under the close deadline like any output:
+/// when the deadline passes, the connection abandons it and is drained.
+#[test]
+fn close_deadline_abandons_a_half_written_shared_frame() {
+    use std::time::Duration;
+    use wsmachine::{CloseCode, Timestamp};
+    let at = |s: u64| Timestamp::from_duration(Duration::from_secs(s));
+    let config = Config::new()
+        .without_deadlines()
+        .with_close_timeout(Some(Duration::from_secs(10)));
+    let mut server = server_open(config);
+    server.handle_timeout(at(0));
+    let msg = PreparedMessage::binary(&[1u8; 60 * 1024]);
+    server.send_prepared(&msg).unwrap();
+    server.consume_output(4096); // the socket took a part, then the peer stopped reading
+    server.close(CloseCode::NORMAL, "bye").unwrap();
+    server.handle_timeout(at(5));
+    assert!(server.wants_write() && !server.is_drained());
+    server.handle_timeout(at(10));
+    let closed = drain(&mut server);
+    assert!(
+        matches!(closed.last(), Some(OwnedEvent::Closed(_))),
+        "{closed:?}"
+    );
+    assert!(
+        !server.wants_write(),
+        "the shared frame's rest is abandoned"
+    );
+    assert!(server.is_drained());
 }
 
 /// The unbuffered form hands out the shared frame itself, counted as sent, and refuses
@@ -420,7 +488,7 @@ mod deflate {
             for _ in 0..2 {
                 p.server.send_prepared(&msg).unwrap();
             }
-            let wire = p.server.output().to_vec();
+            let wire = peek_output(&p.server);
             let frames = decode_frames(&wire);
             assert_eq!(frames.len(), 2);
             assert_eq!(
@@ -435,7 +503,7 @@ mod deflate {
             // The same bytes as the connection's own compressor.
             p.server.send_text(&text).unwrap();
             assert_eq!(
-                decode_frames(&p.server.output()[wire.len()..])[0].payload,
+                decode_frames(&peek_output(&p.server)[wire.len()..])[0].payload,
                 frames[0].payload
             );
             outputs.push(wire);
@@ -515,10 +583,10 @@ mod deflate {
             assert_eq!(p.server.deflate().unwrap().window_bits, bits);
             p.server.send_prepared(&msg).unwrap();
             p.server.send_prepared(&msg).unwrap();
-            let wire = p.server.output().to_vec();
+            let wire = peek_output(&p.server);
             // The connection's own compressor writes the same bytes.
             p.server.send_text(&text).unwrap();
-            let own = decode_frames(&p.server.output()[wire.len()..]);
+            let own = decode_frames(&peek_output(&p.server)[wire.len()..]);
             assert_eq!(
                 decode_frames(&wire)[0].payload,
                 own[0].payload,

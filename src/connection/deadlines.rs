@@ -68,7 +68,7 @@ impl Situation {
             phase: out.link.phase,
             eof: out.link.eof,
             handshake_expired: out.link.handshake_expired,
-            unwritten: !out.buf.is_empty(),
+            unwritten: out.wants_write(),
         }
     }
 }
@@ -367,7 +367,7 @@ impl Connection {
     #[must_use]
     pub fn is_drained(&self) -> bool {
         let link = &self.out.link;
-        link.reported && (link.eof || link.closes_transport) && self.out.buf.is_empty()
+        link.reported && (link.eof || link.closes_transport) && !self.out.wants_write()
     }
 
     /// Acts on a deadline that fell due.

@@ -549,11 +549,16 @@ impl Connection {
     }
 
     /// Queues a [`PreparedMessage`](crate::PreparedMessage), encoded once for any number of
-    /// connections: a server copies the shared frame into its output (a client masks the
-    /// shared payload while copying it), and with permessage-deflate and no context takeover
-    /// the compressed encoding is shared too. The message goes out exactly as
-    /// [`send_text`](Self::send_text) or [`send_binary`](Self::send_binary) would send it.
-    /// Examples on [`PreparedMessage`](crate::PreparedMessage) and [`send_prepared_unbuffered`](Self::send_prepared_unbuffered).
+    /// connections. A server whose output is empty puts the shared frame itself at the head
+    /// of its output: [`output`](Self::output) then returns the shared bytes (no copy; the
+    /// connection holds a reference to the message until they are written, and its close
+    /// deadline covers them as any output). With output already waiting, a server copies the
+    /// frame behind it; a client masks the shared payload while copying it (§5.3). With
+    /// permessage-deflate and no context takeover the compressed encoding is shared too. The
+    /// message goes out exactly as [`send_text`](Self::send_text) or
+    /// [`send_binary`](Self::send_binary) would send it. Examples on
+    /// [`PreparedMessage`](crate::PreparedMessage), [`output_len`](Self::output_len) and
+    /// [`output_vectored`](Self::output_vectored).
     ///
     /// # Errors
     ///
@@ -563,13 +568,14 @@ impl Connection {
         self.out.send_prepared(message)
     }
 
-    /// Server: accepts a [`PreparedMessage`](crate::PreparedMessage) without copying it:
-    /// returns the shared frame, which the caller writes to the transport itself, whole and
-    /// before anything in [`output`](Self::output) (empty now; what is queued later, an
-    /// automatic pong or a close, goes after it). For fan-out this saves the one copy per
-    /// recipient that [`send_prepared`](Self::send_prepared) makes; the tokio driver uses it
-    /// whenever a connection's output is empty, keeping a reference to the message while a
-    /// partial write waits. The message is counted as sent and written.
+    /// Server: accepts a [`PreparedMessage`](crate::PreparedMessage) and returns the shared
+    /// frame for the caller to write to the transport itself, whole and before anything in
+    /// [`output`](Self::output) (empty now; what is queued later, an automatic pong or a
+    /// close, goes after it). The message is counted as sent and written. Those bytes are
+    /// outside the connection: its close deadline cannot abandon them, so a caller writing
+    /// to a peer that may stop reading bounds that write itself.
+    /// [`send_prepared`](Self::send_prepared) writes the same shared bytes without a copy
+    /// and keeps them under the deadlines; prefer it.
     ///
     /// ```
     /// # use wsmachine::{Config, Connection, PreparedMessage};
@@ -592,18 +598,6 @@ impl Connection {
         &mut self,
         message: &'m crate::PreparedMessage,
     ) -> Result<&'m [u8], SendError> {
-        self.out
-            .send_prepared_unbuffered(message)
-            .map(|(frame, _)| frame)
-    }
-
-    /// [`send_prepared_unbuffered`](Self::send_prepared_unbuffered) with which shared frame
-    /// it is, for a driver that must find it again after a partial write.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn send_prepared_direct<'m>(
-        &mut self,
-        message: &'m crate::PreparedMessage,
-    ) -> Result<(&'m [u8], crate::prepared::FrameOf), SendError> {
         self.out.send_prepared_unbuffered(message)
     }
 
@@ -666,10 +660,59 @@ impl Connection {
     #[must_use]
     #[inline]
     pub fn output(&self) -> &[u8] {
-        self.out.buf.bytes()
+        self.out.output()
     }
 
-    /// Marks the first `n` bytes of [`output`](Self::output) as written.
+    /// All the bytes waiting to be written: [`output`](Self::output) returns the first run
+    /// of them (a prepared message's shared frame, written from its shared bytes, comes
+    /// before the connection's own buffer), this counts them all. For a driver's high-water
+    /// mark.
+    ///
+    /// ```
+    /// use wsmachine::{Config, Connection, PreparedMessage};
+    /// let mut server = Connection::upgraded_server(Config::new(), &[]);
+    /// server.send_prepared(&PreparedMessage::text("shared"))?; // not copied
+    /// server.send_text("own")?; // copied into the buffer, behind it
+    /// assert_eq!(server.output(), b"\x81\x06shared");
+    /// assert_eq!(server.output_len(), 8 + 5);
+    /// server.consume_output(8);
+    /// assert_eq!(server.output(), b"\x81\x03own");
+    /// # Ok::<(), wsmachine::SendError>(())
+    /// ```
+    #[must_use]
+    pub fn output_len(&self) -> usize {
+        self.out.pending()
+    }
+
+    /// The bytes waiting to be written, in order, as two runs for a vectored write: a
+    /// prepared message's shared frame (written from its shared bytes, never copied; empty
+    /// when there is none) and the connection's own buffer. Write them with
+    /// `write_vectored` and report what was taken with
+    /// [`consume_output`](Self::consume_output), which takes from the first run, then the
+    /// second.
+    ///
+    /// ```
+    /// use std::io::{IoSlice, Write};
+    /// use wsmachine::{Config, Connection, PreparedMessage};
+    /// let mut server = Connection::upgraded_server(Config::new(), &[]);
+    /// server.send_prepared(&PreparedMessage::text("shared"))?;
+    /// server.pong(b"")?;
+    /// let mut socket = Vec::new();
+    /// let [first, second] = server.output_vectored();
+    /// let n = socket.write_vectored(&[IoSlice::new(first), IoSlice::new(second)]).unwrap();
+    /// server.consume_output(n);
+    /// # while server.wants_write() { let n = socket.write(server.output()).unwrap(); server.consume_output(n); }
+    /// assert_eq!(socket, b"\x81\x06shared\x8a\x00");
+    /// # Ok::<(), wsmachine::SendError>(())
+    /// ```
+    #[must_use]
+    pub fn output_vectored(&self) -> [&[u8]; 2] {
+        self.out.output_vectored()
+    }
+
+    /// Marks the first `n` bytes of the output as written: at most the length of
+    /// [`output`](Self::output), or of both runs of
+    /// [`output_vectored`](Self::output_vectored).
     /// Example on [`send_text`](Self::send_text).
     #[inline]
     pub fn consume_output(&mut self, n: usize) {
@@ -679,7 +722,7 @@ impl Connection {
     /// Whether there is output to write (example on [`stats`](Self::stats)).
     #[must_use]
     pub fn wants_write(&self) -> bool {
-        !self.out.buf.is_empty()
+        self.out.wants_write()
     }
 
     /// Whether to half-close the transport now: all output is written and the server has
@@ -687,7 +730,7 @@ impl Connection {
     /// server answered with an HTTP response. Example in the [crate docs](crate).
     #[must_use]
     pub fn should_shutdown_write(&self) -> bool {
-        self.out.link.shutdown && self.out.buf.is_empty()
+        self.out.link.shutdown && !self.out.wants_write()
     }
 
     /// Whether to run a close timer: a close frame was sent and the peer's is awaited, the

@@ -15,6 +15,7 @@ use crate::event::{CloseCause, MessageKind};
 use crate::frame::{
     apply_mask_copy, mask_copy_small, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
+use crate::prepared::{FrameOf, PreparedMessage};
 use crate::role::Role;
 use crate::stats::DirectionStats;
 use crate::utf8::Utf8Validator;
@@ -44,6 +45,9 @@ struct PendingPongs {
 #[repr(C)]
 pub(crate) struct Outbound {
     pub(crate) buf: ByteBuf,
+    /// A prepared message's shared frame at the head of the output, written from the shared
+    /// bytes (no copy) before anything in `buf`.
+    shared: Option<SharedHead>,
     fragment_size: usize,
     max_backlog: usize,
     /// Boxed: only clients mask, and a server should not carry a ChaCha block per
@@ -66,10 +70,31 @@ pub(crate) struct Outbound {
     sending_len: u64,
 }
 
+/// The unwritten rest of a shared frame at the head of the output.
+#[derive(Debug)]
+struct SharedHead {
+    message: PreparedMessage,
+    which: FrameOf,
+    /// Bytes of it written out.
+    written: usize,
+}
+
+impl SharedHead {
+    fn rest(&self) -> &[u8] {
+        // The frame was there when the head was made, and shared frames are never replaced.
+        let frame = self.message.frame_of(self.which);
+        debug_assert!(frame.is_some(), "a shared frame went away");
+        frame
+            .and_then(|frame| frame.get(self.written..))
+            .unwrap_or_default()
+    }
+}
+
 impl Outbound {
     pub(crate) fn new(role: Role, config: &Config, rng: Option<MaskRng>, phase: Phase) -> Outbound {
         Outbound {
             buf: ByteBuf::new(),
+            shared: None,
             link: Link::new(phase, config),
             role,
             rng: rng.map(Box::new),
@@ -89,8 +114,59 @@ impl Outbound {
         self.role
     }
 
-    /// Marks `n` output bytes as written.
-    pub(crate) fn consume(&mut self, n: usize) {
+    /// The bytes to write next: a shared frame's rest, else the buffer.
+    #[inline]
+    pub(crate) fn output(&self) -> &[u8] {
+        match &self.shared {
+            Some(head) => head.rest(),
+            None => self.buf.bytes(),
+        }
+    }
+
+    /// Whether anything waits to be written.
+    #[inline]
+    pub(crate) fn wants_write(&self) -> bool {
+        self.shared.is_some() || !self.buf.is_empty()
+    }
+
+    /// The bytes waiting to be written, in order: a shared frame's rest (or nothing), then
+    /// the buffer.
+    pub(crate) fn output_vectored(&self) -> [&[u8]; 2] {
+        match &self.shared {
+            Some(head) => [head.rest(), self.buf.bytes()],
+            None => [self.buf.bytes(), &[]],
+        }
+    }
+
+    /// All the bytes waiting to be written: a shared frame's rest and the buffer.
+    pub(crate) fn pending(&self) -> usize {
+        self.shared.as_ref().map_or(0, |head| head.rest().len()) + self.buf.len()
+    }
+
+    /// The backlog limit left for the buffer, behind a shared frame's rest.
+    fn backlog(&self) -> usize {
+        match &self.shared {
+            Some(head) => self.max_backlog.saturating_sub(head.rest().len()),
+            None => self.max_backlog,
+        }
+    }
+
+    /// Marks `n` output bytes as written: a shared frame's rest first, then the buffer's.
+    pub(crate) fn consume(&mut self, mut n: usize) {
+        if let Some(head) = &mut self.shared {
+            let rest = head.rest().len();
+            let taken = n.min(rest);
+            head.written += taken;
+            self.stats.bytes += taken as u64;
+            if taken < rest {
+                return;
+            }
+            self.shared = None;
+            n -= taken;
+            if n == 0 {
+                return;
+            }
+        }
         self.stats.bytes += n.min(self.buf.len()) as u64;
         self.buf.consume(n);
         if self.buf.len() < self.pongs.bytes {
@@ -104,6 +180,7 @@ impl Outbound {
 
     /// Drops all pending output: the transport is going away unwritten.
     pub(crate) fn abandon_output(&mut self) {
+        self.shared = None;
         self.buf.clear();
         self.pongs = PendingPongs::default();
     }
@@ -230,7 +307,10 @@ impl Outbound {
         // A client masks (§5.3): 4 more header bytes for the key.
         let header_len = if self.rng.is_some() { 6 } else { 2 };
         let total = header_len + len;
-        if self.buf.len() + total > self.max_backlog || self.buf.spare_mut().len() < total {
+        if self.buf.len() + total > self.max_backlog
+            || self.buf.spare_mut().len() < total
+            || self.shared.is_some()
+        {
             // Over the backlog, or the buffer must grow: the general path's business.
             return false;
         }
@@ -277,7 +357,7 @@ impl Outbound {
             self.write_frames(kind.opcode(), 0b100, &compressed);
             self.compression.give_back(compressed, self.retain);
         } else {
-            self.reserve(self.frames_len(payload.len()), self.max_backlog)?;
+            self.reserve(self.frames_len(payload.len()), self.backlog())?;
             self.write_frames(kind.opcode(), 0, payload);
         }
         self.stats.message(payload.len() as u64);
@@ -296,7 +376,7 @@ impl Outbound {
         encoded: fn(&Self, usize) -> usize,
     ) -> Result<Vec<u8>, SendError> {
         let bound = compressed_bound(payload.len());
-        if encoded(self, bound) > self.max_backlog.saturating_sub(self.buf.len()) {
+        if encoded(self, bound) > self.backlog().saturating_sub(self.buf.len()) {
             return Err(SendError::OutputFull);
         }
         let compressed = self
@@ -344,7 +424,7 @@ impl Outbound {
         if self.sending.is_some() {
             return Err(SendError::FragmentSequence);
         }
-        if self.role.is_client() || !self.buf.is_empty() {
+        if self.role.is_client() || self.wants_write() {
             return Err(SendError::UnbufferedNotPossible);
         }
         let header =
@@ -399,7 +479,7 @@ impl Outbound {
         } else {
             self.reserve(
                 self.header_len(payload.len()) + payload.len(),
-                self.max_backlog,
+                self.backlog(),
             )?;
             self.write_frame(opcode, fin, payload);
         }
@@ -440,7 +520,7 @@ impl Outbound {
         }
         self.reserve(
             self.header_len(payload.len()) + payload.len(),
-            self.max_backlog,
+            self.backlog(),
         )?;
         self.write_frame(opcode, true, payload);
         self.pongs = PendingPongs::default();
@@ -562,7 +642,7 @@ impl Sender<'_> {
     /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
     #[must_use]
     pub fn output(&self) -> &[u8] {
-        self.out.buf.bytes()
+        self.out.output()
     }
 
     /// Marks output as written, as

@@ -18,8 +18,7 @@ use crate::driver::{
     message_of, next_message, outcome, trace_end, trace_transport_error, transport_lost, Error,
     Next, OwnedMessage,
 };
-use crate::prepared::FrameOf;
-use crate::{Connection, Delivery, PreparedMessage, SendError, Timestamp};
+use crate::{Connection, Delivery, SendError, Timestamp};
 
 /// A deadline further than any real one, for a timer with nothing to wait for.
 const FAR: Duration = Duration::from_secs(86_400 * 365);
@@ -48,29 +47,9 @@ pub(crate) struct Io<S> {
     unflushed: bool,
     /// Output above which no more is read and sends wait.
     pub(crate) high_water: usize,
-    /// A prepared message's shared frame being written straight from its buffer (no copy
-    /// into the connection), before any of the connection's output.
-    direct: Option<Direct>,
     /// As a `Stream`: the last item (the end, or an error) was yielded.
     #[cfg(feature = "futures")]
     pub(crate) stream_ended: bool,
-}
-
-/// The rest of a shared frame that one write did not take.
-#[derive(Debug)]
-struct Direct {
-    message: PreparedMessage,
-    which: FrameOf,
-    written: usize,
-}
-
-impl Direct {
-    fn rest(&self) -> &[u8] {
-        self.message
-            .frame_of(self.which)
-            .and_then(|frame| frame.get(self.written..))
-            .unwrap_or_default()
-    }
 }
 
 impl<S> Drop for Io<S> {
@@ -94,7 +73,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             last_pass: false,
             unflushed: false,
             high_water,
-            direct: None,
             #[cfg(feature = "futures")]
             stream_ended: false,
         };
@@ -129,14 +107,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         transport_over && (self.is_drained() || (self.conn.is_closed() && !self.wants_write()))
     }
 
-    /// Bytes wait to be written: a shared frame's rest, or the connection's output.
+    /// Bytes wait to be written.
     pub(crate) fn wants_write(&self) -> bool {
-        self.direct.is_some() || self.conn.wants_write()
+        self.conn.wants_write()
     }
 
-    /// The connection is drained and no shared frame is left to write.
+    /// The connection is drained.
     fn is_drained(&self) -> bool {
-        self.direct.is_none() && self.conn.is_drained()
+        self.conn.is_drained()
     }
 
     /// The transport is gone (a failed read or write): the connection ends as at end of
@@ -144,7 +122,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     fn lost(&mut self) {
         self.eof = true;
         self.dead = true;
-        self.direct = None;
         transport_lost(&mut self.conn);
     }
 
@@ -167,7 +144,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         let mut moved = self.poll_output(cx);
         // 3. Input, straight into the connection's buffer, unless too much output waits
         //    (backpressure: a peer that does not read cannot make us buffer more).
-        if read && !self.eof && self.conn.output().len() <= self.high_water {
+        if read && !self.eof && self.conn.output_len() <= self.high_water {
             let buf = self.conn.read_buf();
             if buf.is_empty() {
                 // The input buffer is full: events must be drained first.
@@ -213,14 +190,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     fn poll_output(&mut self, cx: &mut Context<'_>) -> bool {
         let drained = self.is_drained();
         let mut moved = false;
-        // 1. Output: the rest of a shared frame first, then the connection's output:
-        //    everything the stream takes now, then flushed.
+        // 1. Output (a prepared message's shared frame comes from its shared bytes): everything
+        //    the stream takes now, then flushed.
         while self.wants_write() && !self.dead {
-            let bytes = match &self.direct {
-                Some(direct) => direct.rest(),
-                None => self.conn.output(),
-            };
-            match Pin::new(&mut self.stream).poll_write(cx, bytes) {
+            match Pin::new(&mut self.stream).poll_write(cx, self.conn.output()) {
                 Poll::Ready(Ok(0)) => {
                     self.lost();
                     moved = true;
@@ -231,15 +204,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     moved = true;
                 }
                 Poll::Ready(Ok(n)) => {
-                    match &mut self.direct {
-                        Some(direct) => {
-                            direct.written += n;
-                            if direct.rest().is_empty() {
-                                self.direct = None;
-                            }
-                        }
-                        None => self.conn.consume_output(n),
-                    }
+                    self.conn.consume_output(n);
                     self.unflushed = true;
                     moved = true;
                 }
@@ -263,7 +228,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         //    (a TLS stream then sends close_notify rather than a bare TCP close).
         let over = self.conn.should_shutdown_write()
             || (self.conn.is_closed() && !self.conn.wants_write());
-        let over = over && self.direct.is_none();
         if over && !self.unflushed && !self.shut_down && !self.dead {
             // An error means the peer is gone already: nothing left to tell it.
             if Pin::new(&mut self.stream).poll_shutdown(cx).is_ready() {
@@ -328,7 +292,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     /// Waits while the output is above the high-water mark, moving it meanwhile.
     fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        while self.conn.output().len() > self.high_water && !self.is_done() {
+        while self.conn.output_len() > self.high_water && !self.is_done() {
             match self.poll_out(cx) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
@@ -336,48 +300,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             }
         }
         Poll::Ready(Ok(()))
-    }
-
-    /// Sends a prepared message once there is room, as [`poll_command`](Self::poll_command):
-    /// when nothing else waits to be written, its shared frame goes to the stream directly
-    /// (no copy into the connection; a clone of the message holds it while a partial write
-    /// waits), else the connection copies it.
-    pub(crate) fn poll_prepared(
-        &mut self,
-        cx: &mut Context<'_>,
-        message: &PreparedMessage,
-    ) -> Poll<Result<(), Error>> {
-        match self.poll_room(cx) {
-            Poll::Ready(Ok(())) => {}
-            other => return other,
-        }
-        if !self.wants_write() && !self.dead {
-            match self.conn.send_prepared_direct(message) {
-                Ok((frame, which)) => {
-                    let written = match Pin::new(&mut self.stream).poll_write(cx, frame) {
-                        Poll::Ready(Ok(n)) => n,
-                        // A failure shows again on the next write, and is handled there.
-                        Poll::Ready(Err(_)) | Poll::Pending => 0,
-                    };
-                    self.unflushed |= written > 0;
-                    if written < frame.len() {
-                        self.direct = Some(Direct {
-                            message: message.clone(),
-                            which,
-                            written,
-                        });
-                    }
-                    self.poll_write_now(cx);
-                    return Poll::Ready(Ok(()));
-                }
-                // Fragmented, masked, compressed apart: copied below.
-                Err(SendError::UnbufferedNotPossible) => {}
-                Err(e) => return Poll::Ready(Err(Error::Send(e))),
-            }
-        }
-        let result = self.conn.send_prepared(message).map_err(Error::Send);
-        self.poll_write_now(cx);
-        Poll::Ready(result)
     }
 
     /// The next message, copied out: a message is taken out of the connection only in the

@@ -549,7 +549,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// As [`send`](Self::send).
     pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
-        poll_fn(|cx| self.io.poll_prepared(cx, message)).await
+        queue(&mut self.io, true, |conn| conn.send_prepared(message)).await
     }
 
     /// Sends one fragment of a message (§5.4); `fin` ends it. See
@@ -661,7 +661,7 @@ where
 
 /// Waits while output is above the high-water mark (moving bytes meanwhile).
 async fn room<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) -> Result<(), Error> {
-    while io.conn.output().len() > io.high_water && !io.is_done() {
+    while io.conn.output_len() > io.high_water && !io.is_done() {
         drive_out(io).await?;
     }
     Ok(())

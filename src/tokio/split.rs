@@ -167,11 +167,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     ///
     /// As [`WebSocket::send`](super::WebSocket::send).
     pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
-        poll_fn(|cx| {
-            self.shared
-                .poll_with(WRITER, cx, |io, cx| io.poll_prepared(cx, message))
-        })
-        .await
+        self.command(true, |c| c.send_prepared(message)).await
     }
 
     /// Sends one fragment of a message. Cancel-safe.

@@ -136,11 +136,20 @@ pub fn decode_frames(mut bytes: &[u8]) -> Vec<Decoded> {
     frames
 }
 
-/// Takes the whole output of a connection.
+/// Takes the whole output of a connection (a prepared message's shared frame, then the
+/// connection's own buffer: `output()` returns one run at a time).
 pub fn take_output(conn: &mut Connection) -> Vec<u8> {
-    let out = conn.output().to_vec();
-    conn.consume_output(out.len());
+    let mut out = Vec::new();
+    while conn.wants_write() {
+        out.extend_from_slice(conn.output());
+        conn.consume_output(conn.output().len());
+    }
     out
+}
+
+/// A copy of all the output waiting, left in place (both runs of `output_vectored`).
+pub fn peek_output(conn: &Connection) -> Vec<u8> {
+    conn.output_vectored().concat()
 }
 
 /// Drains every event.

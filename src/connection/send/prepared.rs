@@ -1,7 +1,8 @@
-//! Sending a [`PreparedMessage`]: the same checks as any whole message, then one copy of a
-//! shared encoding into the output.
+//! Sending a [`PreparedMessage`]: the same checks as any whole message, then the shared
+//! encoding at the head of the output (no copy) when nothing else waits to be written, else
+//! one copy of it into the output.
 
-use super::{Outbound, PendingPongs};
+use super::{Outbound, PendingPongs, SharedHead};
 use crate::error::SendError;
 use crate::prepared::{Encoded, FrameOf, PreparedMessage};
 
@@ -10,6 +11,22 @@ impl Outbound {
     /// shared by every connection that can use them.
     #[inline]
     pub(crate) fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), SendError> {
+        if !self.wants_write() && self.rng.is_none() {
+            if let Ok((frame, which)) = self.shared_frame_for(msg) {
+                // The frame goes out from the shared bytes: the head of the output holds a
+                // reference to the message, and the connection's deadlines cover it as any
+                // other output.
+                let len = frame.len();
+                self.shared = Some(SharedHead {
+                    message: msg.clone(),
+                    which,
+                    written: 0,
+                });
+                debug_assert_eq!(self.pending(), len);
+                self.stats.frames += 1;
+                return self.sent(msg.len());
+            }
+        }
         if self.send_shared_frame(msg) {
             return Ok(());
         }
@@ -28,7 +45,7 @@ impl Outbound {
             || self.sending.is_some()
             || (self.fragment_size != 0 && len > self.fragment_size)
             || (msg.may_compress() && self.compression.wants(len))
-            || self.buf.len() + frame.len() > self.max_backlog
+            || self.buf.len() + frame.len() > self.backlog()
         {
             return false;
         }
@@ -79,11 +96,11 @@ impl Outbound {
         let fits = self.fragment_size == 0 || payload.len() <= self.fragment_size;
         if self.rng.is_none() && fits {
             let frame = encoded.frame();
-            self.reserve(frame.len(), self.max_backlog)?;
+            self.reserve(frame.len(), self.backlog())?;
             self.buf.push(frame);
             self.stats.frames += 1;
         } else {
-            self.reserve(self.frames_len(payload.len()), self.max_backlog)?;
+            self.reserve(self.frames_len(payload.len()), self.backlog())?;
             self.write_frames(msg.kind().opcode(), rsv, payload);
         }
         Ok(())
@@ -97,12 +114,34 @@ impl Outbound {
     pub(crate) fn send_prepared_unbuffered<'m>(
         &mut self,
         msg: &'m PreparedMessage,
+    ) -> Result<&'m [u8], SendError> {
+        if self.wants_write() {
+            self.check_data()?;
+            if self.sending.is_some() {
+                return Err(SendError::FragmentSequence);
+            }
+            return Err(SendError::UnbufferedNotPossible);
+        }
+        let (frame, _) = self.shared_frame_for(msg)?;
+        self.stats.bytes += frame.len() as u64;
+        self.stats.frames += 1;
+        self.sent(msg.len())?;
+        Ok(frame)
+    }
+
+    /// The shared frame this connection sends `msg` as, where it sends one: a server, open,
+    /// no fragmented message in progress, the frame within the backlog and not split by the
+    /// fragment size; compressed only from the lock-free slot of the shared encodings.
+    /// Counts nothing.
+    fn shared_frame_for<'m>(
+        &self,
+        msg: &'m PreparedMessage,
     ) -> Result<(&'m [u8], FrameOf), SendError> {
         self.check_data()?;
         if self.sending.is_some() {
             return Err(SendError::FragmentSequence);
         }
-        if self.rng.is_some() || !self.buf.is_empty() {
+        if self.rng.is_some() {
             return Err(SendError::UnbufferedNotPossible);
         }
         let len = msg.len();
@@ -115,9 +154,9 @@ impl Outbound {
             return Err(SendError::UnbufferedNotPossible);
         }
         let frame = encoded.frame();
-        self.stats.bytes += frame.len() as u64;
-        self.stats.frames += 1;
-        self.sent(len)?;
+        if frame.len() > self.backlog().saturating_sub(self.buf.len()) {
+            return Err(SendError::OutputFull);
+        }
         Ok((frame, which))
     }
 
