@@ -11,7 +11,7 @@
 //! Open <http://127.0.0.1:8081/> in one tab and <http://127.0.0.1:8082/> in another: the two
 //! nodes share the room. `/room/NAME` is the page of room `NAME` (its endpoint is
 //! `/chat/NAME`; `/` and `/chat` are room `lobby`). A third argument names the node in its
-//! logs and `[system]` lines (default `node-PORT`).
+//! logs and `[system]` lines (default: its address).
 //!
 //! Usage: `chat_cluster LISTEN_ADDR REDIS_URL [NODE_ID]`.
 

@@ -76,6 +76,18 @@ impl Process {
     }
 }
 
+/// The CPU time of every thread of process `pid` so far (`/proc/<pid>/task/*/schedstat`).
+fn cpu_time(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let nanos = tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -234,7 +246,9 @@ impl Node {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = log.recv_timeout(left).expect("the node never said `listening on`");
+            let line = log
+                .recv_timeout(left)
+                .expect("the node never said `listening on`");
             if let Some((_, rest)) = line.split_once("listening on http://") {
                 let addr = rest.split('/').next().unwrap().parse().unwrap();
                 return Node { process, addr, log };
@@ -470,7 +484,10 @@ fn a_message_sent_on_node_a_reaches_every_client_of_both_nodes_exactly_once() {
         }
         elsewhere.until(|t| t.starts_with("K 1")).await;
         lobby.until(|t| t.starts_with("L 1")).await;
-        assert_eq!(elsewhere.chat().collect::<Vec<_>>(), ["K 1 only in the kitchen"]);
+        assert_eq!(
+            elsewhere.chat().collect::<Vec<_>>(),
+            ["K 1 only in the kitchen"]
+        );
         assert_eq!(lobby.chat().collect::<Vec<_>>(), ["L 1 only in the lobby"]);
     });
     cluster.assert_nodes_running();
@@ -627,9 +644,7 @@ fn redis_killed_and_restarted_mid_run_loses_no_client_and_delivery_resumes_withi
         }
         resumed
     });
-    println!(
-        "delivery between the nodes resumed {resumed:?} after Redis was back (bound: 5 s)"
-    );
+    println!("delivery between the nodes resumed {resumed:?} after Redis was back (bound: 5 s)");
     assert!(
         resumed < Duration::from_secs(5),
         "delivery resumed only after {resumed:?}"
@@ -684,8 +699,9 @@ fn two_browser_tabs_on_two_nodes_talk() {
 }
 
 /// Fan-out throughput: one publisher, 1,000 subscribers all on node A, then split 500/500
-/// over A and B; messages per second delivered to all of them (README, "The chat on several
-/// nodes"). Runs only with `WSMACHINE_CLUSTER_FANOUT=1`, in release.
+/// over A and B; messages per second delivered to all of them, and each node's CPU time for
+/// it (README, "The chat on several nodes"). Runs only with `WSMACHINE_CLUSTER_FANOUT=1`, in
+/// release.
 #[test]
 fn fan_out_two_nodes_against_one() {
     const SUBSCRIBERS: usize = 1000;
@@ -698,32 +714,43 @@ fn fan_out_two_nodes_against_one() {
         return;
     };
     let (a, b) = (cluster.a.addr, cluster.b.addr);
+    let pids = [cluster.a.process.child.id(), cluster.b.process.child.id()];
     let rt = runtime();
     let mut rates = Vec::new();
-    for (label, room, split) in [("one node", "fan1", false), ("two nodes", "fan2", true)] {
-        let rate = rt.block_on(fan_out(a, if split { b } else { a }, room, SUBSCRIBERS, MESSAGES));
+    for (label, room, second) in [("one node ", "fan1", a), ("two nodes", "fan2", b)] {
+        let run = rt.block_on(fan_out(a, second, room, SUBSCRIBERS, MESSAGES, pids));
         println!(
-            "fan-out, {label}: {MESSAGES} messages to {SUBSCRIBERS} subscribers: {:.0} messages/s delivered",
-            rate
+            "fan-out, {label}: {MESSAGES} messages × {SUBSCRIBERS} subscribers in {:.2} s: \
+             {:.0} messages/s delivered; CPU node A {:.2} s, node B {:.2} s",
+            run.elapsed.as_secs_f64(),
+            run.rate,
+            run.cpu[0].as_secs_f64(),
+            run.cpu[1].as_secs_f64(),
         );
-        rates.push(rate);
+        rates.push(run.rate);
     }
-    println!(
-        "fan-out, two nodes ÷ one node: {:.2}×",
-        rates[1] / rates[0]
-    );
+    println!("fan-out, two nodes ÷ one node: {:.2}×", rates[1] / rates[0]);
+}
+
+/// One fan-out run.
+struct FanOut {
+    /// Deliveries per second, from the first send to the last delivery.
+    rate: f64,
+    elapsed: Duration,
+    /// The CPU time each node spent meanwhile.
+    cpu: [Duration; 2],
 }
 
 /// Subscribers alternate between `first` and `second`; a publisher on `first` sends `messages`
-/// 64-byte lines as fast as the node takes them; the rate is deliveries per second from the
-/// first send to the last delivery.
+/// 64-byte lines as fast as the node takes them.
 async fn fan_out(
     first: SocketAddr,
     second: SocketAddr,
     room: &str,
     subscribers: usize,
     messages: usize,
-) -> f64 {
+    nodes: [u32; 2],
+) -> FanOut {
     let (done_tx, mut done) = unbounded_channel();
     let mut ready = Vec::new();
     for i in 0..subscribers {
@@ -739,9 +766,7 @@ async fn fan_out(
                 .unwrap();
             // The welcome: subscribed from here on.
             ws.recv().await.unwrap().unwrap();
-            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
             tokio::spawn(async move {
-                let _ = ready_tx.send(());
                 let mut count = 0;
                 while count < messages {
                     match ws.recv().await {
@@ -754,8 +779,8 @@ async fn fan_out(
                 }
                 let _ = done_tx.send(Instant::now());
             });
-            ready_rx.await.unwrap();
         }));
+        // Connect in groups, not all at once into the listen backlog.
         if ready.len() == 50 {
             for task in ready.drain(..) {
                 task.await.unwrap();
@@ -768,6 +793,7 @@ async fn fan_out(
     drop(done_tx);
     let mut publisher = Client::join("publisher", first, room, false).await;
     let pad = "x".repeat(48);
+    let cpu_before = nodes.map(cpu_time);
     let started = Instant::now();
     for seq in 1..=messages {
         publisher.say(&format!("P {seq:08} {pad}")).await;
@@ -779,5 +805,11 @@ async fn fan_out(
             .expect("fan-out did not complete")
             .unwrap();
     }
-    (subscribers * messages) as f64 / (last - started).as_secs_f64()
+    let cpu_after = nodes.map(cpu_time);
+    let elapsed = last - started;
+    FanOut {
+        rate: (subscribers * messages) as f64 / elapsed.as_secs_f64(),
+        elapsed,
+        cpu: [cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]],
+    }
 }

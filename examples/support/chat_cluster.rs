@@ -91,9 +91,9 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> io::Result<()> {
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let listener = TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
-    let id = args
-        .next()
-        .unwrap_or_else(|| format!("node-{}", local.port()));
+    // By default a node is known by its address, which tells a reader of the room which node
+    // a browser is on (behind a load balancer, give each node a name).
+    let id = args.next().unwrap_or_else(|| local.to_string());
     println!("[{id}] chat node listening on http://{local}/ (rooms at /room/NAME), message bus {redis_url}");
     serve(listener, client, id).await
 }
@@ -269,7 +269,10 @@ async fn connection(stream: TcpStream, node: Arc<Node>) {
     let (mut reader, mut writer) = ws.split();
     // The welcome tells the browser (and the tests) that the node is subscribed: from here on
     // it receives every message published to the room.
-    let mut welcome = format!("{SYSTEM} joined room {} on node {}", membership.room, node.id);
+    let mut welcome = format!(
+        "{SYSTEM} joined room {} on node {}",
+        membership.room, node.id
+    );
     if !bus_up {
         welcome.push_str("; the message bus is down, messages may be lost");
     }
