@@ -447,6 +447,37 @@ fn in_order_per_sender(client: &Client) -> HashMap<String, usize> {
     counts
 }
 
+/// Rooms by path: the endpoint `/chat/{room}` (`/chat` for the default room), the page
+/// `/room/{room}` (`/` for the default room); names are 1 to 64 of `A-Z a-z 0-9 _ -`.
+#[test]
+fn rooms_are_named_by_path() {
+    use chat_cluster::{route, DEFAULT_ROOM};
+    let long = format!("/chat/{}", "r".repeat(64));
+    let too_long = format!("/chat/{}", "r".repeat(65));
+    let cases: &[(&str, Option<(&str, bool)>)] = &[
+        ("/chat", Some((DEFAULT_ROOM, true))),
+        ("/chat?token=1", Some((DEFAULT_ROOM, true))),
+        ("/chat/dev", Some(("dev", true))),
+        ("/chat/Team_2-b", Some(("Team_2-b", true))),
+        ("/", Some((DEFAULT_ROOM, false))),
+        ("/index.html", Some((DEFAULT_ROOM, false))),
+        ("/room/dev", Some(("dev", false))),
+        ("/room/dev?x", Some(("dev", false))),
+        ("/chat/", None),
+        ("/chat/a/b", None),
+        ("/chat/a%20b", None),
+        ("/chat/ünï", None),
+        ("/room/", None),
+        ("/chatroom", None),
+        ("/favicon.ico", None),
+    ];
+    for &(target, expected) in cases {
+        assert_eq!(route(target), expected, "{target}");
+    }
+    assert_eq!(route(&long).map(|(r, _)| r.len()), Some(64));
+    assert_eq!(route(&too_long), None);
+}
+
 #[test]
 fn a_message_sent_on_node_a_reaches_every_client_of_both_nodes_exactly_once() {
     let Some(mut cluster) = Cluster::start() else {
