@@ -34,8 +34,8 @@ use std::net::TcpStream;
 use std::time::Instant;
 
 use crate::driver::{
-    self, handshake_error, message_of, next_message, outcome, transport_lost, Answer, Error, Next,
-    OwnedMessage,
+    self, handshake_error, message_of, next_message, outcome, transport_failed, Answer, Error,
+    Failure, Next, OwnedMessage,
 };
 use crate::handshake::client::ClientRequest;
 use crate::{
@@ -169,7 +169,8 @@ pub struct WebSocket<S> {
     hooks: Hooks<S>,
     origin: Instant,
     eof: bool,
-    dead: bool,
+    /// The stream failed: nothing more is written to it, and every later call reports this.
+    failure: Option<Failure>,
     shut_down: bool,
 }
 
@@ -233,7 +234,7 @@ impl<S: Read + Write> WebSocket<S> {
             hooks,
             origin: Instant::now(),
             eof: false,
-            dead: false,
+            failure: None,
             shut_down: false,
         };
         ws.tick();
@@ -365,8 +366,10 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] when it ended otherwise; [`Error::StreamingDelivery`] with
-    /// streaming delivery (use [`recv_event`](Self::recv_event)); [`Error::Io`].
+    /// [`Error::Closed`] when it ended otherwise, once the transport is finished (a failure's
+    /// close frame has been written by then); [`Error::Io`] when the transport failed, on
+    /// this and every later call; [`Error::StreamingDelivery`] with streaming delivery (use
+    /// [`recv_event`](Self::recv_event)).
     pub fn recv(&mut self) -> Result<Option<Message<'_>>, Error> {
         if self.conn.config().delivery == Delivery::Streaming {
             return Err(Error::StreamingDelivery);
@@ -376,7 +379,7 @@ impl<S: Read + Write> WebSocket<S> {
                 Next::Message(ready) => return message_of(self.conn.render_ready(ready)).map(Some),
                 Next::Ended(closed) => {
                     self.finish();
-                    return outcome(closed);
+                    return outcome(closed, self.failure.as_ref());
                 }
                 Next::Wait => self.step()?,
             }
@@ -408,7 +411,7 @@ impl<S: Read + Write> WebSocket<S> {
                 }
                 Next::Ended(closed) => {
                     self.finish();
-                    return outcome(closed);
+                    return outcome(closed, self.failure.as_ref());
                 }
                 Next::Wait => self.step()?,
             }
@@ -426,15 +429,23 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// The next event of any kind (fragments with streaming delivery, pings, pongs, the
-    /// peer's close frame, `Closed`); `None` after `Closed`, once the transport is finished.
+    /// peer's close frame, `Closed`); `None` after `Closed`. `Closed` is returned once the
+    /// transport is finished, so a failure's close frame has been written by then.
     /// Example on [`WebSocket`].
     ///
     /// # Errors
     ///
-    /// [`Error::Io`].
+    /// [`Error::Io`] when the stream cannot be read at all; a transport failure is the
+    /// `Closed` event (cause `Abnormal`).
     pub fn recv_event(&mut self) -> Result<Option<Event<'_>>, Error> {
         loop {
             if let Some(ready) = self.conn.next_ready() {
+                // The end is reported once its transport is finished, so that a failure's
+                // close frame is written before the application can drop the connection.
+                if let Some(closed) = ready.closed() {
+                    self.finish();
+                    return Ok(Some(Event::Closed(closed)));
+                }
                 return Ok(Some(self.conn.render_ready(ready)));
             }
             if self.conn.closed().is_some() {
@@ -542,17 +553,21 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// [`Error::Io`].
     pub fn flush(&mut self) -> Result<(), Error> {
+        self.failure()?;
         self.write_out();
-        Ok(())
+        self.failure()
     }
 
+    /// Runs a command and writes its frame out. Once the transport failed, every command
+    /// reports that failure (a command whose write fails too).
     fn command(
         &mut self,
         f: impl FnOnce(&mut Connection) -> Result<(), crate::SendError>,
     ) -> Result<(), Error> {
+        self.failure()?;
         f(&mut self.conn).map_err(Error::Send)?;
         self.write_out();
-        Ok(())
+        self.failure()
     }
 
     fn now(&self) -> Timestamp {
@@ -584,34 +599,44 @@ impl<S: Read + Write> WebSocket<S> {
     /// failed, or was half-closed (a server closes at once after the closing handshake,
     /// §5.5.1; the half-close comes first so that a TLS stream sends its `close_notify`).
     fn is_done(&self) -> bool {
-        (self.eof || self.dead || self.shut_down)
+        (self.eof || self.failure.is_some() || self.shut_down)
             && (self.conn.is_drained() || (self.conn.is_closed() && !self.conn.wants_write()))
     }
 
-    /// The transport failed: the connection ends as at end of stream, its output dropped.
-    fn lost(&mut self) {
+    /// The transport failed (a read or write returned `error`): the connection ends at once,
+    /// its output dropped, and every later call reports the failure.
+    fn lost(&mut self, error: &io::Error) {
         self.eof = true;
-        self.dead = true;
-        transport_lost(&mut self.conn);
+        transport_failed(&mut self.conn, &mut self.failure, error);
+    }
+
+    /// The transport's failure, if it failed: what every call reports from then on.
+    fn failure(&self) -> Result<(), Error> {
+        match &self.failure {
+            Some(failure) => Err(failure.error()),
+            None => Ok(()),
+        }
     }
 
     /// Writes the output out (waiting at most until each deadline, which is then told), and
     /// half-closes when the connection asks.
     fn write_out(&mut self) {
-        while self.conn.wants_write() && !self.dead && !self.is_done() {
+        while self.conn.wants_write() && self.failure.is_none() && !self.is_done() {
             self.set_timeout();
             match self.stream.write(self.conn.output()) {
-                Ok(0) => self.lost(),
+                Ok(0) => self.lost(&io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.conn.consume_output(n),
                 Err(e) => self.write_failed(&e),
             }
         }
-        if !self.dead && !self.conn.wants_write() && self.stream.flush().is_err() {
-            self.lost();
+        if self.failure.is_none() && !self.conn.wants_write() {
+            if let Err(e) = self.stream.flush() {
+                self.lost(&e);
+            }
         }
         let over = self.conn.should_shutdown_write()
             || (self.conn.is_closed() && !self.conn.wants_write());
-        if over && !self.shut_down && !self.dead {
+        if over && !self.shut_down && self.failure.is_none() {
             self.shut_down = true;
             if let Some(shutdown) = self.hooks.shutdown {
                 // The peer may be gone already: nothing left to tell it then.
@@ -626,10 +651,7 @@ impl<S: Read + Write> WebSocket<S> {
         match e.kind() {
             io::ErrorKind::Interrupted => {}
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => self.tick(),
-            _ => {
-                driver::trace_transport_error(e);
-                self.lost();
-            }
+            _ => self.lost(e),
         }
     }
 
@@ -637,6 +659,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// the time told.
     fn step(&mut self) -> Result<(), Error> {
         self.write_out();
+        self.failure()?;
         if self.is_done() {
             return Ok(());
         }
@@ -665,15 +688,12 @@ impl<S: Read + Write> WebSocket<S> {
                             | io::ErrorKind::TimedOut
                             | io::ErrorKind::Interrupted
                     ) => {}
-                // A reset ends the connection like an end of stream.
-                Err(e) => {
-                    driver::trace_transport_error(&e);
-                    self.lost();
-                }
+                // A reset, or a TLS failure.
+                Err(e) => self.lost(&e),
             }
         }
         self.tick();
-        Ok(())
+        self.failure()
     }
 
     /// Writes what is left and half-closes (an answered request, a failed handshake).

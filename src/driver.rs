@@ -26,7 +26,13 @@ pub const DEFAULT_HIGH_WATER: usize = 128 * 1024;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The transport failed (a reset is reported as the end of the connection instead).
+    /// The transport failed: a read, write, flush or shutdown returned this error (a reset, a
+    /// broken pipe, a TLS failure), or connecting did. The connection ends at that moment
+    /// ([`Connection::receive_transport_error`]): the call that met the failure and every
+    /// later send, flush, close and receive return this error again (same kind and text),
+    /// without waiting. `recv_event` returns the connection's `Closed` event (cause
+    /// `Abnormal`) instead, then `None`. A peer that closes cleanly (end of stream) is not a
+    /// failure: `recv` reports that as [`Error::Closed`].
     Io(io::Error),
     /// The opening handshake failed (a server answered the request with the matching
     /// status, a client found the response invalid).
@@ -315,14 +321,40 @@ pub(crate) fn os_seed() -> Result<Seed, Error> {
     Seed::from_os().map_err(|e| Error::Io(io::Error::other(e)))
 }
 
-/// The transport failed: the connection ends as at end of stream, and what it still wanted
-/// to write is dropped.
-pub(crate) fn transport_lost(conn: &mut Connection) {
-    while conn.wants_write() {
-        let n = conn.output().len();
-        conn.consume_output(n);
+/// A transport failure, kept so that every later call the application makes reports it.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    kind: io::ErrorKind,
+    message: String,
+}
+
+impl Failure {
+    /// The error to report again (an `io::Error` cannot be cloned: same kind, same text).
+    pub(crate) fn error(&self) -> Error {
+        Error::Io(self.io_error())
     }
-    conn.receive_eof();
+
+    pub(crate) fn io_error(&self) -> io::Error {
+        io::Error::new(self.kind, self.message.clone())
+    }
+}
+
+/// The transport failed with `error`: the connection ends at once (its output dropped, see
+/// [`Connection::receive_transport_error`]), and the failure is kept in `slot` for every
+/// later call. A write that took nothing counts as a failure too.
+pub(crate) fn transport_failed(
+    conn: &mut Connection,
+    slot: &mut Option<Failure>,
+    error: &io::Error,
+) {
+    trace_transport_error(error);
+    conn.receive_transport_error();
+    if slot.is_none() {
+        *slot = Some(Failure {
+            kind: error.kind(),
+            message: alloc::format!("the transport failed: {error}"),
+        });
+    }
 }
 
 /// `tracing` (feature `tracing`): the upgrade, at debug level.
@@ -391,11 +423,15 @@ pub(crate) fn handshake_error(closed: Closed) -> Error {
     }
 }
 
-/// The result of a clean or failed end, as `recv` reports it.
-pub(crate) fn outcome<T>(closed: Closed) -> Result<Option<T>, Error> {
+/// The result of a clean or failed end, as `recv` reports it: `Ok(None)` after a clean
+/// closing handshake (whatever the transport did after it), the transport's failure if it
+/// failed, else the `Closed` of the failure.
+pub(crate) fn outcome<T>(closed: Closed, failure: Option<&Failure>) -> Result<Option<T>, Error> {
     if closed.is_clean() {
-        Ok(None)
-    } else {
-        Err(Error::Closed(closed))
+        return Ok(None);
+    }
+    match failure {
+        Some(failure) => Err(failure.error()),
+        None => Err(Error::Closed(closed)),
     }
 }

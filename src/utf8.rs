@@ -207,6 +207,13 @@ impl Utf8Validator {
         })
     }
 
+    /// The code point the last [`feed`](Self::feed) completed from carried bytes (its
+    /// `joined`), again.
+    pub(crate) fn last_joined(&self) -> Result<&str, Utf8Error> {
+        let len = self.joined.first().map_or(0, |&lead| sequence_len(lead));
+        validate(self.joined.get(..len).unwrap_or_default())
+    }
+
     /// Checks that the stream ended at a code point boundary, and resets the validator.
     /// Example on [`Utf8Validator`].
     ///

@@ -89,8 +89,8 @@ fn outcome(rx: &mpsc::Receiver<(Option<Closed>, Duration)>) -> (Closed, Duration
     (closed.expect("a Closed event"), lasted)
 }
 
-/// Half a request, then nothing: `408` at the handshake deadline, the connection over soon
-/// after.
+/// Half a request, then nothing: `408` at the handshake deadline (never before it), then
+/// the connection ends.
 #[test]
 fn half_request_is_dropped_at_the_handshake_deadline() {
     for server in [std_server as Server, tokio_server] {
@@ -116,7 +116,7 @@ fn half_request_is_dropped_at_the_handshake_deadline() {
         drop(stream);
         let (closed, lasted) = outcome(&outcomes);
         assert_eq!(closed.cause, CloseCause::Handshake(HandshakeError::Timeout));
-        assert!(lasted < Duration::from_secs(3), "{lasted:?}");
+        assert!(lasted >= Duration::from_millis(350), "{lasted:?}");
     }
 }
 
@@ -134,9 +134,8 @@ fn silent_client_is_dropped_after_interval_and_timeout() {
             (closed.code, closed.cause),
             (CloseCode::INTERNAL_ERROR, CloseCause::KeepaliveTimeout)
         );
-        // Interval + timeout, then the close deadline.
+        // Interval + timeout, then the close deadline: never before.
         assert!(lasted >= Duration::from_millis(550), "{lasted:?}");
-        assert!(lasted < Duration::from_secs(3), "{lasted:?}");
         // What the server wrote: the 101, a ping, the 1011 close.
         let mut seen = Vec::new();
         stream
@@ -151,11 +150,12 @@ fn silent_client_is_dropped_after_interval_and_timeout() {
 
 /// A peer that sends its close and then ignores everything (never reads, never closes its
 /// side): the server answers and closes the transport at once (§5.5.1 "The server MUST close
-/// the underlying TCP connection immediately"), well before the close deadline.
+/// the underlying TCP connection immediately"), not at the close deadline (60 s here, past
+/// the 10 s this test waits for the end).
 #[test]
 fn peer_that_closes_then_ignores_everything_is_closed_at_once_s5_5_1() {
     for server in [std_server as Server, tokio_server] {
-        let (addr, outcomes) = server(short(2000));
+        let (addr, outcomes) = server(short(60_000));
         let mut stream = TcpStream::connect(&addr).unwrap();
         stream.write_all(REQUEST).unwrap();
         // A masked close 1000 (zero mask).
@@ -167,7 +167,7 @@ fn peer_that_closes_then_ignores_everything_is_closed_at_once_s5_5_1() {
             (closed.code, closed.cause),
             (CloseCode::NORMAL, CloseCause::ClosedByPeer)
         );
-        assert!(lasted < Duration::from_millis(1500), "{lasted:?}");
+        assert!(lasted < Duration::from_secs(60), "{lasted:?}");
         // The 101, the close reply, then the server's end of the connection.
         let mut seen = Vec::new();
         stream
@@ -180,11 +180,12 @@ fn peer_that_closes_then_ignores_everything_is_closed_at_once_s5_5_1() {
 }
 
 /// 200 connections that each send half a request and stop: a normal client still connects,
-/// upgrades and echoes meanwhile, and every half-open one is dropped with 408 at the
-/// handshake deadline.
+/// upgrades and echoes meanwhile, before any of them is dropped (they wait for their
+/// handshake deadline; the normal client does not), and every half-open one is dropped
+/// with 408 at that deadline.
 #[test]
 fn half_open_handshakes_do_not_block_a_normal_client() {
-    let (addr, outcomes) = tokio_server(short(1500));
+    let (addr, outcomes) = tokio_server(short(3000));
     let mut idle: Vec<TcpStream> = (0..200)
         .map(|_| {
             let mut s = TcpStream::connect(&addr).unwrap();
@@ -192,12 +193,17 @@ fn half_open_handshakes_do_not_block_a_normal_client() {
             s
         })
         .collect();
-    let started = Instant::now();
     client_checks::run_blocking(&format!("ws://{addr}/")).unwrap();
+    // The order: the normal client is done while every half-open handshake still waits.
+    let (closed, _) = outcome(&outcomes);
     assert!(
-        started.elapsed() < Duration::from_millis(1400),
-        "the normal client waited {:?}",
-        started.elapsed()
+        closed.is_clean(),
+        "the normal client's end first: {closed:?}"
+    );
+    let early = outcomes.try_iter().count();
+    assert_eq!(
+        early, 0,
+        "{early} half-open handshakes ended before the normal client"
     );
     for s in &mut idle {
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -207,7 +213,7 @@ fn half_open_handshakes_do_not_block_a_normal_client() {
     }
     drop(idle);
     let mut timed_out = 0;
-    for _ in 0..201 {
+    for _ in 0..200 {
         let (closed, _) = outcome(&outcomes);
         if closed.cause == CloseCause::Handshake(HandshakeError::Timeout) {
             timed_out += 1;

@@ -543,3 +543,39 @@ fn byte_by_byte_delivery_gives_the_same_outcome() {
         }
     }
 }
+
+/// §8.1, §5.6: every text message must be valid UTF-8 on its own. Two small single-frame text
+/// messages that split a code point between them ("\xC3" then "\xA9", "é" only together)
+/// fail the connection with 1007 at the first, delivering neither, however they arrive
+/// (together or apart, copied by `receive` or read in place), in both delivery modes. Small
+/// frames are validated in runs, and a run of these two is valid UTF-8: each one must be
+/// checked alone too.
+#[test]
+fn small_text_messages_that_split_a_code_point_fail_with_1007() {
+    let mut wire = frame(true, TEXT, b"ok", Some([1, 2, 3, 4]));
+    wire.extend(frame(true, TEXT, b"\xC3", Some([5, 6, 7, 8])));
+    wire.extend(frame(true, TEXT, b"\xA9", Some([9, 8, 7, 6])));
+    for mode in MODES {
+        for in_place in [false, true] {
+            for chunk in [1, 7, wire.len()] {
+                let case = format!("{mode:?}, in place {in_place}, reads of {chunk}");
+                let mut conn = server(mode);
+                let mut events = Vec::new();
+                for piece in wire.chunks(chunk) {
+                    if in_place {
+                        let buf = conn.read_buf();
+                        buf[..piece.len()].copy_from_slice(piece);
+                        conn.commit_read(piece.len());
+                        events.extend(drain(&mut conn));
+                    } else {
+                        events.extend(feed(&mut conn, piece));
+                    }
+                }
+                let (end, messages) = events.split_last().expect("events");
+                assert!(matches!(end, OwnedEvent::Closed(_)), "{case}: {events:?}");
+                assert_eq!(delivered_text(mode, messages), "ok", "{case}");
+                assert_failed_1007(&mut conn, &events, ProtocolError::InvalidUtf8);
+            }
+        }
+    }
+}

@@ -12,7 +12,7 @@ use core::time::Duration;
 
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::Config;
-use crate::connection::recv::end_transport;
+use crate::connection::recv::abort_transport;
 use crate::connection::send::Outbound;
 use crate::connection::state::{Phase, Step};
 use crate::connection::Connection;
@@ -409,12 +409,8 @@ impl Connection {
                 self.out.compression.release_if_reset();
                 self.out.link.deadlines.released();
             }
-            Deadline::Close => {
-                // The peer had its time: the transport goes, whatever is left unwritten.
-                end_transport(&mut self.out, CloseCause::Abnormal);
-                self.out.link.eof = true;
-                self.out.abandon_output();
-            }
+            // The peer had its time: the transport goes, whatever is left unwritten.
+            Deadline::Close => abort_transport(&mut self.out),
         }
     }
 }

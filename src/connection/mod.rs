@@ -275,6 +275,31 @@ impl Connection {
         self.out.link.eof = true;
     }
 
+    /// The transport failed: a read or a write returned an error (a reset, a broken pipe, a
+    /// TLS failure). Unlike end of stream, this takes effect at once: the connection ends
+    /// now ([`is_closed`](Self::is_closed), and every command refuses), what it still wanted
+    /// to write is dropped, input not yet decoded is discarded, and the next
+    /// [`poll_event`](Self::poll_event) returns [`Event::Closed`] with code 1006 (or the code
+    /// of a close frame that arrived, §7.1.5) and cause [`CloseCause::Abnormal`]. Drop the
+    /// transport then. A driver reports its own error for everything its application calls
+    /// afterwards.
+    ///
+    /// ```
+    /// use wsmachine::{CloseCause, Config, Connection, Event, SendError};
+    /// let mut conn = Connection::upgraded_server(Config::new(), &[]);
+    /// conn.send_text("never written")?;
+    /// conn.receive_transport_error(); // the socket write failed with ECONNRESET
+    /// assert!(conn.is_closed() && !conn.wants_write());
+    /// assert_eq!(conn.send_text("more"), Err(SendError::Closing));
+    /// let Some(Event::Closed(closed)) = conn.poll_event() else { panic!() };
+    /// assert_eq!(closed.cause, CloseCause::Abnormal);
+    /// assert!(conn.is_drained());
+    /// # Ok::<(), SendError>(())
+    /// ```
+    pub fn receive_transport_error(&mut self) {
+        recv::abort_transport(&mut self.out);
+    }
+
     // ----- events -------------------------------------------------------------------------
 
     fn advance(&mut self) -> Option<Ready> {
@@ -338,6 +363,7 @@ impl Connection {
             Some(ready) => ready,
             None => self.advance()?,
         };
+        let ready = self.inb.decide(ready, &mut self.out);
         if let Ready::Text(range) = ready {
             // Kept out of `render` (a large function) for the most frequent event.
             return Some(render_text(&mut self.inb, &mut self.out, range));
@@ -354,10 +380,11 @@ impl Connection {
         if self.inb.lane.bytes > 0 && self.lane_open() {
             return Some(Ready::Lane);
         }
-        match self.fast_message() {
-            Some(ready) => Some(ready),
-            None => self.advance(),
-        }
+        let ready = match self.fast_message() {
+            Some(ready) => ready,
+            None => self.advance()?,
+        };
+        Some(self.inb.decide(ready, &mut self.out))
     }
 
     /// The event of what [`next_ready`](Self::next_ready) returned.
@@ -422,14 +449,8 @@ impl Connection {
     /// ```
     #[must_use]
     pub fn poll_event_with_sender(&mut self) -> Option<(Event<'_>, Sender<'_>)> {
-        if self.inb.lane.bytes > 0 && self.lane_open() {
-            let Connection { inb, out } = self;
-            return Some((lane_event(inb, out), Sender { out }));
-        }
-        let ready = self.advance()?;
-        let Connection { inb, out } = self;
-        let event = render(inb, out, ready);
-        Some((event, Sender { out }))
+        let ready = self.next_ready()?;
+        Some(self.render_ready_with_sender(ready))
     }
 
     // ----- commands -----------------------------------------------------------------------

@@ -51,7 +51,11 @@ fn poll_room<S: AsyncRead + AsyncWrite + Unpin>(
     )
 }
 
-fn queue<S>(io: &mut Io<S>, message: Message<'_>) -> Result<(), Error> {
+fn queue<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut Io<S>,
+    message: Message<'_>,
+) -> Result<(), Error> {
+    io.failure()?;
     match message {
         Message::Text(t) => io.conn.send_text(t),
         Message::Binary(b) => io.conn.send_binary(b),

@@ -15,8 +15,8 @@ use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
 use crate::driver::{
-    message_of, next_message, outcome, trace_end, trace_transport_error, transport_lost, Error,
-    Next, OwnedMessage,
+    message_of, next_message, outcome, trace_end, transport_failed, Error, Failure, Next,
+    OwnedMessage,
 };
 use crate::{Connection, Delivery, SendError, Timestamp};
 
@@ -36,8 +36,8 @@ pub(crate) struct Io<S> {
     armed: Option<Timestamp>,
     /// The stream reported end of stream (or failed).
     eof: bool,
-    /// The stream failed: nothing more is written to it.
-    dead: bool,
+    /// The stream failed: nothing more is written to it, and every later call reports this.
+    failure: Option<Failure>,
     shut_down: bool,
     /// The connection was drained and one last pass flushed and half-closed what it could:
     /// the stream may be dropped (a server closes at once after the closing handshake,
@@ -47,6 +47,9 @@ pub(crate) struct Io<S> {
     unflushed: bool,
     /// Output above which no more is read and sends wait.
     pub(crate) high_water: usize,
+    /// `recv_event`: the connection's `Closed` event, taken from it and held until the
+    /// transport is finished.
+    pub(crate) ended: Option<crate::Closed>,
     /// As a `Stream`: the last item (the end, or an error) was yielded.
     #[cfg(feature = "futures")]
     pub(crate) stream_ended: bool,
@@ -68,11 +71,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             timer: Box::pin(::tokio::time::sleep_until(origin + FAR)),
             armed: None,
             eof: false,
-            dead: false,
+            failure: None,
             shut_down: false,
             last_pass: false,
             unflushed: false,
             high_water,
+            ended: None,
             #[cfg(feature = "futures")]
             stream_ended: false,
         };
@@ -103,7 +107,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// Whether everything is over: the connection ended, its transport too, nothing left to
     /// write (or the close deadline abandoned it).
     pub(crate) fn is_done(&self) -> bool {
-        let transport_over = self.eof || self.dead || self.last_pass;
+        let transport_over = self.eof || self.failure.is_some() || self.last_pass;
         transport_over && (self.is_drained() || (self.conn.is_closed() && !self.wants_write()))
     }
 
@@ -117,12 +121,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         self.conn.is_drained()
     }
 
-    /// The transport is gone (a failed read or write): the connection ends as at end of
-    /// stream, and what it still wanted to write is dropped.
-    fn lost(&mut self) {
+    /// The transport failed (a read or write returned `error`): the connection ends at once,
+    /// its output dropped, and every later call reports the failure.
+    fn lost(&mut self, error: &io::Error) {
         self.eof = true;
-        self.dead = true;
-        transport_lost(&mut self.conn);
+        transport_failed(&mut self.conn, &mut self.failure, error);
+    }
+
+    /// The transport's failure, kept for every later call.
+    pub(crate) fn failed(&self) -> Option<&Failure> {
+        self.failure.as_ref()
+    }
+
+    /// The transport's failure, if it failed: what every call reports from then on.
+    pub(crate) fn failure(&self) -> Result<(), Error> {
+        match &self.failure {
+            Some(failure) => Err(failure.error()),
+            None => Ok(()),
+        }
     }
 
     /// Moves what can move now, input included: for callers that wait for input (the
@@ -164,11 +180,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                         self.tick();
                         moved = true;
                     }
-                    // A reset (or a TLS peer gone without close_notify) ends the connection
-                    // like an end of stream.
+                    // A reset (or a TLS peer gone without close_notify).
                     Poll::Ready(Err(e)) => {
-                        trace_transport_error(&e);
-                        self.lost();
+                        self.lost(&e);
                         moved = true;
                     }
                     Poll::Pending => {}
@@ -178,6 +192,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         // 4. The next deadline.
         if self.poll_deadline(cx) {
             moved = true;
+        }
+        if let Some(failure) = &self.failure {
+            return Poll::Ready(Err(failure.io_error()));
         }
         if moved {
             Poll::Ready(Ok(()))
@@ -192,15 +209,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         let mut moved = false;
         // 1. Output (a prepared message's shared frame comes from its shared bytes): everything
         //    the stream takes now, then flushed.
-        while self.wants_write() && !self.dead {
+        while self.wants_write() && self.failure.is_none() {
             match Pin::new(&mut self.stream).poll_write(cx, self.conn.output()) {
                 Poll::Ready(Ok(0)) => {
-                    self.lost();
+                    self.lost(&io::ErrorKind::WriteZero.into());
                     moved = true;
                 }
                 Poll::Ready(Err(e)) => {
-                    trace_transport_error(&e);
-                    self.lost();
+                    self.lost(&e);
                     moved = true;
                 }
                 Poll::Ready(Ok(n)) => {
@@ -211,13 +227,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 Poll::Pending => break,
             }
         }
-        if self.unflushed && !self.dead {
+        if self.unflushed && self.failure.is_none() {
             match Pin::new(&mut self.stream).poll_flush(cx) {
                 Poll::Ready(Ok(())) => self.unflushed = false,
                 Poll::Ready(Err(e)) => {
-                    trace_transport_error(&e);
                     self.unflushed = false;
-                    self.lost();
+                    self.lost(&e);
                     moved = true;
                 }
                 Poll::Pending => {}
@@ -228,7 +243,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         //    (a TLS stream then sends close_notify rather than a bare TCP close).
         let over = self.conn.should_shutdown_write()
             || (self.conn.is_closed() && !self.conn.wants_write());
-        if over && !self.unflushed && !self.shut_down && !self.dead {
+        if over && !self.unflushed && !self.shut_down && self.failure.is_none() {
             // An error means the peer is gone already: nothing left to tell it.
             if Pin::new(&mut self.stream).poll_shutdown(cx).is_ready() {
                 self.shut_down = true;
@@ -266,7 +281,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     /// Queues `command` once there is room (for `data`: output at or below the high-water
     /// mark), in the poll that completes, and starts writing it: a caller cancelled before
-    /// completion queued nothing.
+    /// completion queued nothing. Once the transport failed, every command reports that
+    /// failure (a command whose first write fails too).
     pub(crate) fn poll_command<F>(
         &mut self,
         cx: &mut Context<'_>,
@@ -276,6 +292,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     where
         F: FnOnce(&mut Connection) -> Result<(), SendError>,
     {
+        if let Err(e) = self.failure() {
+            return Poll::Ready(Err(e));
+        }
         if data {
             match self.poll_room(cx) {
                 Poll::Ready(Ok(())) => {}
@@ -287,7 +306,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         };
         let result = command(&mut self.conn).map_err(Error::Send);
         self.poll_write_now(cx);
-        Poll::Ready(result)
+        Poll::Ready(self.failure().and(result))
     }
 
     /// Waits while the output is above the high-water mark, moving it meanwhile.
@@ -313,13 +332,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             return Poll::Ready(Err(Error::StreamingDelivery));
         }
         loop {
+            if let Err(e) = self.failure() {
+                return Poll::Ready(Err(e));
+            }
             match next_message(&mut self.conn) {
                 Next::Message(ready) => {
                     return Poll::Ready(
                         message_of(self.conn.render_ready(ready)).map(|m| Some(m.into())),
                     );
                 }
-                Next::Ended(closed) if self.is_done() => return Poll::Ready(outcome(closed)),
+                Next::Ended(closed) if self.is_done() => {
+                    return Poll::Ready(outcome(closed, self.failure.as_ref()))
+                }
                 // Ended, the transport not finished yet (the peer's end of stream, or the
                 // close deadline); or waiting for bytes.
                 Next::Ended(_) | Next::Wait => match self.poll_io(cx) {
@@ -334,6 +358,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// Writes all pending output (reading nothing).
     pub(crate) fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         loop {
+            self.failure()?;
             if !self.wants_write() || self.is_done() {
                 return Poll::Ready(Ok(()));
             }

@@ -393,7 +393,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// # Errors
     ///
     /// [`Error::Closed`] when the connection ended otherwise (a protocol violation, a
-    /// deadline, the transport ending early), [`Error::StreamingDelivery`].
+    /// deadline, the transport ending early), once the transport is finished: a failure's
+    /// close frame has been written by then. [`Error::Io`] when the transport failed, on this
+    /// and every later call. [`Error::StreamingDelivery`].
     pub async fn recv(&mut self) -> Result<Option<Message<'_>>, Error> {
         if self.io.conn.config().delivery == Delivery::Streaming {
             return Err(Error::StreamingDelivery);
@@ -406,7 +408,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 }
                 Next::Ended(closed) => {
                     finish(&mut self.io).await;
-                    return outcome(closed);
+                    return outcome(closed, self.io.failed());
                 }
                 Next::Wait => drive(&mut self.io).await?,
             }
@@ -459,7 +461,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 }
                 Next::Ended(closed) => {
                     finish(&mut self.io).await;
-                    return outcome(closed);
+                    return outcome(closed, self.io.failed());
                 }
                 Next::Wait => drive(&mut self.io).await?,
             }
@@ -483,10 +485,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] only; a failed connection is its `Closed` event.
+    /// [`Error::Io`] when the stream cannot be read at all; a failed connection (a transport
+    /// failure included) is its `Closed` event, returned once the transport is finished (so
+    /// a failure's close frame has been written when the application sees it).
     pub async fn recv_event(&mut self) -> Result<Option<Event<'_>>, Error> {
         loop {
+            // The end is reported once its transport is finished, so that a failure's close
+            // frame is written before the application can drop the connection. It is held
+            // meanwhile (a cancelled call loses nothing).
+            if let Some(closed) = self.io.ended {
+                finish(&mut self.io).await;
+                self.io.ended = None;
+                return Ok(Some(Event::Closed(closed)));
+            }
             if let Some(ready) = self.io.conn.next_ready() {
+                if let Some(closed) = ready.closed() {
+                    self.io.ended = Some(closed);
+                    continue;
+                }
                 return Ok(Some(self.io.conn.render_ready(ready)));
             }
             if self.io.conn.closed().is_some() {

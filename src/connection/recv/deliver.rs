@@ -415,7 +415,9 @@ fn render_text_parts<'a>(
 ) -> Event<'a> {
     match validate_in_place(buf, range) {
         Ok(text) => Event::Message(Message::Text(text)),
-        Err(_) => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
+        // Validated when it was decided (`Inbound::decide`); safe Rust makes the `&str` by
+        // validating again.
+        Err(_) => Event::Closed(st.internal("decided text is not UTF-8", out)),
     }
 }
 
@@ -461,17 +463,18 @@ pub(crate) fn render<'a>(inb: &'a mut Inbound, out: &mut Outbound, ready: Ready)
         Ready::Lane => Event::Closed(st.internal("lane rendered as decoded", out)),
         Ready::Binary(_) => Event::Message(Message::Binary(bytes)),
         Ready::Assembled => Event::Message(msg.view()),
-        Ready::StreamText { fin, .. } => match validator.feed(bytes) {
-            Ok(v) if !fin || v.at_boundary => Event::Fragment(Fragment::Text {
-                text: if v.joined.is_empty() {
-                    v.body
-                } else {
-                    v.joined
-                },
-                fin,
-            }),
-            _ => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
-        },
+        // Fed to the validator when it was decided (`Inbound::decide`).
+        Ready::StreamText { fin, joined, .. } => {
+            let text = if joined {
+                validator.last_joined()
+            } else {
+                utf8::validate(bytes)
+            };
+            match text {
+                Ok(text) => Event::Fragment(Fragment::Text { text, fin }),
+                Err(_) => Event::Closed(st.internal("decided text is not UTF-8", out)),
+            }
+        }
         Ready::StreamBinary { fin, .. } => Event::Fragment(Fragment::Binary { bytes, fin }),
         Ready::Ping(_) => Event::Ping(bytes),
         Ready::Pong(_) => Event::Pong(bytes),

@@ -10,7 +10,6 @@ use alloc::vec::Vec;
 use crate::connection::recv::rules::SmallFrames;
 use crate::connection::recv::{Inbound, Owed, RecvState};
 use crate::connection::send::Outbound;
-use crate::error::ProtocolError;
 use crate::event::{Event, Message};
 use crate::frame::{apply_mask, mask_small, KEY_REPEAT};
 
@@ -108,6 +107,9 @@ pub(super) struct LaneBatch {
     text_before: usize,
     /// `Lane::bytes` before this call.
     lane_before: usize,
+    /// A text payload starts inside a code point (a continuation byte): valid only together
+    /// with the frame before it, so not a message of its own (§8.1).
+    split: bool,
 }
 
 impl LaneBatch {
@@ -119,7 +121,17 @@ impl LaneBatch {
             filled: text_before,
             text_before,
             lane_before: lane.bytes,
+            split: false,
         }
+    }
+
+    /// The text payload of `len` bytes put at `at`: notes whether it starts inside a code
+    /// point. Whole-run validation cannot see that (the run is valid if the frame before
+    /// ends with the code point's first bytes), and every payload must be valid alone.
+    #[inline(always)]
+    fn note_start(&mut self, at: usize, len: usize) {
+        let continuation = self.bytes.get(at).is_some_and(|&b| b & 0xC0 == 0x80);
+        self.split |= len > 0 && continuation;
     }
 
     /// Makes room for a payload of `len` bytes, zeroed, growing by at least `room` (what the
@@ -229,6 +241,7 @@ impl Inbound {
                 len,
                 key,
             };
+            let text_at = batch.filled;
             match (
                 rest.first_chunk::<WINDOW>(),
                 out.first_chunk_mut::<WINDOW>(),
@@ -237,6 +250,9 @@ impl Inbound {
                     frame.copy_window(dst, src, if text { batch.window(len) } else { None });
                 }
                 _ => frame.copy_exact(out, rest, text.then_some(&mut *batch)),
+            }
+            if text {
+                batch.note_start(text_at, len);
             }
             pos += total;
         }
@@ -280,6 +296,7 @@ impl Inbound {
                 _ => 0,
             };
             let at = pos + header_len;
+            let text_at = batch.filled;
             match (text, data.get_mut(at..pos + total)) {
                 (true, Some(payload)) => match batch.window(len) {
                     Some(window) => unmask_into_window(payload, key, window),
@@ -293,6 +310,9 @@ impl Inbound {
                 // `pos + total <= end`: checked above.
                 (_, None) => {}
             }
+            if text {
+                batch.note_start(text_at, len);
+            }
             pos += total;
         }
         self.st.lane_memo = small.memo();
@@ -303,18 +323,23 @@ impl Inbound {
 
     /// Validates the text payloads that joined the lane in one `receive` or `commit_read`
     /// call, all at once.
-    /// If any of them is not UTF-8, those frames leave the lane again and the general
-    /// decoder, checking message by message, delivers the valid ones before failing the
-    /// connection at the first invalid one (§8.1).
+    /// If any of them is not UTF-8 (alone: one that starts inside a code point counts), those
+    /// frames leave the lane again and the general decoder, checking message by message,
+    /// delivers the valid ones before failing the connection at the first invalid one
+    /// (§8.1). Every text in the lane is then valid on its own, so delivering it cannot fail.
     /// (Taken by reference: moving the batch by value into the call cost a store-forwarding
     /// stall on every read, measured as 10% of a small-message echo.)
     pub(super) fn validate_lane(&mut self, batch: &mut LaneBatch) {
         let lane = &mut self.lane;
+        let split = batch.split;
         let (bytes, text_before, lane_before) = batch.finish();
         match String::from_utf8(bytes) {
-            Ok(text) => lane.text = text,
-            Err(e) => {
-                let mut bytes = e.into_bytes();
+            Ok(text) if !split => lane.text = text,
+            result => {
+                let mut bytes = match result {
+                    Ok(text) => text.into_bytes(),
+                    Err(e) => e.into_bytes(),
+                };
                 bytes.truncate(text_before);
                 match String::from_utf8(bytes) {
                     Ok(text) => lane.text = text,
@@ -364,8 +389,9 @@ pub(crate) fn lane_event<'a>(inb: &'a mut Inbound, out: &mut Outbound) -> Event<
         // point (valid only together with its neighbour) is not a boundary there.
         return match lane.text.get(from..from + len) {
             Some(text) => Event::Message(Message::Text(text)),
-            // Failing ends input: the next settling drops the lane with it.
-            None => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
+            // Text that fails validation leaves the lane when it arrives (`validate_lane`):
+            // a lane frame without its text is a broken assumption.
+            None => Event::Closed(st.internal("lane text missing", out)),
         };
     }
     match buf.data().get(start..start + len) {

@@ -49,18 +49,22 @@ pub(crate) enum Ready {
     Request,
     Accepted,
     Rejected,
-    /// A whole single-frame text message in the input buffer, not validated yet.
+    /// A whole single-frame text message in the input buffer (validated by
+    /// [`Inbound::decide`] before it is handed out).
     Text(Range<usize>),
     /// A whole single-frame binary message in the input buffer.
     Binary(Range<usize>),
     /// A message assembled in the message buffer.
     Assembled,
-    /// Streaming text: bytes to validate and deliver, from the input buffer or (`piece`)
-    /// from the buffer compressed messages are inflated into.
+    /// Streaming text from the input buffer or (`piece`) from the buffer compressed messages
+    /// are inflated into. Once [`Inbound::decide`] has fed it to the validator, `range` is the
+    /// text to deliver, or `joined` says that the piece completed the code point the validator
+    /// carried (delivered from the validator).
     StreamText {
         range: Range<usize>,
         fin: bool,
         piece: bool,
+        joined: bool,
     },
     StreamBinary {
         range: Range<usize>,
@@ -77,8 +81,16 @@ pub(crate) enum Ready {
 }
 
 impl Ready {
-    /// Whether this renders as [`Event::Message`](crate::Event::Message) (or, for text that
-    /// fails validation, as the `Closed` of the failure).
+    /// The end of the connection, if this is its `Closed` event (which borrows nothing).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn closed(&self) -> Option<Closed> {
+        match self {
+            Ready::Closed(closed) => Some(*closed),
+            _ => None,
+        }
+    }
+
+    /// Whether this renders as [`Event::Message`](crate::Event::Message).
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn is_message(&self) -> bool {
         matches!(
@@ -90,7 +102,12 @@ impl Ready {
     /// A piece of a streamed message of `kind`.
     fn stream(kind: MessageKind, range: Range<usize>, fin: bool, piece: bool) -> Ready {
         match kind {
-            MessageKind::Text => Ready::StreamText { range, fin, piece },
+            MessageKind::Text => Ready::StreamText {
+                range,
+                fin,
+                piece,
+                joined: false,
+            },
             MessageKind::Binary => Ready::StreamBinary { range, fin, piece },
         }
     }
@@ -311,6 +328,54 @@ impl Inbound {
         }
     }
 
+    /// The decide step's last part: everything that can fail about an item is found here,
+    /// before an event borrows the connection, so that rendering it cannot fail (a driver
+    /// returning a borrowed message has written the close frame of a failure first). Text is
+    /// validated: a whole message, or a streamed piece fed to the validator (§8.1: invalid
+    /// UTF-8 fails the connection with 1007).
+    pub(crate) fn decide(&mut self, ready: Ready, out: &mut Outbound) -> Ready {
+        match ready {
+            Ready::Text(range) => {
+                let valid = self
+                    .buf
+                    .data()
+                    .get(range.clone())
+                    .is_some_and(|bytes| crate::utf8::validate(bytes).is_ok());
+                if valid {
+                    Ready::Text(range)
+                } else {
+                    Ready::Closed(self.st.fail(ProtocolError::InvalidUtf8, out))
+                }
+            }
+            Ready::StreamText {
+                range, fin, piece, ..
+            } => {
+                let bytes = if piece {
+                    self.compression.piece(range.clone())
+                } else {
+                    self.buf.data().get(range.clone())
+                };
+                let Some(bytes) = bytes else {
+                    return Ready::Closed(self.st.internal("piece past the buffer", out));
+                };
+                match self.utf8.feed(bytes) {
+                    Ok(v) if !fin || v.at_boundary => {
+                        let joined = !v.joined.is_empty();
+                        let body = if joined { 0 } else { v.body.len() };
+                        Ready::StreamText {
+                            range: range.start..range.start + body,
+                            fin,
+                            piece,
+                            joined,
+                        }
+                    }
+                    _ => Ready::Closed(self.st.fail(ProtocolError::InvalidUtf8, out)),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Drops all input, now and from here on (the callers check the phase first).
     pub(crate) fn discard_input(&mut self) {
         self.buf.clear();
@@ -350,6 +415,15 @@ fn on_close(st: &RecvState, close: CloseFrame<'_>, out: &mut Outbound) {
 pub(crate) fn end_of_stream(out: &mut Outbound, cause: CloseCause) -> Option<Ready> {
     end_transport(out, cause);
     out.link.take_closed().map(Ready::Closed)
+}
+
+/// The transport is gone at once, whatever was left unwritten (the close deadline passed, or
+/// a read or write failed): the connection ends now unless it already ended, its output is
+/// dropped and no more input counts; the `Closed` event is taken by the next poll.
+pub(crate) fn abort_transport(out: &mut Outbound) {
+    end_transport(out, CloseCause::Abnormal);
+    out.link.eof = true;
+    out.abandon_output();
 }
 
 /// The transport ended (or is being dropped): the connection ends with `cause` unless it
