@@ -51,8 +51,12 @@ use state::Phase;
 ///
 /// 1. after a read, tell the time: [`handle_timeout(now)`](Self::handle_timeout);
 /// 2. drain events with [`poll_event`](Self::poll_event) until it returns `None`;
-/// 3. write [`output`](Self::output) to the transport and call
-///    [`consume_output`](Self::consume_output) with what was written;
+/// 3. while [`wants_write`](Self::wants_write), write [`output`](Self::output) to the
+///    transport and call [`consume_output`](Self::consume_output) with what was written
+///    (one run of bytes at a time: a prepared message's shared frame, then the buffer;
+///    [`output_vectored`](Self::output_vectored) gives both). A read or write that fails:
+///    [`receive_transport_error`](Self::receive_transport_error), which ends the
+///    connection at once;
 /// 4. when [`should_shutdown_write`](Self::should_shutdown_write) is true, half-close the
 ///    transport (keep reading until drained, so that nothing is reset);
 /// 5. arm a timer for [`poll_timeout()`](Self::poll_timeout); when it fires, call
@@ -242,7 +246,7 @@ impl Connection {
     ///     match socket.read(buf) {
     ///         Ok(0) => conn.receive_eof(),
     ///         Ok(n) => conn.commit_read(n),
-    ///         Err(_) => conn.receive_eof(),
+    ///         Err(_) => conn.receive_transport_error(),
     ///     }
     /// }
     /// ```
