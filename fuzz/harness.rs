@@ -565,12 +565,29 @@ pub fn mask(data: &[u8]) {
     let payload = rest.get(1..).unwrap_or(&[]);
     let mut reference = payload.to_vec();
     apply_mask_reference(&mut reference, key, offset);
-    let mut fast = payload.to_vec();
-    apply_mask(&mut fast, key, offset);
-    assert_eq!(fast, reference);
-    let mut copied = vec![0u8; payload.len()];
-    apply_mask_copy(&mut copied, payload, key, offset);
-    assert_eq!(copied, reference);
+    // The payload at a start address chosen by the input within a 64-byte line: payloads of
+    // 256 bytes and more are split at the next 64-byte boundary, then masked by the wide loop
+    // (AVX2 where the CPU has it).
+    let shift = offset % 64;
+    let mut backing = vec![0u8; payload.len() + 64];
+    let fast = &mut backing[shift..shift + payload.len()];
+    fast.copy_from_slice(payload);
+    apply_mask(fast, key, offset);
+    assert_eq!(fast, &reference[..], "in place, shifted by {shift}");
+    let mut copied = vec![0u8; payload.len() + 64];
+    apply_mask_copy(&mut copied[63 - shift..], payload, key, offset);
+    assert_eq!(
+        &copied[63 - shift..63 - shift + payload.len()],
+        &reference[..]
+    );
+    // The portable loop alone: pieces under 256 bytes, resumed at their offsets.
+    let mut portable = payload.to_vec();
+    let mut at = 0;
+    for piece in portable.chunks_mut(255) {
+        apply_mask(piece, key, offset + at);
+        at += piece.len();
+    }
+    assert_eq!(portable, reference, "portable pieces");
     // Resuming at a split point equals masking at once.
     let split = offset % (payload.len() + 1);
     let mut two = payload.to_vec();

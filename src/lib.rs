@@ -149,7 +149,10 @@
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![forbid(unsafe_code)]
+// `unsafe` is denied everywhere but `frame::mask::wide`: two calls into the masking loop
+// compiled for AVX2, each after the CPU feature check (see that module).
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 #![cfg_attr(
     not(test),
