@@ -306,7 +306,6 @@ mod deflated {
 
     impl Cache {
         /// The frame in the lock-free slot, once built.
-        #[cfg(feature = "tokio")]
         pub(super) fn first_frame(&self) -> Option<&[u8]> {
             self.first.get()?.1.as_ref().map(Encoded::frame)
         }
