@@ -428,6 +428,12 @@ fn failures() -> Vec<Failure> {
             code: 1007,
         },
         Failure {
+            name: "a code point split between two small text messages (1007)",
+            config: base,
+            wire: [client_frame(0x81, b"\xc3"), client_frame(0x81, b"\xa9")].concat(),
+            code: 1007,
+        },
+        Failure {
             name: "invalid UTF-8, large single frame (1007)",
             config: base,
             wire: client_frame(0x81, &large),

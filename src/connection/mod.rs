@@ -28,7 +28,7 @@ use crate::stats::{Memory, Stats};
 use crate::utf8;
 use opening::Opening;
 use recv::deliver::{render, render_text};
-use recv::lane::{lane_event, lane_ready};
+use recv::lane::{lane_event, lane_next_renders, lane_ready};
 #[cfg(feature = "std")]
 pub(crate) use recv::Ready;
 #[cfg(not(feature = "std"))]
@@ -363,7 +363,12 @@ impl Connection {
     /// [`poll_event`](Self::poll_event) without the lane.
     #[inline(never)]
     fn poll_event_decoded(&mut self) -> Option<Event<'_>> {
-        let ready = match self.fast_message() {
+        let fast = if self.inb.buf.is_empty() {
+            None
+        } else {
+            self.fast_message()
+        };
+        let ready = match fast {
             Some(ready) => ready,
             None => self.advance()?,
         };
@@ -382,9 +387,24 @@ impl Connection {
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn next_ready(&mut self) -> Option<Ready> {
         if self.inb.lane.bytes > 0 && self.lane_open() {
-            return Some(Ready::Lane);
+            if lane_next_renders(&self.inb) {
+                return Some(Ready::Lane);
+            }
+            // A text frame of the lane that is not valid UTF-8 on its own: the failure is
+            // decided here, before an event could borrow the connection.
+            return Some(Ready::Closed(
+                self.inb
+                    .st
+                    .fail(crate::error::ProtocolError::InvalidUtf8, &mut self.out),
+            ));
         }
-        let ready = match self.fast_message() {
+        // With nothing in the input buffer there is no whole message to take fast.
+        let fast = if self.inb.buf.is_empty() {
+            None
+        } else {
+            self.fast_message()
+        };
+        let ready = match fast {
             Some(ready) => ready,
             None => self.advance()?,
         };
@@ -453,6 +473,11 @@ impl Connection {
     /// ```
     #[must_use]
     pub fn poll_event_with_sender(&mut self) -> Option<(Event<'_>, Sender<'_>)> {
+        // The lane first, inline, as in `poll_event`: the most frequent event.
+        if self.inb.lane.bytes > 0 && self.lane_open() {
+            let Connection { inb, out } = self;
+            return Some((lane_event(inb, out), Sender { out }));
+        }
         let ready = self.next_ready()?;
         Some(self.render_ready_with_sender(ready))
     }

@@ -45,10 +45,10 @@ struct PendingPongs {
 #[repr(C)]
 pub(crate) struct Outbound {
     pub(crate) buf: ByteBuf,
-    /// A prepared message's shared frame at the head of the output, written from the shared
-    /// bytes (no copy) before anything in `buf`.
-    shared: Option<SharedHead>,
     fragment_size: usize,
+    /// The backlog limit left for `buf`: `backlog_limit` less a shared frame's unwritten rest
+    /// at the head of the output (kept up to date so that the fast paths compare with one
+    /// field).
     max_backlog: usize,
     /// Boxed: only clients mask, and a server should not carry a ChaCha block per
     /// connection.
@@ -68,6 +68,11 @@ pub(crate) struct Outbound {
     pub(crate) link: Link,
     /// Payload bytes of the outgoing fragmented message so far.
     sending_len: u64,
+    /// A prepared message's shared frame at the head of the output, written from the shared
+    /// bytes (no copy) before anything in `buf`.
+    shared: Option<SharedHead>,
+    /// The configured backlog limit (`Config::max_output_backlog`).
+    backlog_limit: usize,
 }
 
 /// The unwritten rest of a shared frame at the head of the output.
@@ -99,6 +104,7 @@ impl Outbound {
             role,
             rng: rng.map(Box::new),
             max_backlog: config.max_output_backlog,
+            backlog_limit: config.max_output_backlog,
             fragment_size: config.outgoing_fragment_size,
             retain: config.max_read_size,
             sending: None,
@@ -143,30 +149,46 @@ impl Outbound {
         self.shared.as_ref().map_or(0, |head| head.rest().len()) + self.buf.len()
     }
 
-    /// The backlog limit left for the buffer, behind a shared frame's rest.
-    fn backlog(&self) -> usize {
-        match &self.shared {
-            Some(head) => self.max_backlog.saturating_sub(head.rest().len()),
-            None => self.max_backlog,
-        }
+    /// Puts a shared frame at the head of the output (which is empty).
+    fn set_shared_head(&mut self, head: SharedHead) {
+        self.max_backlog = self.backlog_limit.saturating_sub(head.rest().len());
+        self.shared = Some(head);
     }
 
     /// Marks `n` output bytes as written: a shared frame's rest first, then the buffer's.
-    pub(crate) fn consume(&mut self, mut n: usize) {
-        if let Some(head) = &mut self.shared {
-            let rest = head.rest().len();
-            let taken = n.min(rest);
-            head.written += taken;
-            self.stats.bytes += taken as u64;
-            if taken < rest {
-                return;
-            }
-            self.shared = None;
-            n -= taken;
-            if n == 0 {
-                return;
-            }
+    #[inline]
+    pub(crate) fn consume(&mut self, n: usize) {
+        if self.shared.is_some() {
+            return self.consume_shared(n);
         }
+        self.consume_buffer(n);
+    }
+
+    /// [`consume`](Self::consume) with a shared frame at the head: up to `n` bytes from its
+    /// rest, then the buffer's.
+    #[cold]
+    #[inline(never)]
+    fn consume_shared(&mut self, n: usize) {
+        let Some(head) = &mut self.shared else {
+            return self.consume_buffer(n);
+        };
+        let rest = head.rest().len();
+        let taken = n.min(rest);
+        head.written += taken;
+        self.stats.bytes += taken as u64;
+        if taken < rest {
+            self.max_backlog = self.backlog_limit.saturating_sub(rest - taken);
+            return;
+        }
+        self.shared = None;
+        self.max_backlog = self.backlog_limit;
+        if n > taken {
+            self.consume_buffer(n - taken);
+        }
+    }
+
+    #[inline]
+    fn consume_buffer(&mut self, n: usize) {
         self.stats.bytes += n.min(self.buf.len()) as u64;
         self.buf.consume(n);
         if self.buf.len() < self.pongs.bytes {
@@ -181,6 +203,7 @@ impl Outbound {
     /// Drops all pending output: the transport is going away unwritten.
     pub(crate) fn abandon_output(&mut self) {
         self.shared = None;
+        self.max_backlog = self.backlog_limit;
         self.buf.clear();
         self.pongs = PendingPongs::default();
     }
@@ -307,10 +330,7 @@ impl Outbound {
         // A client masks (§5.3): 4 more header bytes for the key.
         let header_len = if self.rng.is_some() { 6 } else { 2 };
         let total = header_len + len;
-        if self.buf.len() + total > self.max_backlog
-            || self.buf.spare_mut().len() < total
-            || self.shared.is_some()
-        {
+        if self.buf.len() + total > self.max_backlog || self.buf.spare_mut().len() < total {
             // Over the backlog, or the buffer must grow: the general path's business.
             return false;
         }
@@ -357,7 +377,7 @@ impl Outbound {
             self.write_frames(kind.opcode(), 0b100, &compressed);
             self.compression.give_back(compressed, self.retain);
         } else {
-            self.reserve(self.frames_len(payload.len()), self.backlog())?;
+            self.reserve(self.frames_len(payload.len()), self.max_backlog)?;
             self.write_frames(kind.opcode(), 0, payload);
         }
         self.stats.message(payload.len() as u64);
@@ -376,7 +396,7 @@ impl Outbound {
         encoded: fn(&Self, usize) -> usize,
     ) -> Result<Vec<u8>, SendError> {
         let bound = compressed_bound(payload.len());
-        if encoded(self, bound) > self.backlog().saturating_sub(self.buf.len()) {
+        if encoded(self, bound) > self.max_backlog.saturating_sub(self.buf.len()) {
             return Err(SendError::OutputFull);
         }
         let compressed = self
@@ -479,7 +499,7 @@ impl Outbound {
         } else {
             self.reserve(
                 self.header_len(payload.len()) + payload.len(),
-                self.backlog(),
+                self.max_backlog,
             )?;
             self.write_frame(opcode, fin, payload);
         }
@@ -520,7 +540,7 @@ impl Outbound {
         }
         self.reserve(
             self.header_len(payload.len()) + payload.len(),
-            self.backlog(),
+            self.max_backlog,
         )?;
         self.write_frame(opcode, true, payload);
         self.pongs = PendingPongs::default();

@@ -25,7 +25,8 @@ impl Inbound {
     #[inline]
     pub(crate) fn fast_message(&mut self, phase: crate::connection::state::Phase) -> Option<Ready> {
         self.settle(phase);
-        if !self.st.idle() {
+        // No header (at least 2 bytes) at hand, or a frame or message in progress.
+        if self.buf.len() < 2 || !self.st.idle() {
             return None;
         }
         self.lane.reached(self.buf.start());

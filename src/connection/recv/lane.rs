@@ -10,8 +10,9 @@ use alloc::vec::Vec;
 use crate::connection::recv::rules::SmallFrames;
 use crate::connection::recv::{Inbound, Owed, RecvState};
 use crate::connection::send::Outbound;
+use crate::error::ProtocolError;
 use crate::event::{Event, Message};
-use crate::frame::{apply_mask, mask_small, KEY_REPEAT};
+use crate::frame::{mask_small, KEY_REPEAT};
 
 /// Whole small data frames that `receive` already decoded, checked and (for text) validated,
 /// so that delivering them is a few loads: each header is parsed once, and text is validated
@@ -107,9 +108,6 @@ pub(super) struct LaneBatch {
     text_before: usize,
     /// `Lane::bytes` before this call.
     lane_before: usize,
-    /// A text payload starts inside a code point (a continuation byte): valid only together
-    /// with the frame before it, so not a message of its own (§8.1).
-    split: bool,
 }
 
 impl LaneBatch {
@@ -121,17 +119,7 @@ impl LaneBatch {
             filled: text_before,
             text_before,
             lane_before: lane.bytes,
-            split: false,
         }
-    }
-
-    /// The text payload of `len` bytes put at `at`: notes whether it starts inside a code
-    /// point. Whole-run validation cannot see that (the run is valid if the frame before
-    /// ends with the code point's first bytes), and every payload must be valid alone.
-    #[inline(always)]
-    fn note_start(&mut self, at: usize, len: usize) {
-        let continuation = self.bytes.get(at).is_some_and(|&b| b & 0xC0 == 0x80);
-        self.split |= len > 0 && continuation;
     }
 
     /// Makes room for a payload of `len` bytes, zeroed, growing by at least `room` (what the
@@ -241,7 +229,6 @@ impl Inbound {
                 len,
                 key,
             };
-            let text_at = batch.filled;
             match (
                 rest.first_chunk::<WINDOW>(),
                 out.first_chunk_mut::<WINDOW>(),
@@ -250,9 +237,6 @@ impl Inbound {
                     frame.copy_window(dst, src, if text { batch.window(len) } else { None });
                 }
                 _ => frame.copy_exact(out, rest, text.then_some(&mut *batch)),
-            }
-            if text {
-                batch.note_start(text_at, len);
             }
             pos += total;
         }
@@ -296,7 +280,6 @@ impl Inbound {
                 _ => 0,
             };
             let at = pos + header_len;
-            let text_at = batch.filled;
             match (text, data.get_mut(at..pos + total)) {
                 (true, Some(payload)) => match batch.window(len) {
                     Some(window) => unmask_into_window(payload, key, window),
@@ -310,9 +293,6 @@ impl Inbound {
                 // `pos + total <= end`: checked above.
                 (_, None) => {}
             }
-            if text {
-                batch.note_start(text_at, len);
-            }
             pos += total;
         }
         self.st.lane_memo = small.memo();
@@ -323,23 +303,18 @@ impl Inbound {
 
     /// Validates the text payloads that joined the lane in one `receive` or `commit_read`
     /// call, all at once.
-    /// If any of them is not UTF-8 (alone: one that starts inside a code point counts), those
-    /// frames leave the lane again and the general decoder, checking message by message,
-    /// delivers the valid ones before failing the connection at the first invalid one
-    /// (§8.1). Every text in the lane is then valid on its own, so delivering it cannot fail.
+    /// If any of them is not UTF-8, those frames leave the lane again and the general
+    /// decoder, checking message by message, delivers the valid ones before failing the
+    /// connection at the first invalid one (§8.1).
     /// (Taken by reference: moving the batch by value into the call cost a store-forwarding
     /// stall on every read, measured as 10% of a small-message echo.)
     pub(super) fn validate_lane(&mut self, batch: &mut LaneBatch) {
         let lane = &mut self.lane;
-        let split = batch.split;
         let (bytes, text_before, lane_before) = batch.finish();
         match String::from_utf8(bytes) {
-            Ok(text) if !split => lane.text = text,
-            result => {
-                let mut bytes = match result {
-                    Ok(text) => text.into_bytes(),
-                    Err(e) => e.into_bytes(),
-                };
+            Ok(text) => lane.text = text,
+            Err(e) => {
+                let mut bytes = e.into_bytes();
                 bytes.truncate(text_before);
                 match String::from_utf8(bytes) {
                     Ok(text) => lane.text = text,
@@ -389,15 +364,33 @@ pub(crate) fn lane_event<'a>(inb: &'a mut Inbound, out: &mut Outbound) -> Event<
         // point (valid only together with its neighbour) is not a boundary there.
         return match lane.text.get(from..from + len) {
             Some(text) => Event::Message(Message::Text(text)),
-            // Text that fails validation leaves the lane when it arrives (`validate_lane`):
-            // a lane frame without its text is a broken assumption.
-            None => Event::Closed(st.internal("lane text missing", out)),
+            // Failing ends input: the next settling drops the lane with it.
+            None => Event::Closed(st.fail(ProtocolError::InvalidUtf8, out)),
         };
     }
     match buf.data().get(start..start + len) {
         Some(bytes) => Event::Message(Message::Binary(bytes)),
         None => Event::Closed(st.internal("lane frame past the buffer", out)),
     }
+}
+
+/// For the decide step: whether the lane's next frame can be rendered without failing. The
+/// lane validates its frames' text as one run, so a text frame that starts or ends inside a
+/// code point (valid only together with its neighbour: not a message of its own) is found
+/// here, by the same boundary check [`lane_event`] makes.
+#[inline]
+pub(crate) fn lane_next_renders(inb: &Inbound) -> bool {
+    let &[b0, b1, ..] = inb.buf.bytes() else {
+        return false;
+    };
+    if b0 & 0x0F != 0x1 {
+        return true;
+    }
+    let from = inb.lane.pos;
+    inb.lane
+        .text
+        .get(from..from + usize::from(b1 & 0x7F))
+        .is_some()
 }
 
 /// Whether the frames in the lane can be delivered from it now (after settling what the
@@ -496,6 +489,7 @@ impl SmallFrame {
     }
 
     /// The same, byte-exact, for the last frames of an input.
+    #[inline(always)]
     fn copy_exact(&self, dst: &mut [u8], src: &[u8], text: Option<&mut LaneBatch>) {
         let total = self.header_len + self.len;
         // The caller checked that both hold the whole frame.
@@ -505,8 +499,8 @@ impl SmallFrame {
         };
         dst.copy_from_slice(src);
         let (_, payload) = dst.split_at_mut(self.header_len.min(total));
-        let [k0, k1, k2, k3, ..] = self.key.to_ne_bytes();
-        apply_mask(payload, [k0, k1, k2, k3], 0);
+        // At most 125 bytes: the small-payload loop (the key is 0 for unmasked frames).
+        mask_small(payload, self.key);
         if let Some(t) = text {
             t.put(payload);
         }

@@ -17,7 +17,7 @@ impl Outbound {
                 // reference to the message, and the connection's deadlines cover it as any
                 // other output.
                 let len = frame.len();
-                self.shared = Some(SharedHead {
+                self.set_shared_head(SharedHead {
                     message: msg.clone(),
                     which,
                     written: 0,
@@ -45,7 +45,7 @@ impl Outbound {
             || self.sending.is_some()
             || (self.fragment_size != 0 && len > self.fragment_size)
             || (msg.may_compress() && self.compression.wants(len))
-            || self.buf.len() + frame.len() > self.backlog()
+            || self.buf.len() + frame.len() > self.max_backlog
         {
             return false;
         }
@@ -96,11 +96,11 @@ impl Outbound {
         let fits = self.fragment_size == 0 || payload.len() <= self.fragment_size;
         if self.rng.is_none() && fits {
             let frame = encoded.frame();
-            self.reserve(frame.len(), self.backlog())?;
+            self.reserve(frame.len(), self.max_backlog)?;
             self.buf.push(frame);
             self.stats.frames += 1;
         } else {
-            self.reserve(self.frames_len(payload.len()), self.backlog())?;
+            self.reserve(self.frames_len(payload.len()), self.max_backlog)?;
             self.write_frames(msg.kind().opcode(), rsv, payload);
         }
         Ok(())
@@ -154,7 +154,7 @@ impl Outbound {
             return Err(SendError::UnbufferedNotPossible);
         }
         let frame = encoded.frame();
-        if frame.len() > self.backlog().saturating_sub(self.buf.len()) {
+        if frame.len() > self.max_backlog.saturating_sub(self.buf.len()) {
             return Err(SendError::OutputFull);
         }
         Ok((frame, which))
