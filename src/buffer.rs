@@ -139,7 +139,15 @@ impl ByteBuf {
             .min(capacity_limit.saturating_mul(2))
             .max(needed);
         if self.data.len() >= needed && (self.start >= live || cap <= self.data.len()) {
-            self.data.copy_within(self.start..self.end, 0);
+            // Down to the front, a piece at a time (each piece moves below where the next
+            // one starts reading).
+            let mut at = 0;
+            while at < live {
+                let n = (live - at).min(COPY_PIECE);
+                self.data
+                    .copy_within(self.start + at..self.start + at + n, at);
+                at += n;
+            }
         } else {
             // A fresh zeroed allocation (calloc: no memset for large sizes) and one copy of the
             // live bytes, rather than a realloc that would also copy the consumed prefix.
@@ -147,7 +155,7 @@ impl ByteBuf {
             if let (Some(dst), Some(src)) =
                 (data.get_mut(..live), self.data.get(self.start..self.end))
             {
-                dst.copy_from_slice(src);
+                copy_in_pieces(dst, src);
             }
             self.data = data;
         }
@@ -195,7 +203,7 @@ impl ByteBuf {
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         let n = bytes.len();
         if let Some(dst) = self.spare_at_least(n).get_mut(..n) {
-            dst.copy_from_slice(bytes);
+            copy_in_pieces(dst, bytes);
             self.end += n;
             self.note_peak();
         }
@@ -233,6 +241,27 @@ impl ByteBuf {
         if live > self.peak {
             self.peak = live;
         }
+    }
+}
+
+/// Copies of more than 2 KiB go in pieces of this size. glibc's `memcpy` switches to
+/// `rep movsb` from 2,112 bytes on CPUs with fast short `rep movsb` (FSRM), and on the AMD
+/// EPYC this project measures on, that runs at 3 GB/s instead of 55 when the destination
+/// sits 1 to 15 bytes past the source modulo 4 KiB (`benches/copy_offsets.rs`: 64 KiB at
+/// every relative offset); copies of 2 KiB take the vector loop, at 35 GB/s or more at every
+/// offset. Where a payload sits in a buffer relative to where it goes is arbitrary (header
+/// lengths, earlier messages, the allocator), so large copies go in pieces.
+pub(crate) const COPY_PIECE: usize = 2048;
+
+/// `dst.copy_from_slice(src)` (the same lengths) in pieces of at most [`COPY_PIECE`].
+#[inline]
+pub(crate) fn copy_in_pieces(dst: &mut [u8], src: &[u8]) {
+    if src.len() <= COPY_PIECE {
+        dst.copy_from_slice(src);
+        return;
+    }
+    for (d, s) in dst.chunks_mut(COPY_PIECE).zip(src.chunks(COPY_PIECE)) {
+        d.copy_from_slice(s);
     }
 }
 

@@ -9,7 +9,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use crate::buffer::ByteBuf;
+use crate::buffer::{ByteBuf, COPY_PIECE};
 use crate::close::CloseFrame;
 use crate::connection::recv::decode::Flow;
 use crate::connection::recv::rules::MessageState;
@@ -67,11 +67,11 @@ impl MessageBuf {
                 s.reserve_exact(extra);
                 let v = utf8.feed(chunk)?;
                 s.push_str(v.joined);
-                s.push_str(v.body);
+                push_str_in_pieces(s, v.body);
             }
             MessageBuf::Bytes(b) => {
                 b.reserve_exact(extra);
-                b.extend_from_slice(chunk);
+                extend_in_pieces(b, chunk);
             }
         }
         Ok(())
@@ -105,6 +105,28 @@ impl MessageBuf {
                 MessageBuf::Bytes(b) => b.clear(),
             }
         }
+    }
+}
+
+/// `s.push_str(text)`, in pieces (see `buffer::COPY_PIECE`: whole copies of more than 2 KiB
+/// can run at 3 GB/s), cut on code point boundaries.
+fn push_str_in_pieces(s: &mut String, mut text: &str) {
+    while text.len() > COPY_PIECE {
+        let mut at = COPY_PIECE;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let (piece, rest) = text.split_at(at);
+        s.push_str(piece);
+        text = rest;
+    }
+    s.push_str(text);
+}
+
+/// `b.extend_from_slice(bytes)`, in pieces (see `buffer::COPY_PIECE`).
+fn extend_in_pieces(b: &mut Vec<u8>, bytes: &[u8]) {
+    for piece in bytes.chunks(COPY_PIECE) {
+        b.extend_from_slice(piece);
     }
 }
 
