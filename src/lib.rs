@@ -133,6 +133,15 @@
 //! message size, fragments per message, output backlog), with finite defaults listed there.
 //! Memory grows only with bytes that arrived, never with a length a peer declared.
 //!
+//! ## Safety
+//!
+//! The crate is `#![deny(unsafe_code)]` with one exception, [`frame`]'s masking of payloads
+//! of 256 bytes and more on x86 with `std`: two `unsafe` blocks, each calling the portable
+//! masking loop compiled for AVX2 right after `is_x86_feature_detected!("avx2")` confirmed
+//! the CPU has it (a `#[target_feature]` function is `unsafe` to call only for that reason).
+//! Without `std`, and on other architectures, there is no `unsafe` at all. No input and no
+//! configuration can reach a panic.
+//!
 //! ## Features
 //!
 //! | feature | default | what it adds |
