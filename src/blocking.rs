@@ -272,6 +272,10 @@ impl<S: Read + Write> WebSocket<S> {
             match decided {
                 Some(Ok(answer)) => {
                     if answer.apply(&mut ws.conn) {
+                        // The `101` goes out now: a server that writes nothing until later
+                        // (a broadcast source) must not keep its client waiting for it.
+                        ws.write_out();
+                        ws.failure()?;
                         driver::trace_upgraded(&ws.conn);
                         return Ok(Some(ws));
                     }
@@ -376,7 +380,7 @@ impl<S: Read + Write> WebSocket<S> {
         }
         loop {
             match next_message(&mut self.conn) {
-                Next::Message(ready) => return message_of(self.conn.render_ready(ready)).map(Some),
+                Next::Message(ready) => return message_of(self.conn.render(ready)).map(Some),
                 Next::Ended(closed) => {
                     self.finish();
                     return outcome(closed, self.failure.as_ref());
@@ -404,7 +408,7 @@ impl<S: Read + Write> WebSocket<S> {
         loop {
             match next_message(&mut self.conn) {
                 Next::Message(ready) => {
-                    let (event, mut sender) = self.conn.render_ready_with_sender(ready);
+                    let (event, mut sender) = self.conn.render_with_sender(ready);
                     let result = message_of(event).map(|message| Some(reply(message, &mut sender)));
                     self.write_out();
                     return result;
@@ -439,14 +443,14 @@ impl<S: Read + Write> WebSocket<S> {
     /// `Closed` event (cause `Abnormal`).
     pub fn recv_event(&mut self) -> Result<Option<Event<'_>>, Error> {
         loop {
-            if let Some(ready) = self.conn.next_ready() {
+            if let Some(ready) = self.conn.decide() {
                 // The end is reported once its transport is finished, so that a failure's
                 // close frame is written before the application can drop the connection.
                 if let Some(closed) = ready.closed() {
                     self.finish();
                     return Ok(Some(Event::Closed(closed)));
                 }
-                return Ok(Some(self.conn.render_ready(ready)));
+                return Ok(Some(self.conn.render(ready)));
             }
             if self.conn.closed().is_some() {
                 self.finish();

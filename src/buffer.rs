@@ -64,6 +64,12 @@ impl ByteBuf {
 
     /// The whole initialised region, for positions kept as absolute indices.
     #[inline]
+    /// Where the buffer is and what it holds: a value that changes with every call that
+    /// could move or change its bytes.
+    pub(crate) fn mark(&self) -> [usize; 3] {
+        [self.data.as_ptr().addr(), self.start, self.end]
+    }
+
     pub(crate) fn data(&self) -> &[u8] {
         &self.data
     }

@@ -8,10 +8,10 @@ use std::io;
 use std::string::String;
 use std::vec::Vec;
 
-use crate::connection::Ready;
 use crate::event::{CloseCause, Closed, Event, Message, OwnedResponse, Request};
 use crate::{
-    Accept, CloseCode, Config, Connection, HandshakeError, ProtocolError, Role, Seed, SendError,
+    Accept, CloseCode, Config, Connection, Decided, HandshakeError, ProtocolError, Role, Seed,
+    SendError,
 };
 
 /// Output above which sending waits for the peer to take some (and receiving stops reading),
@@ -266,7 +266,7 @@ impl Answer {
 /// What a driver's receive does next.
 pub(crate) enum Next {
     /// A message is ready: render it (and return it, or hand it to the caller's closure).
-    Message(Ready),
+    Message(Decided),
     /// The connection ended and its `Closed` was seen: finish the transport, report this.
     Ended(Closed),
     /// Nothing yet: move bytes (or wait for the next deadline).
@@ -278,10 +278,10 @@ pub(crate) enum Next {
 /// must move first.
 pub(crate) fn next_message(conn: &mut Connection) -> Next {
     loop {
-        match conn.next_ready() {
-            Some(ready) if ready.is_message() => return Next::Message(ready),
-            Some(ready) => {
-                let _ = conn.render_ready(ready);
+        match conn.decide() {
+            Some(decided) if decided.is_message() => return Next::Message(decided),
+            Some(decided) => {
+                let _ = conn.render(decided);
             }
             None => {
                 return match conn.closed() {

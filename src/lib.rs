@@ -201,7 +201,7 @@ pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Delivery};
-pub use connection::{Accept, Connection, Sender, State};
+pub use connection::{Accept, Connection, Decided, Sender, State};
 pub use entropy::{EntropyError, Seed};
 pub use error::{HandshakeError, ProtocolError, SendError};
 pub use event::{

@@ -51,6 +51,8 @@ enum Script {
     Broadcast(PreparedMessage),
     /// Waits, then sends `count` small messages, one after the other, noting each result.
     SendAfter(Duration, usize),
+    /// Does nothing for this long after the upgrade, then drops the connection.
+    Idle(Duration),
 }
 
 /// What a run of a script saw.
@@ -160,6 +162,7 @@ mod tokio_driver {
                         report.note(i, ws.send_text("tick").await);
                     }
                 }
+                Script::Idle(wait) => tokio::time::sleep(wait).await,
             }
             report.elapsed = started.elapsed();
             report
@@ -200,6 +203,10 @@ mod tokio_driver {
                         report.note(i, writer.send_text("tick").await);
                     }
                     receiving.abort();
+                }
+                Script::Idle(wait) => {
+                    tokio::time::sleep(wait).await;
+                    drop((reader, writer));
                 }
             }
             report.elapsed = started.elapsed();
@@ -262,6 +269,7 @@ mod blocking_driver {
                     report.note(i, ws.send(Message::Text("tick")));
                 }
             }
+            Script::Idle(wait) => std::thread::sleep(wait),
         }
         report.elapsed = started.elapsed();
         report
@@ -285,6 +293,8 @@ fn start(serve: Serve, config: Config, script: Script) -> (TcpStream, mpsc::Rece
         let _ = tx.send(serve(stream, config, script));
     });
     let mut peer = TcpStream::connect(addr).unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     peer.write_all(REQUEST).unwrap();
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -570,6 +580,24 @@ fn after_a_reset_every_send_fails_with_the_transport_error() {
                 "{driver}: {error}"
             );
         }
+    }
+}
+
+/// The `101` is written when the driver accepts, not with the application's first write: a
+/// server that accepts and then has nothing to say for a while (a broadcast source, a slow
+/// back end) does not keep its client waiting for the upgrade.
+#[test]
+fn the_upgrade_is_answered_when_the_driver_accepts() {
+    for (driver, serve) in DRIVERS {
+        let started = Instant::now();
+        let (peer, rx) = start(*serve, Config::new(), Script::Idle(Duration::from_millis(1500)));
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_secs(2),
+            "{driver}: the 101 came after {waited:?}"
+        );
+        drop(peer);
+        report(driver, &rx, Duration::from_secs(10));
     }
 }
 

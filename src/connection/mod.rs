@@ -29,9 +29,6 @@ use crate::utf8;
 use opening::Opening;
 use recv::deliver::{render, render_text};
 use recv::lane::{lane_event, lane_next_renders, lane_ready};
-#[cfg(feature = "std")]
-pub(crate) use recv::Ready;
-#[cfg(not(feature = "std"))]
 use recv::Ready;
 use recv::{end_of_stream, Inbound, Stage};
 use send::Outbound;
@@ -79,6 +76,33 @@ use state::Phase;
 pub struct Connection {
     inb: Inbound,
     out: Outbound,
+}
+
+/// An event that [`Connection::decide`] decided and [`Connection::render`] hands out: what
+/// it is can be asked before it borrows the connection. Example on
+/// [`Connection::decide`].
+#[derive(Debug)]
+#[must_use = "render it, or the event is lost"]
+pub struct Decided {
+    ready: Ready,
+    /// The input buffer as the decision left it: rendering checks that nothing moved it.
+    mark: [usize; 3],
+}
+
+impl Decided {
+    /// Whether it renders as [`Event::Message`].
+    #[must_use]
+    pub fn is_message(&self) -> bool {
+        self.ready.is_message()
+    }
+
+    /// The end of the connection, if it renders as [`Event::Closed`]: a driver finishes the
+    /// transport first (writes a failure's close frame, waits for the peer's end or the close
+    /// deadline), then reports it.
+    #[must_use]
+    pub fn closed(&self) -> Option<crate::event::Closed> {
+        self.ready.closed()
+    }
 }
 
 impl Connection {
@@ -380,12 +404,79 @@ impl Connection {
         Some(render(&mut self.inb, &mut self.out, ready))
     }
 
-    /// For the drivers in this crate: the next event, decoded but not rendered, so that a
-    /// driver can decide what to do with it before an event borrows the connection (a
-    /// borrowed message returned from a loop). Render it with
-    /// [`render_ready`](Self::render_ready) before any other call.
-    #[cfg_attr(not(feature = "std"), allow(dead_code))]
-    pub(crate) fn next_ready(&mut self) -> Option<Ready> {
+    /// The decide step of [`poll_event`](Self::poll_event): the next event, decided but not
+    /// handed out yet, or `None` when more input (or an answer to a request) is needed.
+    /// Everything that can fail about the event happens here (text is validated, a failure
+    /// fails the connection and becomes [`Decided::closed`]), so that a driver can act on it
+    /// (finish the transport after a failure, skip a ping) before an event borrows the
+    /// connection. Hand it to [`render`](Self::render) or
+    /// [`render_with_sender`](Self::render_with_sender) before any other call on the
+    /// connection; `poll_event` is `decide` then `render`.
+    ///
+    /// ```
+    /// use wsmachine::{Config, Connection, Event, Message};
+    /// let mut server = Connection::upgraded_server(Config::new(), &[]);
+    /// // A ping, then the text "hi", masked with key 0, as a client sends them.
+    /// let _ = server.receive(&[0x89, 0x80, 0, 0, 0, 0, 0x81, 0x82, 0, 0, 0, 0, b'h', b'i']);
+    /// // A driver's receive loop: skip what is not a message (the pong is queued already).
+    /// let message = loop {
+    ///     let decided = server.decide().expect("both frames are here");
+    ///     if let Some(closed) = decided.closed() {
+    ///         panic!("ended: {closed:?}"); // a driver finishes the transport first
+    ///     }
+    ///     if decided.is_message() {
+    ///         break server.render(decided);
+    ///     }
+    ///     let _ = server.render(decided);
+    /// };
+    /// assert_eq!(message, Event::Message(Message::Text("hi")));
+    /// ```
+    #[must_use]
+    pub fn decide(&mut self) -> Option<Decided> {
+        let ready = self.next_ready()?;
+        Some(Decided {
+            ready,
+            mark: self.inb.buf.mark(),
+        })
+    }
+
+    /// The render step: the event [`decide`](Self::decide) returned, borrowing the
+    /// connection. Rendering cannot fail; a `Decided` that is stale (another call on the
+    /// connection came between, which may have moved its bytes) fails the connection with
+    /// 1011 ([`ProtocolError::Internal`](crate::ProtocolError::Internal)) instead of handing
+    /// out wrong bytes. Example on [`decide`](Self::decide).
+    pub fn render(&mut self, decided: Decided) -> Event<'_> {
+        if decided.mark != self.inb.buf.mark() {
+            return Event::Closed(self.inb.st.misused(&mut self.out));
+        }
+        self.render_ready(decided.ready)
+    }
+
+    /// [`render`](Self::render) with a [`Sender`] for replying while the event borrows its
+    /// payload (an echo without a copy, as
+    /// [`poll_event_with_sender`](Self::poll_event_with_sender) gives).
+    ///
+    /// ```
+    /// use wsmachine::{Config, Connection, Event, Message};
+    /// let mut server = Connection::upgraded_server(Config::new(), &[]);
+    /// let _ = server.receive(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']);
+    /// let decided = server.decide().unwrap();
+    /// let (event, mut sender) = server.render_with_sender(decided);
+    /// if let Event::Message(Message::Text(text)) = event {
+    ///     sender.send_text(text).unwrap(); // the echo, while `text` borrows the input
+    /// }
+    /// assert_eq!(server.output(), b"\x81\x02hi");
+    /// ```
+    pub fn render_with_sender(&mut self, decided: Decided) -> (Event<'_>, Sender<'_>) {
+        if decided.mark != self.inb.buf.mark() {
+            let closed = self.inb.st.misused(&mut self.out);
+            return (Event::Closed(closed), Sender { out: &mut self.out });
+        }
+        self.render_ready_with_sender(decided.ready)
+    }
+
+    /// The decide step without the public wrapper.
+    fn next_ready(&mut self) -> Option<Ready> {
         if self.inb.lane.bytes > 0 && self.lane_open() {
             if lane_next_renders(&self.inb) {
                 return Some(Ready::Lane);
@@ -412,8 +503,7 @@ impl Connection {
     }
 
     /// The event of what [`next_ready`](Self::next_ready) returned.
-    #[cfg_attr(not(feature = "std"), allow(dead_code))]
-    pub(crate) fn render_ready(&mut self, ready: Ready) -> Event<'_> {
+    fn render_ready(&mut self, ready: Ready) -> Event<'_> {
         match ready {
             Ready::Lane => lane_event(&mut self.inb, &mut self.out),
             Ready::Text(range) => render_text(&mut self.inb, &mut self.out, range),
@@ -421,10 +511,8 @@ impl Connection {
         }
     }
 
-    /// [`render_ready`](Self::render_ready) with a [`Sender`] for replying while the event
-    /// borrows its payload.
-    #[cfg_attr(not(feature = "std"), allow(dead_code))]
-    pub(crate) fn render_ready_with_sender(&mut self, ready: Ready) -> (Event<'_>, Sender<'_>) {
+    /// [`render_ready`](Self::render_ready) with a [`Sender`].
+    fn render_ready_with_sender(&mut self, ready: Ready) -> (Event<'_>, Sender<'_>) {
         let Connection { inb, out } = self;
         let event = match ready {
             Ready::Lane => lane_event(inb, out),

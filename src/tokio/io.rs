@@ -338,7 +338,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             match next_message(&mut self.conn) {
                 Next::Message(ready) => {
                     return Poll::Ready(
-                        message_of(self.conn.render_ready(ready)).map(|m| Some(m.into())),
+                        message_of(self.conn.render(ready)).map(|m| Some(m.into())),
                     );
                 }
                 Next::Ended(closed) if self.is_done() => {

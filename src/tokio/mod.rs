@@ -403,9 +403,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         loop {
             match next_message(&mut self.io.conn) {
                 // Returns: the borrow the message holds ends the loop.
-                Next::Message(ready) => {
-                    return message_of(self.io.conn.render_ready(ready)).map(Some)
-                }
+                Next::Message(ready) => return message_of(self.io.conn.render(ready)).map(Some),
                 Next::Ended(closed) => {
                     finish(&mut self.io).await;
                     return outcome(closed, self.io.failed());
@@ -454,7 +452,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         loop {
             match next_message(&mut self.io.conn) {
                 Next::Message(ready) => {
-                    let (event, mut sender) = self.io.conn.render_ready_with_sender(ready);
+                    let (event, mut sender) = self.io.conn.render_with_sender(ready);
                     // What `reply` queued goes out with the next call, together with the
                     // answers to messages already here: one write for a batch.
                     return message_of(event).map(|message| Some(reply(message, &mut sender)));
@@ -498,12 +496,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 self.io.ended = None;
                 return Ok(Some(Event::Closed(closed)));
             }
-            if let Some(ready) = self.io.conn.next_ready() {
+            if let Some(ready) = self.io.conn.decide() {
                 if let Some(closed) = ready.closed() {
                     self.io.ended = Some(closed);
                     continue;
                 }
-                return Ok(Some(self.io.conn.render_ready(ready)));
+                return Ok(Some(self.io.conn.render(ready)));
             }
             if self.io.conn.closed().is_some() {
                 finish(&mut self.io).await;

@@ -82,7 +82,6 @@ pub(crate) enum Ready {
 
 impl Ready {
     /// The end of the connection, if this is its `Closed` event (which borrows nothing).
-    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn closed(&self) -> Option<Closed> {
         match self {
             Ready::Closed(closed) => Some(*closed),
@@ -91,7 +90,6 @@ impl Ready {
     }
 
     /// Whether this renders as [`Event::Message`](crate::Event::Message).
-    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn is_message(&self) -> bool {
         matches!(
             self,
@@ -206,6 +204,26 @@ impl RecvState {
         }
         // During the handshake, or after a close frame arrived: no close frame to send, the
         // transport is given up as at end of stream.
+        out.link.step(Step::Eof);
+        out.link
+            .finish(error.close_code(), CloseCause::Failed(error));
+        out.link.shutdown = true;
+        out.link.take_closed().unwrap_or(Closed {
+            code: error.close_code(),
+            cause: CloseCause::Failed(error),
+        })
+    }
+
+    /// A [`Decided`](crate::Decided) rendered after another call moved its bytes: the
+    /// application broke the decide-render order. The connection fails with 1011 rather than
+    /// hand out wrong bytes (not an internal error: no assertion stops debug builds).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn misused(&mut self, out: &mut Outbound) -> Closed {
+        let error = ProtocolError::Internal;
+        if matches!(out.link.phase, Phase::Open | Phase::CloseSent) {
+            return self.fail(error, out);
+        }
         out.link.step(Step::Eof);
         out.link
             .finish(error.close_code(), CloseCause::Failed(error));
