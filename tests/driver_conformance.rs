@@ -590,7 +590,11 @@ fn after_a_reset_every_send_fails_with_the_transport_error() {
 fn the_upgrade_is_answered_when_the_driver_accepts() {
     for (driver, serve) in DRIVERS {
         let started = Instant::now();
-        let (peer, rx) = start(*serve, Config::new(), Script::Idle(Duration::from_millis(1500)));
+        let (peer, rx) = start(
+            *serve,
+            Config::new(),
+            Script::Idle(Duration::from_millis(1500)),
+        );
         let waited = started.elapsed();
         assert!(
             waited < Duration::from_secs(2),

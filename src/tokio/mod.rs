@@ -1,4 +1,4 @@
-//! The tokio driver (feature `tokio`): a [`Connection`] over any
+//! The tokio driver (feature `tokio`): a [`Connection`](crate::Connection) over any
 //! `AsyncRead + AsyncWrite + Unpin` stream (a `TcpStream`, a `tokio-rustls` stream, hyper's
 //! upgraded I/O, an in-memory duplex), with the connection's deadlines on `tokio::time`.
 //!
@@ -54,36 +54,32 @@
 //!   nothing. What a completed send queued starts out at once and the rest goes with the
 //!   next call (any `recv`, `send` or [`flush`](WebSocket::flush)).
 //! - **`Stream` and `Sink`** (feature `futures`): a [`WebSocket`], a [`Reader`] and a
-//!   [`Writer`] are `futures` streams and sinks of [`OwnedMessage`]s (one copy per message;
+//!   [`Writer`] are `futures` streams and sinks of [`OwnedMessage`](crate::driver::OwnedMessage)s (one copy per message;
 //!   [`WebSocket::recv`] stays zero-copy). The stream yields each message, then `None` after
 //!   a clean close, or one error and then `None`; `poll_ready` waits for room below the
 //!   high-water mark; `poll_close` starts the closing handshake (1000).
 //! - **Splitting**: [`WebSocket::split`] gives a [`Reader`] and a [`Writer`] for two tasks;
 //!   either drives the stream both ways, so replies owed to the peer go out while either is
 //!   in use.
+//! - **One driver for every runtime**: [`WebSocket`] is the crate's async driver,
+//!   [`driver::WebSocket`], over [`TokioIo`], this module's
+//!   [`Transport`] for tokio streams and `tokio::time`; every method
+//!   is that driver's, the constructors here are tokio's.
 
-#[cfg(feature = "futures")]
-mod futures;
-mod io;
-mod split;
-
-use core::future::poll_fn;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
 use std::boxed::Box;
+use std::io;
 
-use ::tokio::io::{AsyncRead, AsyncWrite};
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use ::tokio::time::{Instant, Sleep};
 
-use crate::driver::{
-    self, handshake_error, message_of, next_message, outcome, Answer, Error, Next, OwnedMessage,
-};
+use crate::driver::{self, Answer, Error, Transport};
 use crate::handshake::client::ClientRequest;
-use crate::{
-    CloseCode, Config, Connection, Delivery, Event, HandshakeError, Message, MessageKind,
-    OwnedResponse, Role, Sender,
-};
+use crate::{Config, HandshakeError, OwnedResponse, Role, Timestamp};
 
 pub use crate::driver::DEFAULT_HIGH_WATER;
-use io::Io;
-pub use split::{Reader, Writer};
 
 /// A WebSocket connection over a stream `S`, driven by tokio (examples in the
 /// [module docs](self) and the [crate docs](crate)).
@@ -140,9 +136,104 @@ pub use split::{Reader, Writer};
 /// # Ok(())
 /// # }
 /// ```
+pub type WebSocket<S> = driver::WebSocket<TokioIo<S>>;
+
+/// The receiving half of a split [`WebSocket`] (see [`WebSocket::split`]).
+pub type Reader<S> = driver::Reader<TokioIo<S>>;
+
+/// The sending half of a split [`WebSocket`] (see [`WebSocket::split`]).
+pub type Writer<S> = driver::Writer<TokioIo<S>>;
+
+/// A tokio stream and `tokio::time` as a [`Transport`]: what [`WebSocket`] drives. The
+/// clock is tokio's, so a paused test clock drives the deadlines too.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use wsmachine::driver::Transport;
+/// use wsmachine::tokio::TokioIo;
+/// let (a, _b) = tokio::io::duplex(64);
+/// let io = TokioIo::new(a);
+/// assert!(io.now() < wsmachine::Timestamp::ZERO + std::time::Duration::from_secs(1));
+/// let _stream: &tokio::io::DuplexStream = io.get_ref();
+/// # }
+/// ```
 #[derive(Debug)]
-pub struct WebSocket<S> {
-    io: Io<S>,
+pub struct TokioIo<S> {
+    stream: S,
+    /// The origin of the connection's `Timestamp`s.
+    origin: Instant,
+    /// The timer, and the deadline it is set to.
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Timestamp>,
+}
+
+/// A deadline further than any real one, for a timer with nothing to wait for.
+const FAR: Duration = Duration::from_secs(86_400 * 365);
+
+impl<S> TokioIo<S> {
+    /// Wraps `stream`; the clock starts now. Needs a tokio runtime with its time driver.
+    /// Example on [`TokioIo`].
+    #[must_use]
+    pub fn new(stream: S) -> TokioIo<S> {
+        let origin = Instant::now();
+        TokioIo {
+            stream,
+            origin,
+            timer: Box::pin(::tokio::time::sleep_until(origin + FAR)),
+            armed: None,
+        }
+    }
+
+    /// The stream (example on [`TokioIo`]).
+    #[must_use]
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut read = ReadBuf::new(buf);
+        match Pin::new(&mut self.stream).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(read.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_duration(Instant::now().saturating_duration_since(self.origin))
+    }
+
+    fn poll_timer(&mut self, cx: &mut Context<'_>, at: Timestamp) -> Poll<()> {
+        use core::future::Future;
+        if self.armed != Some(at) {
+            let when = self
+                .origin
+                .checked_add(at.as_duration())
+                .unwrap_or_else(|| Instant::now() + FAR);
+            self.timer.as_mut().reset(when);
+            self.armed = Some(at);
+        }
+        let fired = self.timer.as_mut().poll(cx);
+        if fired.is_ready() {
+            self.armed = None;
+        }
+        fired
+    }
 }
 
 /// A server: accepts the upgrade request that arrives on `stream` with the default
@@ -177,13 +268,8 @@ pub async fn connect(url: &str) -> Result<WebSocket<::tokio::net::TcpStream>, Er
     Ok(ws)
 }
 
-/// What a handshake step found.
-enum Step<T> {
-    Done(T),
-    Closed(crate::Closed),
-    Wait,
-}
-
+/// The constructors over tokio streams; every other method is the driver's
+/// ([`driver::WebSocket`]).
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// A server: reads the request on `stream` and upgrades it (no subprotocol), with the
     /// default configuration. A request that is not a WebSocket upgrade is answered `400`.
@@ -240,47 +326,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         // The handshake's state lives on the heap while it runs: a task that awaits this
         // and then serves the connection is sized by its largest state, and that would
         // otherwise be this one, for the whole life of every idle connection.
-        Box::pin(Self::serve_handshake(stream, config, answer)).await
-    }
-
-    async fn serve_handshake<F>(
-        stream: S,
-        config: Config,
-        answer: F,
-    ) -> Result<Option<WebSocket<S>>, Error>
-    where
-        F: FnOnce(&crate::Request<'_>) -> Answer,
-    {
-        let mut io = Io::new(Connection::server(config), stream, DEFAULT_HIGH_WATER);
-        let mut answer = Some(answer);
-        loop {
-            let step = match io.conn.poll_event() {
-                Some(Event::Request(request)) => match answer.take() {
-                    Some(f) => Step::Done(f(&request)),
-                    None => Step::Done(Answer::respond(500, std::vec::Vec::new())),
-                },
-                Some(Event::Closed(closed)) => Step::Closed(closed),
-                Some(_) => continue,
-                None => Step::Wait,
-            };
-            match step {
-                Step::Done(answer) => {
-                    if answer.apply(&mut io.conn) {
-                        flush_and_shut(&mut io).await;
-                        io.settle_idle();
-                        driver::trace_upgraded(&io.conn);
-                        return Ok(Some(WebSocket { io }));
-                    }
-                    flush_and_shut(&mut io).await;
-                    return Ok(None);
-                }
-                Step::Closed(closed) => {
-                    flush_and_shut(&mut io).await;
-                    return Err(handshake_error(closed));
-                }
-                Step::Wait => drive(&mut io).await?,
-            }
-        }
+        Box::pin(Self::accept_transport(TokioIo::new(stream), config, answer)).await
     }
 
     /// A client: sends `request` on `stream` and waits for the `101`, with a masking seed
@@ -299,44 +345,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         config: Config,
     ) -> Result<(WebSocket<S>, OwnedResponse), Error> {
         // On the heap while it runs, as in `accept_with`.
-        Box::pin(Self::client_handshake(stream, request, config)).await
-    }
-
-    async fn client_handshake(
-        stream: S,
-        request: &ClientRequest<'_>,
-        config: Config,
-    ) -> Result<(WebSocket<S>, OwnedResponse), Error> {
-        let conn =
-            Connection::client(config, request, driver::os_seed()?).map_err(Error::Handshake)?;
-        let mut io = Io::new(conn, stream, DEFAULT_HIGH_WATER);
-        loop {
-            let step = match io.conn.poll_event() {
-                Some(Event::Accepted(response)) => Step::Done(Ok(response.to_owned_response())),
-                Some(Event::Rejected(response)) => {
-                    Step::Done(Err(Box::new(response.to_owned_response())))
-                }
-                Some(Event::Closed(closed)) => Step::Closed(closed),
-                Some(_) => continue,
-                None => Step::Wait,
-            };
-            match step {
-                Step::Done(Ok(response)) => {
-                    io.settle_idle();
-                    driver::trace_upgraded(&io.conn);
-                    return Ok((WebSocket { io }, response));
-                }
-                Step::Done(Err(rejected)) => {
-                    flush_and_shut(&mut io).await;
-                    return Err(Error::Rejected(rejected));
-                }
-                Step::Closed(closed) => {
-                    flush_and_shut(&mut io).await;
-                    return Err(handshake_error(closed));
-                }
-                Step::Wait => drive(&mut io).await?,
-            }
-        }
+        Box::pin(Self::connect_transport(
+            TokioIo::new(stream),
+            request,
+            config,
+        ))
+        .await
     }
 
     /// A connection whose handshake was done elsewhere (hyper or axum upgrades, an RFC 8441
@@ -353,350 +367,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         config: Config,
         leftover: &[u8],
     ) -> Result<WebSocket<S>, Error> {
-        let io = Io::new(
-            driver::upgraded(role, config, leftover)?,
-            stream,
-            DEFAULT_HIGH_WATER,
-        );
-        driver::trace_upgraded(&io.conn);
-        Ok(WebSocket { io })
+        Self::from_upgraded_transport(TokioIo::new(stream), role, config, leftover)
     }
-
-    /// Sets the output above which sends wait and no input is read
-    /// ([`DEFAULT_HIGH_WATER`] unless set).
-    /// Example on [`WebSocket`].
-    pub fn set_high_water(&mut self, bytes: usize) {
-        self.io.high_water = bytes;
-    }
-
-    /// The connection, for its getters (`subprotocol`, `stats`, `latency`, `state`, ...; some
-    /// in the example on [`Connection::stats`]).
-    #[must_use]
-    pub fn connection(&self) -> &Connection {
-        &self.io.conn
-    }
-
     /// The stream (the one given to [`accept`](Self::accept), say).
     /// Example on [`WebSocket`].
     #[must_use]
     pub fn get_ref(&self) -> &S {
-        &self.io.stream
-    }
-
-    /// The next message, borrowed from the connection until the next call: no copy. Pings
-    /// are answered and skipped. `Ok(None)` once the connection closed cleanly and its
-    /// transport is finished. Cancel-safe.
-    /// Example on [`WebSocket`].
-    ///
-    /// For [`Delivery::Streaming`], receive with [`recv_event`](Self::recv_event).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Closed`] when the connection ended otherwise (a protocol violation, a
-    /// deadline, the transport ending early), once the transport is finished: a failure's
-    /// close frame has been written by then. [`Error::Io`] when the transport failed, on this
-    /// and every later call. [`Error::StreamingDelivery`].
-    pub async fn recv(&mut self) -> Result<Option<Message<'_>>, Error> {
-        if self.io.conn.config().delivery == Delivery::Streaming {
-            return Err(Error::StreamingDelivery);
-        }
-        loop {
-            match next_message(&mut self.io.conn) {
-                // Returns: the borrow the message holds ends the loop.
-                Next::Message(ready) => return message_of(self.io.conn.render(ready)).map(Some),
-                Next::Ended(closed) => {
-                    finish(&mut self.io).await;
-                    return outcome(closed, self.io.failed());
-                }
-                Next::Wait => drive(&mut self.io).await?,
-            }
-        }
-    }
-
-    /// The next message, handed borrowed to `reply` together with a [`Sender`] that queues
-    /// frames on this connection: an echo (or any answer built from the message) without
-    /// copying it. Waits first while output is above the high-water mark. What `reply`
-    /// queued goes out with the next call (so that the answers to messages that arrived
-    /// together go out in one write); in a receive loop that is the next `recv_with`, else
-    /// call [`flush`](Self::flush). Returns what `reply` returned; `Ok(None)` as
-    /// [`recv`](Self::recv). Cancel-safe (`reply` runs in the poll that completes).
-    ///
-    /// ```no_run
-    /// # async fn echo(ws: &mut wsmachine::tokio::WebSocket<tokio::net::TcpStream>) -> Result<(), wsmachine::driver::Error> {
-    /// use wsmachine::Message;
-    /// while let Some(sent) = ws
-    ///     .recv_with(|message, out| match message {
-    ///         Message::Text(text) => out.send_text(text),
-    ///         Message::Binary(data) => out.send_binary(data),
-    ///     })
-    ///     .await?
-    /// {
-    ///     sent?;
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`recv`](Self::recv).
-    pub async fn recv_with<R>(
-        &mut self,
-        reply: impl FnOnce(Message<'_>, &mut Sender<'_>) -> R,
-    ) -> Result<Option<R>, Error> {
-        if self.io.conn.config().delivery == Delivery::Streaming {
-            return Err(Error::StreamingDelivery);
-        }
-        // Backpressure first: no new message while too much output waits.
-        room(&mut self.io).await?;
-        loop {
-            match next_message(&mut self.io.conn) {
-                Next::Message(ready) => {
-                    let (event, mut sender) = self.io.conn.render_with_sender(ready);
-                    // What `reply` queued goes out with the next call, together with the
-                    // answers to messages already here: one write for a batch.
-                    return message_of(event).map(|message| Some(reply(message, &mut sender)));
-                }
-                Next::Ended(closed) => {
-                    finish(&mut self.io).await;
-                    return outcome(closed, self.io.failed());
-                }
-                Next::Wait => drive(&mut self.io).await?,
-            }
-        }
-    }
-
-    /// The next message, copied: for keeping, or sending to another task. Cancel-safe.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`recv`](Self::recv).
-    pub async fn recv_owned(&mut self) -> Result<Option<OwnedMessage>, Error> {
-        Ok(self.recv().await?.map(OwnedMessage::from))
-    }
-
-    /// The next event of any kind: messages, streamed fragments ([`Delivery::Streaming`]),
-    /// pings and pongs, the peer's close frame, and last `Closed`; `None` after that, once
-    /// the transport is finished. Cancel-safe.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when the stream cannot be read at all; a failed connection (a transport
-    /// failure included) is its `Closed` event, returned once the transport is finished (so
-    /// a failure's close frame has been written when the application sees it).
-    pub async fn recv_event(&mut self) -> Result<Option<Event<'_>>, Error> {
-        loop {
-            // The end is reported once its transport is finished, so that a failure's close
-            // frame is written before the application can drop the connection. It is held
-            // meanwhile (a cancelled call loses nothing).
-            if let Some(closed) = self.io.ended {
-                finish(&mut self.io).await;
-                self.io.ended = None;
-                return Ok(Some(Event::Closed(closed)));
-            }
-            if let Some(ready) = self.io.conn.decide() {
-                if let Some(closed) = ready.closed() {
-                    self.io.ended = Some(closed);
-                    continue;
-                }
-                return Ok(Some(self.io.conn.render(ready)));
-            }
-            if self.io.conn.closed().is_some() {
-                finish(&mut self.io).await;
-                return Ok(None);
-            }
-            drive(&mut self.io).await?;
-        }
-    }
-
-    /// Sends a message. Waits while output is above the high-water mark; then queues it
-    /// whole and starts writing it. Cancel-safe: dropped before it completes, it sent
-    /// nothing.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Send`] with the connection's refusal ([`SendError::Closing`](crate::SendError::Closing)
-    /// after a close, ...); [`Error::Io`].
-    pub async fn send(&mut self, message: Message<'_>) -> Result<(), Error> {
-        match message {
-            Message::Text(text) => self.send_text(text).await,
-            Message::Binary(data) => self.send_binary(data).await,
-        }
-    }
-
-    /// Sends a text message. See [`send`](Self::send).
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        queue(&mut self.io, true, |conn| conn.send_text(text)).await
-    }
-
-    /// Sends a binary message. See [`send`](Self::send).
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        queue(&mut self.io, true, |conn| conn.send_binary(data)).await
-    }
-
-    /// Sends a [`PreparedMessage`](crate::PreparedMessage), encoded once for many
-    /// connections (see [`Connection::send_prepared`]); cancel-safe as [`send`](Self::send).
-    ///
-    /// ```no_run
-    /// # async fn demo(mut sockets: Vec<wsmachine::tokio::WebSocket<tokio::net::TcpStream>>) {
-    /// let update = wsmachine::PreparedMessage::text("tick");
-    /// for ws in &mut sockets {
-    ///     let _ = ws.send_prepared(&update).await;
-    /// }
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
-        queue(&mut self.io, true, |conn| conn.send_prepared(message)).await
-    }
-
-    /// Sends one fragment of a message (§5.4); `fin` ends it. See
-    /// [`Connection::send_fragment`]; cancel-safe as [`send`](Self::send).
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn send_fragment(
-        &mut self,
-        kind: MessageKind,
-        data: &[u8],
-        fin: bool,
-    ) -> Result<(), Error> {
-        queue(&mut self.io, true, |conn| {
-            conn.send_fragment(kind, data, fin)
-        })
-        .await
-    }
-
-    /// Sends a ping; its pong measures [`Connection::latency`]. Control frames do not wait
-    /// for the high-water mark. Cancel-safe.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        queue(&mut self.io, false, |conn| conn.ping(payload)).await
-    }
-
-    /// Sends an unsolicited pong (a one-way heartbeat). Cancel-safe.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
-        queue(&mut self.io, false, |conn| conn.pong(payload)).await
-    }
-
-    /// Starts the closing handshake (§7). Keep receiving: messages the peer sent before its
-    /// answer still arrive, and `recv` returns `Ok(None)` once the handshake completed and
-    /// the transport ended (at the close deadline at the latest). Cancel-safe.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Connection::close`]; [`Error::Io`].
-    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        queue(&mut self.io, false, |conn| conn.close(code, reason)).await
-    }
-
-    /// Writes all pending output. Cancel-safe: what was written stays written.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`].
-    pub async fn flush(&mut self) -> Result<(), Error> {
-        poll_fn(|cx| self.io.poll_flush_out(cx)).await
-    }
-
-    /// Splits the connection into a receiving and a sending half for two tasks.
-    ///
-    /// ```no_run
-    /// # async fn demo(
-    /// #     ws: wsmachine::tokio::WebSocket<tokio::net::TcpStream>,
-    /// # ) -> Result<(), wsmachine::driver::Error> {
-    /// let (mut reader, mut writer) = ws.split();
-    /// // The writer in a task of its own (a relay, a ticker); the reader here.
-    /// let ticker = tokio::spawn(async move { writer.send_text("tick").await });
-    /// while let Some(message) = reader.recv().await? {
-    ///     println!("{message:?}");
-    /// }
-    /// # let _ = ticker;
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn split(self) -> (Reader<S>, Writer<S>) {
-        split::split(self.io)
-    }
-}
-
-/// Waits until something moved on `io` (bytes either way, a deadline). Only for callers
-/// that found nothing ready in the connection.
-async fn drive<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) -> Result<(), Error> {
-    poll_fn(|cx| io.poll_io(cx)).await.map_err(Error::Io)
-}
-
-/// Waits until output moved on `io` (or a deadline fired), reading nothing.
-async fn drive_out<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) -> Result<(), Error> {
-    poll_fn(|cx| io.poll_out(cx)).await.map_err(Error::Io)
-}
-
-/// Queues a command on `io` (after waiting for room below the high-water mark when
-/// `data`), then starts writing it; all in the poll that completes, so that a cancelled call
-/// queued nothing.
-async fn queue<S, F>(io: &mut Io<S>, data: bool, command: F) -> Result<(), Error>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&mut Connection) -> Result<(), crate::SendError>,
-{
-    let mut command = Some(command);
-    poll_fn(|cx| io.poll_command(cx, data, &mut command)).await
-}
-
-/// Waits while output is above the high-water mark (moving bytes meanwhile).
-async fn room<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) -> Result<(), Error> {
-    while io.conn.output_len() > io.high_water && !io.is_done() {
-        drive_out(io).await?;
-    }
-    Ok(())
-}
-
-/// Writes what is left and half-closes (an answered request, a failed handshake).
-async fn flush_and_shut<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) {
-    while io.wants_write() && !io.is_done() {
-        if drive_out(io).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Drives a connection that ended until its transport is finished too (the peer's end of
-/// stream, or the close deadline), discarding what still arrives.
-async fn finish<S: AsyncRead + AsyncWrite + Unpin>(io: &mut Io<S>) {
-    while !io.is_done() {
-        while io.conn.poll_event().is_some() {}
-        if drive(io).await.is_err() {
-            return;
-        }
+        &self.io.transport.stream
     }
 }

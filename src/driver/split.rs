@@ -10,29 +10,28 @@ use core::task::{Context, Poll, Waker};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Wake;
 
-use ::tokio::io::{AsyncRead, AsyncWrite};
-
-use super::io::Io;
-use crate::driver::{Error, OwnedMessage};
+use super::engine::Io;
+use super::transport::Transport;
+use super::{Error, OwnedMessage};
 use crate::{CloseCode, Connection, Message, MessageKind, SendError};
 
 /// The receiving half. See [`WebSocket::split`](super::WebSocket::split).
 /// Example on [`WebSocket::split`](super::WebSocket::split).
 #[derive(Debug)]
-pub struct Reader<S> {
-    pub(super) shared: Arc<Shared<S>>,
+pub struct Reader<T> {
+    pub(super) shared: Arc<Shared<T>>,
 }
 
 /// The sending half. See [`WebSocket::split`](super::WebSocket::split).
 /// Example on [`WebSocket::split`](super::WebSocket::split).
 #[derive(Debug)]
-pub struct Writer<S> {
-    pub(super) shared: Arc<Shared<S>>,
+pub struct Writer<T> {
+    pub(super) shared: Arc<Shared<T>>,
 }
 
 #[derive(Debug)]
-pub(super) struct Shared<S> {
-    io: Mutex<Io<S>>,
+pub(crate) struct Shared<T> {
+    io: Mutex<Io<T>>,
     wakers: Arc<Wakers>,
 }
 
@@ -59,7 +58,7 @@ impl Wake for Wakers {
 pub(super) const READER: usize = 0;
 pub(super) const WRITER: usize = 1;
 
-pub(super) fn split<S>(io: Io<S>) -> (Reader<S>, Writer<S>) {
+pub(super) fn split<T>(io: Io<T>) -> (Reader<T>, Writer<T>) {
     let shared = Arc::new(Shared {
         io: Mutex::new(io),
         wakers: Arc::new(Wakers::default()),
@@ -72,14 +71,14 @@ pub(super) fn split<S>(io: Io<S>) -> (Reader<S>, Writer<S>) {
     )
 }
 
-impl<S> Shared<S> {
+impl<T> Shared<T> {
     /// Runs `f` on the connection with a context whose waker wakes both halves; `half`'s
     /// own waker is registered first.
     pub(super) fn poll_with<R>(
         &self,
         half: usize,
         cx: &Context<'_>,
-        f: impl FnOnce(&mut Io<S>, &mut Context<'_>) -> Poll<R>,
+        f: impl FnOnce(&mut Io<T>, &mut Context<'_>) -> Poll<R>,
     ) -> Poll<R> {
         {
             let mut slots = self
@@ -100,12 +99,12 @@ impl<S> Shared<S> {
         f(&mut io, &mut both)
     }
 
-    pub(super) fn lock(&self) -> MutexGuard<'_, Io<S>> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Io<T>> {
         self.io.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
+impl<T: Transport> Reader<T> {
     /// The next message, copied out of the connection. Pings are answered and skipped.
     /// `Ok(None)` once the connection closed cleanly and its transport is finished.
     /// Cancel-safe.
@@ -120,12 +119,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
 
     /// The connection's statistics and state, read under the lock (see
     /// [`Connection::stats`] for an example of the getters).
-    pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+    pub fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> R) -> R {
         f(&self.shared.lock().conn)
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
+impl<T: Transport> Writer<T> {
     /// Sends a message; as [`WebSocket::send`](super::WebSocket::send). Cancel-safe.
     /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
     ///

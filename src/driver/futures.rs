@@ -11,19 +11,18 @@
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use ::tokio::io::{AsyncRead, AsyncWrite};
 use futures_core::Stream;
 use futures_sink::Sink;
 
-use super::io::Io;
+use super::engine::Io;
 use super::split::{READER, WRITER};
-use super::{Reader, WebSocket, Writer};
-use crate::driver::{Error, OwnedMessage};
+use super::transport::Transport;
+use super::{Error, OwnedMessage, Reader, WebSocket, Writer};
 use crate::{CloseCode, Message, State};
 
 /// The next item of `io` as a stream: fused after the end or an error.
-fn poll_next_item<S: AsyncRead + AsyncWrite + Unpin>(
-    io: &mut Io<S>,
+fn poll_next_item<T: Transport>(
+    io: &mut Io<T>,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<OwnedMessage, Error>>> {
     if io.stream_ended {
@@ -40,10 +39,7 @@ fn poll_next_item<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Ready once output is at or below the high-water mark (reading nothing meanwhile).
-fn poll_room<S: AsyncRead + AsyncWrite + Unpin>(
-    io: &mut Io<S>,
-    cx: &mut Context<'_>,
-) -> Poll<Result<(), Error>> {
+fn poll_room<T: Transport>(io: &mut Io<T>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
     io.poll_command(
         cx,
         true,
@@ -51,10 +47,7 @@ fn poll_room<S: AsyncRead + AsyncWrite + Unpin>(
     )
 }
 
-fn queue<S: AsyncRead + AsyncWrite + Unpin>(
-    io: &mut Io<S>,
-    message: Message<'_>,
-) -> Result<(), Error> {
+fn queue<T: Transport>(io: &mut Io<T>, message: Message<'_>) -> Result<(), Error> {
     io.failure()?;
     match message {
         Message::Text(t) => io.conn.send_text(t),
@@ -64,17 +57,14 @@ fn queue<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Starts the closing handshake (unless it started already) and writes it out.
-fn poll_close_out<S: AsyncRead + AsyncWrite + Unpin>(
-    io: &mut Io<S>,
-    cx: &mut Context<'_>,
-) -> Poll<Result<(), Error>> {
+fn poll_close_out<T: Transport>(io: &mut Io<T>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
     if io.conn.state() == State::Open {
         io.conn.close(CloseCode::NORMAL, "").map_err(Error::Send)?;
     }
     io.poll_flush_out(cx)
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
+impl<T: Transport> Stream for WebSocket<T> {
     type Item = Result<OwnedMessage, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -82,7 +72,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Stream for Reader<S> {
+impl<T: Transport> Stream for Reader<T> {
     type Item = Result<OwnedMessage, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -95,7 +85,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for Reader<S> {
 /// inherent `send`).
 macro_rules! sink {
     ($ty:ident, |$this:ident, $cx:ident, $f:ident| $with:expr) => {
-        impl<S: AsyncRead + AsyncWrite + Unpin> Sink<OwnedMessage> for $ty<S> {
+        impl<T: Transport> Sink<OwnedMessage> for $ty<T> {
             type Error = Error;
 
             fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -123,14 +113,14 @@ macro_rules! sink {
 sink!(WebSocket, |this, cx, f| f(&mut this.io, cx));
 sink!(Writer, |this, cx, f| this.shared.poll_with(WRITER, cx, f));
 
-impl<S> WebSocket<S> {
-    fn with_io<R>(&mut self, f: impl FnOnce(&mut Io<S>) -> R) -> R {
+impl<T> WebSocket<T> {
+    fn with_io<R>(&mut self, f: impl FnOnce(&mut Io<T>) -> R) -> R {
         f(&mut self.io)
     }
 }
 
-impl<S> Writer<S> {
-    fn with_io<R>(&mut self, f: impl FnOnce(&mut Io<S>) -> R) -> R {
+impl<T> Writer<T> {
+    fn with_io<R>(&mut self, f: impl FnOnce(&mut Io<T>) -> R) -> R {
         f(&mut self.shared.lock())
     }
 }

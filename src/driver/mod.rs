@@ -1,7 +1,19 @@
-//! What the two drivers ([`tokio`](crate::tokio), [`blocking`](crate::blocking)) share (feature
-//! `std`): their error type, owned messages, and the answer a server gives a request
-//! (examples on [`OwnedMessage`] and [`Answer`]). Nothing here does
-//! I/O; the drivers own the streams and the clocks.
+//! What the drivers share (feature `std`): their error type, owned messages, the answer a
+//! server gives a request (examples on [`OwnedMessage`] and [`Answer`]), and the async driver
+//! itself, [`WebSocket`] over any runtime's [`Transport`] (`wsmachine::tokio` and
+//! `wsmachine::futures_io` name it for their streams). Nothing here opens a socket or
+//! chooses a runtime: the transports own the streams and the clocks.
+
+mod engine;
+#[cfg(feature = "futures")]
+mod futures;
+mod socket;
+mod split;
+mod transport;
+
+pub use socket::WebSocket;
+pub use split::{Reader, Writer};
+pub use transport::Transport;
 
 use std::boxed::Box;
 use std::io;

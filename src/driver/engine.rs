@@ -1,39 +1,25 @@
-//! The engine under both the whole [`WebSocket`](super::WebSocket) and its split halves: one
-//! connection, its stream and its clock. `poll_io` moves whatever can move in one poll:
+//! The engine of the async driver, under both the whole [`WebSocket`](super::WebSocket) and
+//! its split halves: one connection and its [`Transport`] (stream and clock), for any
+//! runtime. `poll_io` moves whatever can move in one poll:
 //! output out (and flushed), the half-close when asked, input in (unless output is backed
 //! up), the time told after reads and at the connection's next deadline. What a poll moves
 //! is applied to the connection within that poll, so a cancelled caller loses nothing.
 
-use core::future::Future;
-use core::pin::Pin;
 use core::task::{Context, Poll};
-use core::time::Duration;
-use std::boxed::Box;
 use std::io;
 
-use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use ::tokio::time::{Instant, Sleep};
-
-use crate::driver::{
+use super::transport::Transport;
+use super::{
     message_of, next_message, outcome, trace_end, transport_failed, Error, Failure, Next,
     OwnedMessage,
 };
-use crate::{Connection, Delivery, SendError, Timestamp};
+use crate::{Connection, Delivery, SendError};
 
-/// A deadline further than any real one, for a timer with nothing to wait for.
-const FAR: Duration = Duration::from_secs(86_400 * 365);
-
-/// A connection, its stream and its clock.
+/// A connection and its transport.
 #[derive(Debug)]
-pub(crate) struct Io<S> {
+pub(crate) struct Io<T> {
     pub(crate) conn: Connection,
-    pub(crate) stream: S,
-    /// The origin of the connection's `Timestamp`s (tokio's clock, so that tests can pause
-    /// and advance it).
-    origin: Instant,
-    /// The timer for the connection's next deadline, and the deadline it is set to.
-    timer: Pin<Box<Sleep>>,
-    armed: Option<Timestamp>,
+    pub(crate) transport: T,
     /// The stream reported end of stream (or failed).
     eof: bool,
     /// The stream failed: nothing more is written to it, and every later call reports this.
@@ -55,21 +41,17 @@ pub(crate) struct Io<S> {
     pub(crate) stream_ended: bool,
 }
 
-impl<S> Drop for Io<S> {
+impl<T> Drop for Io<T> {
     fn drop(&mut self) {
         trace_end(&self.conn);
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
-    pub(crate) fn new(conn: Connection, stream: S, high_water: usize) -> Io<S> {
-        let origin = Instant::now();
+impl<T: Transport> Io<T> {
+    pub(crate) fn new(conn: Connection, transport: T, high_water: usize) -> Io<T> {
         let mut io = Io {
             conn,
-            stream,
-            origin,
-            timer: Box::pin(::tokio::time::sleep_until(origin + FAR)),
-            armed: None,
+            transport,
             eof: false,
             failure: None,
             shut_down: false,
@@ -85,10 +67,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         io
     }
 
-    fn now(&self) -> Timestamp {
-        Timestamp::from_duration(Instant::now().saturating_duration_since(self.origin))
-    }
-
     /// Right after the handshake: a connection with nothing buffered gives its buffers back,
     /// so that an idle connection holds no heap beyond its state (they grow again with the
     /// first message).
@@ -100,7 +78,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     /// Tells the connection the time.
     pub(crate) fn tick(&mut self) {
-        let now = self.now();
+        let now = self.transport.now();
         self.conn.handle_timeout(now);
     }
 
@@ -166,10 +144,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 // The input buffer is full: events must be drained first.
                 moved = true;
             } else {
-                let mut read = ReadBuf::new(buf);
-                match Pin::new(&mut self.stream).poll_read(cx, &mut read) {
-                    Poll::Ready(Ok(())) => {
-                        let n = read.filled().len();
+                match self.transport.poll_read(cx, buf) {
+                    Poll::Ready(Ok(n)) => {
                         if n == 0 {
                             self.eof = true;
                             self.conn.receive_eof();
@@ -210,7 +186,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         // 1. Output (a prepared message's shared frame comes from its shared bytes): everything
         //    the stream takes now, then flushed.
         while self.wants_write() && self.failure.is_none() {
-            match Pin::new(&mut self.stream).poll_write(cx, self.conn.output()) {
+            match self.transport.poll_write(cx, self.conn.output()) {
                 Poll::Ready(Ok(0)) => {
                     self.lost(&io::ErrorKind::WriteZero.into());
                     moved = true;
@@ -228,7 +204,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             }
         }
         if self.unflushed && self.failure.is_none() {
-            match Pin::new(&mut self.stream).poll_flush(cx) {
+            match self.transport.poll_flush(cx) {
                 Poll::Ready(Ok(())) => self.unflushed = false,
                 Poll::Ready(Err(e)) => {
                     self.unflushed = false;
@@ -245,7 +221,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             || (self.conn.is_closed() && !self.conn.wants_write());
         if over && !self.unflushed && !self.shut_down && self.failure.is_none() {
             // An error means the peer is gone already: nothing left to tell it.
-            if Pin::new(&mut self.stream).poll_shutdown(cx).is_ready() {
+            if self.transport.poll_shutdown(cx).is_ready() {
                 self.shut_down = true;
                 moved = true;
             }
@@ -257,22 +233,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         moved
     }
 
-    /// Arms the timer for the connection's next deadline; tells the time when it fired.
+    /// Waits for the connection's next deadline; tells the time when it passed.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(at) = self.conn.poll_timeout() else {
-            self.armed = None;
             return false;
         };
-        if self.armed != Some(at) {
-            let when = self
-                .origin
-                .checked_add(at.as_duration())
-                .unwrap_or_else(|| Instant::now() + FAR);
-            self.timer.as_mut().reset(when);
-            self.armed = Some(at);
-        }
-        if self.timer.as_mut().poll(cx).is_ready() {
-            self.armed = None;
+        if self.transport.poll_timer(cx, at).is_ready() {
             self.tick();
             return true;
         }
