@@ -190,6 +190,8 @@ mod error;
 mod event;
 pub mod extensions;
 pub mod frame;
+#[cfg(feature = "futures-io")]
+pub mod futures_io;
 pub mod handshake;
 mod prepared;
 mod role;

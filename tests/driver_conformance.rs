@@ -14,7 +14,7 @@
 //! Deadlines here are real and short (hundreds of milliseconds); each bound leaves a second
 //! of slack for a loaded machine. Every run has an overall time limit, so that a driver that
 //! hangs fails its row instead of the test run.
-#![cfg(feature = "tokio")]
+#![cfg(all(feature = "tokio", feature = "futures-io"))]
 
 mod common;
 
@@ -95,12 +95,13 @@ type Serve = fn(TcpStream, Config, Script) -> Report;
 const DRIVERS: &[(&str, Serve)] = &[
     ("tokio", tokio_driver::whole),
     ("tokio split", tokio_driver::split),
+    ("futures-io (smol)", smol_driver::whole),
+    ("futures-io (smol) split", smol_driver::split),
     ("blocking", blocking_driver::whole),
 ];
 
 mod tokio_driver {
     use super::*;
-    use wsmachine::tokio::WebSocket;
 
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
@@ -109,109 +110,203 @@ mod tokio_driver {
             .unwrap()
     }
 
-    async fn accept(stream: TcpStream, config: Config) -> WebSocket<tokio::net::TcpStream> {
+    async fn accept(
+        stream: TcpStream,
+        config: Config,
+    ) -> wsmachine::tokio::WebSocket<tokio::net::TcpStream> {
         stream.set_nonblocking(true).unwrap();
         let stream = tokio::net::TcpStream::from_std(stream).unwrap();
-        WebSocket::accept_with(stream, config, wsmachine::driver::Answer::default_for)
-            .await
-            .unwrap()
-            .unwrap()
+        wsmachine::tokio::WebSocket::accept_with(
+            stream,
+            config,
+            wsmachine::driver::Answer::default_for,
+        )
+        .await
+        .unwrap()
+        .unwrap()
     }
 
     pub(super) fn whole(stream: TcpStream, config: Config, script: Script) -> Report {
         runtime().block_on(async move {
-            let mut ws = accept(stream, config).await;
-            let started = Instant::now();
-            let mut report = Report::default();
-            match script {
-                Script::ReceiveUntilEnd(how) => {
-                    for i in 0.. {
-                        let going = match how {
-                            Receive::Borrowed => {
-                                report.note(i, ws.recv().await.map(|m| m.map(|_| ())))
-                                    && ws.connection().closed().is_none()
-                            }
-                            Receive::Owned => {
-                                let r = ws.recv_owned().await;
-                                matches!(r, Ok(Some(_))) && report.note(i, r)
-                            }
-                            Receive::With => {
-                                let r = ws.recv_with(|_, _| ()).await;
-                                matches!(r, Ok(Some(_))) && report.note(i, r)
-                            }
-                            Receive::Event => {
-                                let r = ws.recv_event().await.map(|e| e.is_some());
-                                matches!(r, Ok(true)) && report.note(i, r)
-                            }
-                        };
-                        if !going {
-                            break;
-                        }
-                    }
-                }
-                Script::Broadcast(message) => {
-                    for i in 0.. {
-                        if !report.note(i, ws.send_prepared(&message).await) {
-                            break;
-                        }
-                    }
-                }
-                Script::SendAfter(wait, count) => {
-                    tokio::time::sleep(wait).await;
-                    for i in 0..count {
-                        report.note(i, ws.send_text("tick").await);
-                    }
-                }
-                Script::Idle(wait) => tokio::time::sleep(wait).await,
-            }
-            report.elapsed = started.elapsed();
-            report
+            let ws = accept(stream, config).await;
+            async_driver::whole(ws, script, tokio::time::sleep).await
         })
     }
 
     pub(super) fn split(stream: TcpStream, config: Config, script: Script) -> Report {
         runtime().block_on(async move {
-            let (mut reader, mut writer) = accept(stream, config).await.split();
-            let started = Instant::now();
-            let mut report = Report::default();
-            match script {
-                Script::ReceiveUntilEnd(_) => {
-                    // A reader has one way to receive: owned messages.
-                    for i in 0.. {
-                        let r = reader.recv().await;
-                        if !(matches!(r, Ok(Some(_))) && report.note(i, r)) {
-                            break;
+            let ws = accept(stream, config).await;
+            async_driver::split(ws, script, tokio::time::sleep).await
+        })
+    }
+}
+
+mod smol_driver {
+    use super::*;
+
+    async fn accept(
+        stream: TcpStream,
+        config: Config,
+    ) -> wsmachine::futures_io::WebSocket<smol::net::TcpStream> {
+        let stream = smol::net::TcpStream::try_from(stream).unwrap();
+        wsmachine::futures_io::WebSocket::accept_with(
+            stream,
+            config,
+            wsmachine::driver::Answer::default_for,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+    }
+
+    async fn sleep(wait: Duration) {
+        smol::Timer::after(wait).await;
+    }
+
+    pub(super) fn whole(stream: TcpStream, config: Config, script: Script) -> Report {
+        smol::block_on(async move {
+            let ws = accept(stream, config).await;
+            async_driver::whole(ws, script, sleep).await
+        })
+    }
+
+    pub(super) fn split(stream: TcpStream, config: Config, script: Script) -> Report {
+        smol::block_on(async move {
+            let ws = accept(stream, config).await;
+            async_driver::split(ws, script, sleep).await
+        })
+    }
+}
+
+/// The scripts on the async driver, whatever the runtime under its transport: the runtime
+/// gives the accepted connection and its `sleep`.
+mod async_driver {
+    use super::*;
+    use std::future::Future;
+    use std::pin::pin;
+    use wsmachine::driver::{Transport, WebSocket};
+
+    pub(super) async fn whole<T, F, Fut>(mut ws: WebSocket<T>, script: Script, sleep: F) -> Report
+    where
+        T: Transport,
+        F: Fn(Duration) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let started = Instant::now();
+        let mut report = Report::default();
+        match script {
+            Script::ReceiveUntilEnd(how) => {
+                for i in 0.. {
+                    let going = match how {
+                        Receive::Borrowed => {
+                            report.note(i, ws.recv().await.map(|m| m.map(|_| ())))
+                                && ws.connection().closed().is_none()
                         }
+                        Receive::Owned => {
+                            let r = ws.recv_owned().await;
+                            matches!(r, Ok(Some(_))) && report.note(i, r)
+                        }
+                        Receive::With => {
+                            let r = ws.recv_with(|_, _| ()).await;
+                            matches!(r, Ok(Some(_))) && report.note(i, r)
+                        }
+                        Receive::Event => {
+                            let r = ws.recv_event().await.map(|e| e.is_some());
+                            matches!(r, Ok(true)) && report.note(i, r)
+                        }
+                    };
+                    if !going {
+                        break;
                     }
                 }
-                Script::Broadcast(message) => {
-                    // As the chat example does: a task keeps receiving.
-                    let receiving =
-                        tokio::spawn(async move { while let Ok(Some(_)) = reader.recv().await {} });
+            }
+            Script::Broadcast(message) => {
+                for i in 0.. {
+                    if !report.note(i, ws.send_prepared(&message).await) {
+                        break;
+                    }
+                }
+            }
+            Script::SendAfter(wait, count) => {
+                sleep(wait).await;
+                for i in 0..count {
+                    report.note(i, ws.send_text("tick").await);
+                }
+            }
+            Script::Idle(wait) => sleep(wait).await,
+        }
+        report.elapsed = started.elapsed();
+        report
+    }
+
+    pub(super) async fn split<T, F, Fut>(ws: WebSocket<T>, script: Script, sleep: F) -> Report
+    where
+        T: Transport,
+        F: Fn(Duration) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let (mut reader, mut writer) = ws.split();
+        let started = Instant::now();
+        let mut report = Report::default();
+        // Where the writer works, the reader keeps receiving meanwhile (as the chat example
+        // does), in the same task: the two halves in use at once.
+        let receive_all = |mut reader: wsmachine::driver::Reader<T>| async move {
+            while let Ok(Some(_)) = reader.recv().await {}
+        };
+        match script {
+            Script::ReceiveUntilEnd(_) => {
+                // A reader has one way to receive: owned messages.
+                for i in 0.. {
+                    let r = reader.recv().await;
+                    if !(matches!(r, Ok(Some(_))) && report.note(i, r)) {
+                        break;
+                    }
+                }
+            }
+            Script::Broadcast(message) => {
+                let sending = pin!(async {
                     for i in 0.. {
                         if !report.note(i, writer.send_prepared(&message).await) {
                             break;
                         }
                     }
-                    receiving.abort();
-                }
-                Script::SendAfter(wait, count) => {
-                    let receiving =
-                        tokio::spawn(async move { while let Ok(Some(_)) = reader.recv().await {} });
-                    tokio::time::sleep(wait).await;
+                });
+                first(sending, pin!(receive_all(reader))).await;
+            }
+            Script::SendAfter(wait, count) => {
+                let sending = pin!(async {
+                    sleep(wait).await;
                     for i in 0..count {
                         report.note(i, writer.send_text("tick").await);
                     }
-                    receiving.abort();
-                }
-                Script::Idle(wait) => {
-                    tokio::time::sleep(wait).await;
-                    drop((reader, writer));
+                });
+                first(sending, pin!(receive_all(reader))).await;
+            }
+            Script::Idle(wait) => {
+                sleep(wait).await;
+                drop((reader, writer));
+            }
+        }
+        report.elapsed = started.elapsed();
+        report
+    }
+
+    /// Runs `main` to its end while polling `beside` too (which may end first).
+    async fn first<A: Future, B: Future>(
+        main: std::pin::Pin<&mut A>,
+        beside: std::pin::Pin<&mut B>,
+    ) {
+        let mut main = main;
+        let mut beside = Some(beside);
+        std::future::poll_fn(|cx| {
+            if let Some(b) = beside.as_mut() {
+                if b.as_mut().poll(cx).is_ready() {
+                    beside = None;
                 }
             }
-            report.elapsed = started.elapsed();
-            report
+            main.as_mut().poll(cx)
         })
+        .await;
     }
 }
 

@@ -1,5 +1,5 @@
-//! The example servers and clients over real loopback sockets, on the drivers: the blocking
-//! and tokio echo servers with the blocking and tokio clients, many clients at once, a
+//! The example servers and clients over real loopback sockets, on the drivers: the blocking,
+//! tokio and smol (futures-io) echo servers with the blocking and tokio clients, many clients at once, a
 //! client that vanishes mid-message, a peer that never reads, and the chat demo with two
 //! clients.
 #![cfg(feature = "tokio")]
@@ -63,6 +63,52 @@ fn tokio_server() -> (String, mpsc::Receiver<Option<wsmachine::Closed>>) {
         });
     });
     (rx.recv().unwrap(), out_rx)
+}
+
+/// Starts the smol echo server (`examples/echo_server_smol.rs`'s, on the futures-io driver)
+/// on an ephemeral port, on its own thread; each connection's outcome is sent on the
+/// returned channel.
+#[cfg(feature = "futures-io")]
+fn smol_server() -> (String, mpsc::Receiver<Option<wsmachine::Closed>>) {
+    let (tx, rx) = mpsc::channel();
+    let (out_tx, out_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        smol::block_on(async move {
+            let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(format!("ws://{}/", listener.local_addr().unwrap()))
+                .unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let out_tx = out_tx.clone();
+                smol::spawn(async move {
+                    let (closed, _) = echo::serve_futures_io(stream, echo::echo_config()).await;
+                    let _ = out_tx.send(closed);
+                })
+                .detach();
+            }
+        });
+    });
+    (rx.recv().unwrap(), out_rx)
+}
+
+/// The smol echo server answers both example clients, and each connection ends with the
+/// client's clean close.
+#[cfg(feature = "futures-io")]
+#[test]
+fn blocking_and_tokio_clients_against_the_smol_server() {
+    let (url, outcomes) = smol_server();
+    client_checks::run_blocking(&url).unwrap();
+    run_tokio(client_checks::run_tokio(&url)).unwrap();
+    for _ in 0..2 {
+        let closed = outcomes
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (closed.code, closed.cause),
+            (CloseCode::NORMAL, CloseCause::ClosedByPeer)
+        );
+    }
 }
 
 fn run_tokio<F: std::future::Future>(f: F) -> F::Output {

@@ -7,7 +7,7 @@
 
 use std::fmt::Display;
 
-use wsmachine::driver::{Answer, Error};
+use wsmachine::driver::{Answer, Error, Transport};
 use wsmachine::{
     CloseCause, CloseCode, Closed, Config, Message, Request, SendError, Sender, Stats,
 };
@@ -94,12 +94,31 @@ pub fn serve_blocking(stream: std::net::TcpStream, config: Config) -> (Option<Cl
 
 /// Serves one echo connection over any async stream (TCP, TLS, hyper's upgraded I/O) to its
 /// end, with the tokio driver.
+#[cfg(feature = "tokio")]
 pub async fn serve_async<S>(stream: S, config: Config) -> (Option<Closed>, Stats)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    use wsmachine::tokio::WebSocket;
-    match WebSocket::accept_with(stream, config, answer).await {
+    let accepted = wsmachine::tokio::WebSocket::accept_with(stream, config, answer).await;
+    serve_accepted(accepted).await
+}
+
+/// Serves one echo connection over a `futures-io` stream (smol, async-std) to its end, with
+/// the futures-io driver.
+#[cfg(feature = "futures-io")]
+pub async fn serve_futures_io<S>(stream: S, config: Config) -> (Option<Closed>, Stats)
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    let accepted = wsmachine::futures_io::WebSocket::accept_with(stream, config, answer).await;
+    serve_accepted(accepted).await
+}
+
+/// Echoes on what an async driver's `accept_with` gave, whatever its runtime.
+async fn serve_accepted<T: Transport>(
+    accepted: Result<Option<wsmachine::driver::WebSocket<T>>, Error>,
+) -> (Option<Closed>, Stats) {
+    match accepted {
         Ok(Some(ws)) => echo_open(ws).await,
         Ok(None) => (
             Some(Closed {
@@ -112,11 +131,11 @@ where
     }
 }
 
-/// Echoes on an open connection (accepted here, or upgraded elsewhere) to its end.
-pub async fn echo_open<S>(mut ws: wsmachine::tokio::WebSocket<S>) -> (Option<Closed>, Stats)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
+/// Echoes on an open connection (accepted here, or upgraded elsewhere) to its end, on any
+/// runtime's transport.
+pub async fn echo_open<T: Transport>(
+    mut ws: wsmachine::driver::WebSocket<T>,
+) -> (Option<Closed>, Stats) {
     loop {
         match ws.recv_with(echo).await {
             Ok(Some(Ok(()))) => {}

@@ -7,10 +7,12 @@
 mod engine;
 #[cfg(feature = "futures")]
 mod futures;
+mod runtime;
 mod socket;
 mod split;
 mod transport;
 
+pub(crate) use runtime::runtime_constructors;
 pub use socket::WebSocket;
 pub use split::{Reader, Writer};
 pub use transport::Transport;

@@ -75,9 +75,9 @@ use std::io;
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
-use crate::driver::{self, Answer, Error, Transport};
+use crate::driver::{self, Error, Transport};
 use crate::handshake::client::ClientRequest;
-use crate::{Config, HandshakeError, OwnedResponse, Role, Timestamp};
+use crate::{Config, HandshakeError, Timestamp};
 
 pub use crate::driver::DEFAULT_HIGH_WATER;
 
@@ -268,111 +268,4 @@ pub async fn connect(url: &str) -> Result<WebSocket<::tokio::net::TcpStream>, Er
     Ok(ws)
 }
 
-/// The constructors over tokio streams; every other method is the driver's
-/// ([`driver::WebSocket`]).
-impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
-    /// A server: reads the request on `stream` and upgrades it (no subprotocol), with the
-    /// default configuration. A request that is not a WebSocket upgrade is answered `400`.
-    /// Not cancel-safe (dropping it drops the connection).
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Handshake`] when the request is invalid (answered with its status), was not
-    /// an upgrade, or the handshake deadline passed; [`Error::Io`].
-    pub async fn accept(stream: S) -> Result<WebSocket<S>, Error> {
-        match WebSocket::accept_with(stream, Config::new(), Answer::default_for).await? {
-            Some(ws) => Ok(ws),
-            None => Err(Error::Handshake(HandshakeError::MissingUpgrade)),
-        }
-    }
-
-    /// A server with `config`: reads the request on `stream` and lets `answer` decide: an
-    /// upgrade (choosing a subprotocol, adding headers) or any HTTP response (a page and a
-    /// WebSocket endpoint share a port). `Ok(None)` when it was answered with a response
-    /// (written out and the stream half-closed). Not cancel-safe.
-    ///
-    /// ```no_run
-    /// use wsmachine::driver::Answer;
-    /// use wsmachine::tokio::WebSocket;
-    /// # async fn f(stream: tokio::net::TcpStream) -> Result<(), wsmachine::driver::Error> {
-    /// let ws = WebSocket::accept_with(stream, wsmachine::Config::new(), |req| {
-    ///     match (req.path(), req.is_websocket()) {
-    ///         ("/chat", true) if req.subprotocols().any(|p| p == "chat") => {
-    ///             Answer::accept().with_subprotocol("chat")
-    ///         }
-    ///         ("/", false) => Answer::respond(200, b"<h1>hello</h1>".to_vec())
-    ///             .with_header("Content-Type", "text/html"),
-    ///         _ => Answer::respond(404, b"not found".to_vec()),
-    ///     }
-    /// })
-    /// .await?;
-    /// # let _ = ws;
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`accept`](Self::accept).
-    pub async fn accept_with<F>(
-        stream: S,
-        config: Config,
-        answer: F,
-    ) -> Result<Option<WebSocket<S>>, Error>
-    where
-        F: FnOnce(&crate::Request<'_>) -> Answer,
-    {
-        // The handshake's state lives on the heap while it runs: a task that awaits this
-        // and then serves the connection is sized by its largest state, and that would
-        // otherwise be this one, for the whole life of every idle connection.
-        Box::pin(Self::accept_transport(TokioIo::new(stream), config, answer)).await
-    }
-
-    /// A client: sends `request` on `stream` and waits for the `101`, with a masking seed
-    /// from the operating system. Returns the connection and the server's response. Not
-    /// cancel-safe.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Rejected`] for another status (with its headers and body),
-    /// [`Error::Handshake`] for an invalid response or the handshake deadline,
-    /// [`Error::Io`] (also when the operating system has no random source).
-    pub async fn connect(
-        stream: S,
-        request: &ClientRequest<'_>,
-        config: Config,
-    ) -> Result<(WebSocket<S>, OwnedResponse), Error> {
-        // On the heap while it runs, as in `accept_with`.
-        Box::pin(Self::connect_transport(
-            TokioIo::new(stream),
-            request,
-            config,
-        ))
-        .await
-    }
-
-    /// A connection whose handshake was done elsewhere (hyper or axum upgrades, an RFC 8441
-    /// HTTP/2 stream): `leftover` holds bytes read past the handshake. A client draws its
-    /// masking keys from a seed of the operating system.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when a client finds no random source.
-    pub fn from_upgraded(
-        stream: S,
-        role: Role,
-        config: Config,
-        leftover: &[u8],
-    ) -> Result<WebSocket<S>, Error> {
-        Self::from_upgraded_transport(TokioIo::new(stream), role, config, leftover)
-    }
-    /// The stream (the one given to [`accept`](Self::accept), say).
-    /// Example on [`WebSocket`].
-    #[must_use]
-    pub fn get_ref(&self) -> &S {
-        &self.io.transport.stream
-    }
-}
+crate::driver::runtime_constructors!(TokioIo, AsyncRead + AsyncWrite + Unpin);
