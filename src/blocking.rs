@@ -28,15 +28,11 @@
 //! the next call.
 
 use core::time::Duration;
-use std::boxed::Box;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
 
-use crate::driver::{
-    self, handshake_error, message_of, next_message, outcome, transport_failed, Answer, Error,
-    Failure, Next, OwnedMessage,
-};
+use crate::driver::{self, Answer, Error, Handshake, Next, NextEvent, OwnedMessage, Session};
 use crate::handshake::client::ClientRequest;
 use crate::{
     CloseCode, Config, Connection, Delivery, Event, HandshakeError, Message, MessageKind,
@@ -164,14 +160,11 @@ impl Hooks<TcpStream> {
 /// ```
 #[derive(Debug)]
 pub struct WebSocket<S> {
-    conn: Connection,
+    session: Session,
     stream: S,
     hooks: Hooks<S>,
+    /// The origin of the connection's `Timestamp`s.
     origin: Instant,
-    eof: bool,
-    /// The stream failed: nothing more is written to it, and every later call reports this.
-    failure: Option<Failure>,
-    shut_down: bool,
 }
 
 /// A server over TCP: accepts the upgrade request on `stream` (see [`WebSocket::accept`]).
@@ -220,25 +213,15 @@ impl WebSocket<TcpStream> {
     }
 }
 
-impl<S> Drop for WebSocket<S> {
-    fn drop(&mut self) {
-        driver::trace_end(&self.conn);
-    }
-}
-
 impl<S: Read + Write> WebSocket<S> {
     fn new(conn: Connection, stream: S, hooks: Hooks<S>) -> WebSocket<S> {
-        let mut ws = WebSocket {
-            conn,
+        let origin = Instant::now();
+        WebSocket {
+            session: Session::new(conn, Timestamp::since(origin, Instant::now())),
             stream,
             hooks,
-            origin: Instant::now(),
-            eof: false,
-            failure: None,
-            shut_down: false,
-        };
-        ws.tick();
-        ws
+            origin,
+        }
     }
 
     /// A server with `config`: reads the request and lets `answer` decide (an upgrade, or
@@ -260,33 +243,23 @@ impl<S: Read + Write> WebSocket<S> {
         let mut ws = WebSocket::new(Connection::server(config), stream, hooks);
         let mut answer = Some(answer);
         loop {
-            let decided = match ws.conn.poll_event() {
-                Some(Event::Request(request)) => Some(Ok(match answer.take() {
-                    Some(f) => f(&request),
-                    None => Answer::respond(500, std::vec::Vec::new()),
-                })),
-                Some(Event::Closed(closed)) => Some(Err(closed)),
-                Some(_) => continue,
-                None => None,
-            };
-            match decided {
-                Some(Ok(answer)) => {
-                    if answer.apply(&mut ws.conn) {
-                        // The `101` goes out now: a server that writes nothing until later
-                        // (a broadcast source) must not keep its client waiting for it.
-                        ws.write_out();
-                        ws.failure()?;
-                        driver::trace_upgraded(&ws.conn);
-                        return Ok(Some(ws));
+            match ws.session.accept_step(&mut answer) {
+                Handshake::Wait => ws.step()?,
+                Handshake::Done(upgraded) => {
+                    // The `101` goes out now: a server that writes nothing until later (a
+                    // broadcast source) must not keep its client waiting for it.
+                    ws.write_out();
+                    if !upgraded {
+                        return Ok(None);
                     }
-                    ws.flush_and_shut();
-                    return Ok(None);
+                    ws.session.failure()?;
+                    driver::trace_upgraded(ws.session.connection());
+                    return Ok(Some(ws));
                 }
-                Some(Err(closed)) => {
-                    ws.flush_and_shut();
-                    return Err(handshake_error(closed));
+                Handshake::Failed(error) => {
+                    ws.write_out();
+                    return Err(error);
                 }
-                None => ws.step()?,
             }
         }
     }
@@ -309,25 +282,16 @@ impl<S: Read + Write> WebSocket<S> {
             Connection::client(config, request, driver::os_seed()?).map_err(Error::Handshake)?;
         let mut ws = WebSocket::new(conn, stream, hooks);
         loop {
-            let decided = match ws.conn.poll_event() {
-                Some(Event::Accepted(r)) => Some(Ok(r.to_owned_response())),
-                Some(Event::Rejected(r)) => {
-                    Some(Err(Error::Rejected(Box::new(r.to_owned_response()))))
-                }
-                Some(Event::Closed(closed)) => Some(Err(handshake_error(closed))),
-                Some(_) => continue,
-                None => None,
-            };
-            match decided {
-                Some(Ok(response)) => {
-                    driver::trace_upgraded(&ws.conn);
+            match ws.session.connect_step() {
+                Handshake::Wait => ws.step()?,
+                Handshake::Done(response) => {
+                    driver::trace_upgraded(ws.session.connection());
                     return Ok((ws, response));
                 }
-                Some(Err(e)) => {
-                    ws.flush_and_shut();
-                    return Err(e);
+                Handshake::Failed(error) => {
+                    ws.write_out();
+                    return Err(error);
                 }
-                None => ws.step()?,
             }
         }
     }
@@ -346,7 +310,7 @@ impl<S: Read + Write> WebSocket<S> {
         leftover: &[u8],
     ) -> Result<WebSocket<S>, Error> {
         let ws = WebSocket::new(driver::upgraded(role, config, leftover)?, stream, hooks);
-        driver::trace_upgraded(&ws.conn);
+        driver::trace_upgraded(ws.session.connection());
         Ok(ws)
     }
 
@@ -354,7 +318,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// Example on [`WebSocket`].
     #[must_use]
     pub fn connection(&self) -> &Connection {
-        &self.conn
+        self.session.connection()
     }
 
     /// The stream (the one given to [`WebSocket::accept`], say).
@@ -375,15 +339,15 @@ impl<S: Read + Write> WebSocket<S> {
     /// this and every later call; [`Error::StreamingDelivery`] with streaming delivery (use
     /// [`recv_event`](Self::recv_event)).
     pub fn recv(&mut self) -> Result<Option<Message<'_>>, Error> {
-        if self.conn.config().delivery == Delivery::Streaming {
+        if self.session.connection().config().delivery == Delivery::Streaming {
             return Err(Error::StreamingDelivery);
         }
         loop {
-            match next_message(&mut self.conn) {
-                Next::Message(ready) => return message_of(self.conn.render(ready)).map(Some),
+            match self.session.next_message() {
+                Next::Message(ready) => return self.session.render_message(ready).map(Some),
                 Next::Ended(closed) => {
                     self.finish();
-                    return outcome(closed, self.failure.as_ref());
+                    return self.session.outcome(closed);
                 }
                 Next::Wait => self.step()?,
             }
@@ -402,20 +366,22 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self,
         reply: impl FnOnce(Message<'_>, &mut crate::Sender<'_>) -> R,
     ) -> Result<Option<R>, Error> {
-        if self.conn.config().delivery == Delivery::Streaming {
+        if self.session.connection().config().delivery == Delivery::Streaming {
             return Err(Error::StreamingDelivery);
         }
         loop {
-            match next_message(&mut self.conn) {
+            match self.session.next_message() {
                 Next::Message(ready) => {
-                    let (event, mut sender) = self.conn.render_with_sender(ready);
-                    let result = message_of(event).map(|message| Some(reply(message, &mut sender)));
+                    let result = self
+                        .session
+                        .render_message_with_sender(ready)
+                        .map(|(message, mut sender)| Some(reply(message, &mut sender)));
                     self.write_out();
                     return result;
                 }
                 Next::Ended(closed) => {
                     self.finish();
-                    return outcome(closed, self.failure.as_ref());
+                    return self.session.outcome(closed);
                 }
                 Next::Wait => self.step()?,
             }
@@ -443,20 +409,22 @@ impl<S: Read + Write> WebSocket<S> {
     /// `Closed` event (cause `Abnormal`).
     pub fn recv_event(&mut self) -> Result<Option<Event<'_>>, Error> {
         loop {
-            if let Some(ready) = self.conn.decide() {
-                // The end is reported once its transport is finished, so that a failure's
-                // close frame is written before the application can drop the connection.
-                if let Some(closed) = ready.closed() {
-                    self.finish();
-                    return Ok(Some(Event::Closed(closed)));
+            // The end is reported once its transport is finished, so that a failure's close
+            // frame is written before the application can drop the connection.
+            match self.session.next_event() {
+                NextEvent::Event(ready) => {
+                    return Ok(Some(self.session.connection_mut().render(ready)))
                 }
-                return Ok(Some(self.conn.render(ready)));
+                NextEvent::Ended(_) => {
+                    self.finish();
+                    return Ok(self.session.take_ended().map(Event::Closed));
+                }
+                NextEvent::Over => {
+                    self.finish();
+                    return Ok(None);
+                }
+                NextEvent::Wait => self.step()?,
             }
-            if self.conn.closed().is_some() {
-                self.finish();
-                return Ok(None);
-            }
-            self.step()?;
         }
     }
 
@@ -557,9 +525,9 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// [`Error::Io`].
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.failure()?;
+        self.session.failure()?;
         self.write_out();
-        self.failure()
+        self.session.failure()
     }
 
     /// Runs a command and writes its frame out. Once the transport failed, every command
@@ -568,24 +536,18 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self,
         f: impl FnOnce(&mut Connection) -> Result<(), crate::SendError>,
     ) -> Result<(), Error> {
-        self.failure()?;
-        f(&mut self.conn).map_err(Error::Send)?;
+        self.session.command(f)?;
         self.write_out();
-        self.failure()
+        self.session.failure()
     }
 
     fn now(&self) -> Timestamp {
         Timestamp::since(self.origin, Instant::now())
     }
 
-    fn tick(&mut self) {
-        let now = self.now();
-        self.conn.handle_timeout(now);
-    }
-
     /// How long a blocking call may wait: until the connection's next deadline.
     fn wait(&self) -> Option<Duration> {
-        let at = self.conn.poll_timeout()?;
+        let at = self.session.connection().poll_timeout()?;
         Some(
             at.saturating_duration_since(self.now())
                 .max(Duration::from_millis(1)),
@@ -599,63 +561,25 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Whether the stream may be dropped: the connection is over, and the transport ended,
-    /// failed, or was half-closed (a server closes at once after the closing handshake,
-    /// §5.5.1; the half-close comes first so that a TLS stream sends its `close_notify`).
-    fn is_done(&self) -> bool {
-        (self.eof || self.failure.is_some() || self.shut_down)
-            && (self.conn.is_drained() || (self.conn.is_closed() && !self.conn.wants_write()))
-    }
-
-    /// The transport failed (a read or write returned `error`): the connection ends at once,
-    /// its output dropped, and every later call reports the failure.
-    fn lost(&mut self, error: &io::Error) {
-        self.eof = true;
-        transport_failed(&mut self.conn, &mut self.failure, error);
-    }
-
-    /// The transport's failure, if it failed: what every call reports from then on.
-    fn failure(&self) -> Result<(), Error> {
-        match &self.failure {
-            Some(failure) => Err(failure.error()),
-            None => Ok(()),
-        }
-    }
-
     /// Writes the output out (waiting at most until each deadline, which is then told), and
     /// half-closes when the connection asks.
     fn write_out(&mut self) {
-        while self.conn.wants_write() && self.failure.is_none() && !self.is_done() {
+        while self.session.wants_write() && !self.session.is_done() {
             self.set_timeout();
-            match self.stream.write(self.conn.output()) {
-                Ok(0) => self.lost(&io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.conn.consume_output(n),
-                Err(e) => self.write_failed(&e),
-            }
+            let written = self.stream.write(self.session.connection().output());
+            let now = self.now();
+            self.session.on_write(written, now);
         }
-        if self.failure.is_none() && !self.conn.wants_write() {
-            if let Err(e) = self.stream.flush() {
-                self.lost(&e);
-            }
+        if self.session.failure().is_ok() && !self.session.connection().wants_write() {
+            let flushed = self.stream.flush();
+            self.session.on_flush(flushed);
         }
-        let over = self.conn.should_shutdown_write()
-            || (self.conn.is_closed() && !self.conn.wants_write());
-        if over && !self.shut_down && self.failure.is_none() {
-            self.shut_down = true;
+        if self.session.should_shutdown() {
             if let Some(shutdown) = self.hooks.shutdown {
                 // The peer may be gone already: nothing left to tell it then.
                 let _ = shutdown(&mut self.stream);
             }
-        }
-    }
-
-    /// A write that took nothing: a deadline passed (the close deadline abandons what a
-    /// peer never reads), an interruption, or the transport failed.
-    fn write_failed(&mut self, e: &io::Error) {
-        match e.kind() {
-            io::ErrorKind::Interrupted => {}
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => self.tick(),
-            _ => self.lost(e),
+            self.session.on_shutdown();
         }
     }
 
@@ -663,61 +587,47 @@ impl<S: Read + Write> WebSocket<S> {
     /// the time told.
     fn step(&mut self) -> Result<(), Error> {
         self.write_out();
-        self.failure()?;
-        if self.is_done() {
+        self.session.failure()?;
+        if self.session.is_done() {
             return Ok(());
         }
-        if self.eof {
+        if !self.session.wants_read() {
             // Nothing to read: only a deadline (or the application) can move things.
             match self.wait() {
                 Some(wait) => std::thread::sleep(wait),
                 None => return Ok(()),
             }
-            self.tick();
+            let now = self.now();
+            self.session.tick(now);
             return Ok(());
         }
         self.set_timeout();
-        let buf = self.conn.read_buf();
-        if !buf.is_empty() {
-            match self.stream.read(buf) {
-                Ok(0) => {
-                    self.eof = true;
-                    self.conn.receive_eof();
-                }
-                Ok(n) => self.conn.commit_read(n),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) => {}
-                // A reset, or a TLS failure.
-                Err(e) => self.lost(&e),
-            }
+        let buf = self.session.read_buf();
+        if buf.is_empty() {
+            // The input buffer is full: events must be drained first.
+            return Ok(());
         }
-        self.tick();
-        self.failure()
-    }
-
-    /// Writes what is left and half-closes (an answered request, a failed handshake).
-    fn flush_and_shut(&mut self) {
-        self.write_out();
+        let read = self.stream.read(buf);
+        let now = self.now();
+        self.session.on_read(read, now);
+        self.session.failure()
     }
 
     /// Drives an ended connection until its transport is finished too (the peer's end of
     /// stream, or the close deadline), discarding what still arrives.
     fn finish(&mut self) {
-        while !self.is_done() {
-            while self.conn.poll_event().is_some() {}
-            let before = (self.eof, self.conn.output_len());
+        while !self.session.is_done() {
+            while self.session.connection_mut().poll_event().is_some() {}
+            let before = (
+                self.session.transport_ended(),
+                self.session.connection().output_len(),
+            );
             if self.step().is_err() {
                 return;
             }
             // Without timeouts, a stream at its end with no deadline left cannot move.
-            if self.eof
-                && before == (true, self.conn.output_len())
-                && self.conn.poll_timeout().is_none()
+            if before == (true, self.session.connection().output_len())
+                && self.session.connection().poll_timeout().is_none()
             {
                 return;
             }

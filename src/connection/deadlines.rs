@@ -366,8 +366,7 @@ impl Connection {
     /// Example on [`handle_timeout`](Self::handle_timeout).
     #[must_use]
     pub fn is_drained(&self) -> bool {
-        let link = &self.out.link;
-        link.reported && (link.eof || link.closes_transport) && !self.out.wants_write()
+        self.out.link.reported && self.may_close_transport()
     }
 
     /// Acts on a deadline that fell due.

@@ -863,12 +863,44 @@ impl Connection {
         self.out.wants_write()
     }
 
-    /// Whether to half-close the transport now: all output is written and the server has
-    /// completed the closing handshake (§7.1.1), or the connection failed (§7.1.7), or a
-    /// server answered with an HTTP response. Example in the [crate docs](crate).
+    /// Whether to half-close the transport now (a TCP `FIN`, a TLS `close_notify`): all
+    /// output is written and nothing more will be: the server completed the closing
+    /// handshake (§7.1.1), the connection failed (§7.1.7), a server answered with an HTTP
+    /// response, or the connection is over and the peer's end of stream arrived (a TLS
+    /// stream then still says `close_notify`). A client that completed the closing
+    /// handshake does not: the server closes TCP first, so that the server holds the
+    /// `TIME_WAIT` state (§7.1.1). Half-close once, then keep reading until
+    /// [`may_close_transport`](Self::may_close_transport). Example in the
+    /// [crate docs](crate).
     #[must_use]
     pub fn should_shutdown_write(&self) -> bool {
-        self.out.link.shutdown && !self.out.wants_write()
+        let link = &self.out.link;
+        (link.shutdown || (link.eof && self.is_closed())) && !self.out.wants_write()
+    }
+
+    /// Whether the transport may be closed (dropped) now: the connection is over, nothing is
+    /// left to write, and either the transport ended (the peer's end of stream, a transport
+    /// error, the close deadline) or this side closes it first (the server after the
+    /// closing handshake, §5.5.1: "The server MUST close the underlying TCP connection
+    /// immediately"). A client waits for the server's end of stream (§7.1.1), at most until
+    /// the close deadline. Half-close first when
+    /// [`should_shutdown_write`](Self::should_shutdown_write) says so. The one rule every
+    /// driver follows for "this transport may now be closed".
+    ///
+    /// ```
+    /// use wsmachine::{CloseCode, Config, Connection, Timestamp};
+    /// let mut server = Connection::upgraded_server(Config::new(), &[]);
+    /// assert!(!server.may_close_transport());
+    /// server.receive_eof(); // the peer went away
+    /// while server.poll_event().is_some() {}
+    /// assert!(server.should_shutdown_write());
+    /// assert!(server.may_close_transport());
+    /// # let _ = (CloseCode::NORMAL, Timestamp::ZERO);
+    /// ```
+    #[must_use]
+    pub fn may_close_transport(&self) -> bool {
+        let link = &self.out.link;
+        self.is_closed() && (link.eof || link.closes_transport) && !self.out.wants_write()
     }
 
     /// Whether to run a close timer: a close frame was sent and the peer's is awaited, the

@@ -48,18 +48,17 @@ fn poll_room<T: Transport>(io: &mut Io<T>, cx: &mut Context<'_>) -> Poll<Result<
 }
 
 fn queue<T: Transport>(io: &mut Io<T>, message: Message<'_>) -> Result<(), Error> {
-    io.failure()?;
-    match message {
-        Message::Text(t) => io.conn.send_text(t),
-        Message::Binary(b) => io.conn.send_binary(b),
-    }
-    .map_err(Error::Send)
+    io.session.command(|conn| match message {
+        Message::Text(t) => conn.send_text(t),
+        Message::Binary(b) => conn.send_binary(b),
+    })
 }
 
 /// Starts the closing handshake (unless it started already) and writes it out.
 fn poll_close_out<T: Transport>(io: &mut Io<T>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-    if io.conn.state() == State::Open {
-        io.conn.close(CloseCode::NORMAL, "").map_err(Error::Send)?;
+    if io.conn().state() == State::Open {
+        io.session
+            .command(|conn| conn.close(CloseCode::NORMAL, ""))?;
     }
     io.poll_flush_out(cx)
 }

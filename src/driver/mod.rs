@@ -8,11 +8,13 @@ mod engine;
 #[cfg(feature = "futures")]
 mod futures;
 mod runtime;
+mod session;
 mod socket;
 mod split;
 mod transport;
 
 pub(crate) use runtime::runtime_constructors;
+pub use session::{os_seed, upgraded, Handshake, Next, NextEvent, Session};
 pub use socket::WebSocket;
 pub use split::{Reader, Writer};
 pub use transport::Transport;
@@ -22,11 +24,8 @@ use std::io;
 use std::string::String;
 use std::vec::Vec;
 
-use crate::event::{CloseCause, Closed, Event, Message, OwnedResponse, Request};
-use crate::{
-    Accept, CloseCode, Config, Connection, Decided, HandshakeError, ProtocolError, Role, Seed,
-    SendError,
-};
+use crate::{Accept, Connection, HandshakeError, ProtocolError, SendError};
+use crate::{CloseCause, Closed, Message, OwnedResponse, Request};
 
 /// Output above which sending waits for the peer to take some (and receiving stops reading),
 /// unless set otherwise: 128 KiB (also the size up to which answers to messages that
@@ -239,7 +238,7 @@ impl Answer {
     /// subprotocol the client did not offer, a header that cannot be sent, a plain request)
     /// is answered with `400` instead, so the request never stays unanswered. Returns
     /// whether the connection was upgraded.
-    pub(crate) fn apply(&self, conn: &mut Connection) -> bool {
+    pub fn apply(&self, conn: &mut Connection) -> bool {
         match self {
             Answer::Accept {
                 subprotocol,
@@ -274,100 +273,6 @@ impl Answer {
                 false
             }
         }
-    }
-}
-
-/// What a driver's receive does next.
-pub(crate) enum Next {
-    /// A message is ready: render it (and return it, or hand it to the caller's closure).
-    Message(Decided),
-    /// The connection ended and its `Closed` was seen: finish the transport, report this.
-    Ended(Closed),
-    /// Nothing yet: move bytes (or wait for the next deadline).
-    Wait,
-}
-
-/// The receive step both drivers share: skips pings (answered), pongs and the peer's close
-/// frame (answered), and says whether a message is ready, the connection ended, or bytes
-/// must move first.
-pub(crate) fn next_message(conn: &mut Connection) -> Next {
-    loop {
-        match conn.decide() {
-            Some(decided) if decided.is_message() => return Next::Message(decided),
-            Some(decided) => {
-                let _ = conn.render(decided);
-            }
-            None => {
-                return match conn.closed() {
-                    Some(closed) => Next::Ended(closed),
-                    None => Next::Wait,
-                }
-            }
-        }
-    }
-}
-
-/// What a rendered message event becomes for `recv`: the message, or (text that is not
-/// UTF-8) the failure it caused.
-pub(crate) fn message_of(event: Event<'_>) -> Result<Message<'_>, Error> {
-    match event {
-        Event::Message(message) => Ok(message),
-        Event::Closed(closed) => Err(Error::Closed(closed)),
-        // A message `Ready` renders as a message or as its failure.
-        _ => Err(Error::Closed(Closed {
-            code: CloseCode::INTERNAL_ERROR,
-            cause: CloseCause::Failed(ProtocolError::Internal),
-        })),
-    }
-}
-
-/// A connection whose handshake was done elsewhere; a client draws its masking keys from a
-/// seed of the operating system.
-pub(crate) fn upgraded(role: Role, config: Config, leftover: &[u8]) -> Result<Connection, Error> {
-    Ok(match role {
-        Role::Server => Connection::upgraded_server(config, leftover),
-        Role::Client => Connection::upgraded_client(config, os_seed()?, leftover),
-    })
-}
-
-/// A seed from the operating system's random source.
-pub(crate) fn os_seed() -> Result<Seed, Error> {
-    Seed::from_os().map_err(|e| Error::Io(io::Error::other(e)))
-}
-
-/// A transport failure, kept so that every later call the application makes reports it.
-#[derive(Debug, Clone)]
-pub(crate) struct Failure {
-    kind: io::ErrorKind,
-    message: String,
-}
-
-impl Failure {
-    /// The error to report again (an `io::Error` cannot be cloned: same kind, same text).
-    pub(crate) fn error(&self) -> Error {
-        Error::Io(self.io_error())
-    }
-
-    pub(crate) fn io_error(&self) -> io::Error {
-        io::Error::new(self.kind, self.message.clone())
-    }
-}
-
-/// The transport failed with `error`: the connection ends at once (its output dropped, see
-/// [`Connection::receive_transport_error`]), and the failure is kept in `slot` for every
-/// later call. A write that took nothing counts as a failure too.
-pub(crate) fn transport_failed(
-    conn: &mut Connection,
-    slot: &mut Option<Failure>,
-    error: &io::Error,
-) {
-    trace_transport_error(error);
-    conn.receive_transport_error();
-    if slot.is_none() {
-        *slot = Some(Failure {
-            kind: error.kind(),
-            message: alloc::format!("the transport failed: {error}"),
-        });
     }
 }
 
@@ -427,25 +332,4 @@ pub(crate) fn trace_transport_error(error: &io::Error) {
     ::tracing::debug!(target: "wsmachine", %error, "websocket transport failed");
     #[cfg(not(feature = "tracing"))]
     let _ = error;
-}
-
-/// The handshake error a `Closed` during the handshake carries.
-pub(crate) fn handshake_error(closed: Closed) -> Error {
-    match closed.cause {
-        CloseCause::Handshake(e) => Error::Handshake(e),
-        _ => Error::Closed(closed),
-    }
-}
-
-/// The result of a clean or failed end, as `recv` reports it: `Ok(None)` after a clean
-/// closing handshake (whatever the transport did after it), the transport's failure if it
-/// failed, else the `Closed` of the failure.
-pub(crate) fn outcome<T>(closed: Closed, failure: Option<&Failure>) -> Result<Option<T>, Error> {
-    if closed.is_clean() {
-        return Ok(None);
-    }
-    match failure {
-        Some(failure) => Err(failure.error()),
-        None => Err(Error::Closed(closed)),
-    }
 }

@@ -5,15 +5,11 @@
 //! [`Transport`] for another runtime's stream and the same driver runs over it.
 
 use core::future::poll_fn;
-use std::boxed::Box;
 
 use super::engine::Io;
 use super::split::{self, Reader, Writer};
 use super::transport::Transport;
-use super::{
-    handshake_error, message_of, next_message, outcome, Answer, Error, Next, OwnedMessage,
-    DEFAULT_HIGH_WATER,
-};
+use super::{Answer, Error, Handshake, Next, NextEvent, OwnedMessage, DEFAULT_HIGH_WATER};
 use crate::driver;
 use crate::handshake::client::ClientRequest;
 use crate::{
@@ -28,13 +24,6 @@ use crate::{
 #[derive(Debug)]
 pub struct WebSocket<T> {
     pub(crate) io: Io<T>,
-}
-
-/// What a handshake step found.
-enum Step<T> {
-    Done(T),
-    Closed(crate::Closed),
-    Wait,
 }
 
 impl<T: Transport> WebSocket<T> {
@@ -57,31 +46,25 @@ impl<T: Transport> WebSocket<T> {
         let mut io = Io::new(Connection::server(config), transport, DEFAULT_HIGH_WATER);
         let mut answer = Some(answer);
         loop {
-            let step = match io.conn.poll_event() {
-                Some(Event::Request(request)) => match answer.take() {
-                    Some(f) => Step::Done(f(&request)),
-                    None => Step::Done(Answer::respond(500, std::vec::Vec::new())),
-                },
-                Some(Event::Closed(closed)) => Step::Closed(closed),
-                Some(_) => continue,
-                None => Step::Wait,
-            };
-            match step {
-                Step::Done(answer) => {
-                    if answer.apply(&mut io.conn) {
-                        flush_and_shut(&mut io).await;
-                        io.settle_idle();
-                        driver::trace_upgraded(&io.conn);
-                        return Ok(Some(WebSocket { io }));
-                    }
+            match io.session.accept_step(&mut answer) {
+                Handshake::Wait => drive(&mut io).await?,
+                Handshake::Done(true) => {
+                    // The `101` goes out now: a server that writes nothing until later (a
+                    // broadcast source) must not keep its client waiting for it.
+                    flush_and_shut(&mut io).await;
+                    io.session.failure()?;
+                    io.session.settle_idle();
+                    driver::trace_upgraded(io.conn());
+                    return Ok(Some(WebSocket { io }));
+                }
+                Handshake::Done(false) => {
                     flush_and_shut(&mut io).await;
                     return Ok(None);
                 }
-                Step::Closed(closed) => {
+                Handshake::Failed(error) => {
                     flush_and_shut(&mut io).await;
-                    return Err(handshake_error(closed));
+                    return Err(error);
                 }
-                Step::Wait => drive(&mut io).await?,
             }
         }
     }
@@ -103,30 +86,17 @@ impl<T: Transport> WebSocket<T> {
             Connection::client(config, request, driver::os_seed()?).map_err(Error::Handshake)?;
         let mut io = Io::new(conn, transport, DEFAULT_HIGH_WATER);
         loop {
-            let step = match io.conn.poll_event() {
-                Some(Event::Accepted(response)) => Step::Done(Ok(response.to_owned_response())),
-                Some(Event::Rejected(response)) => {
-                    Step::Done(Err(Box::new(response.to_owned_response())))
-                }
-                Some(Event::Closed(closed)) => Step::Closed(closed),
-                Some(_) => continue,
-                None => Step::Wait,
-            };
-            match step {
-                Step::Done(Ok(response)) => {
-                    io.settle_idle();
-                    driver::trace_upgraded(&io.conn);
+            match io.session.connect_step() {
+                Handshake::Wait => drive(&mut io).await?,
+                Handshake::Done(response) => {
+                    io.session.settle_idle();
+                    driver::trace_upgraded(io.conn());
                     return Ok((WebSocket { io }, response));
                 }
-                Step::Done(Err(rejected)) => {
+                Handshake::Failed(error) => {
                     flush_and_shut(&mut io).await;
-                    return Err(Error::Rejected(rejected));
+                    return Err(error);
                 }
-                Step::Closed(closed) => {
-                    flush_and_shut(&mut io).await;
-                    return Err(handshake_error(closed));
-                }
-                Step::Wait => drive(&mut io).await?,
             }
         }
     }
@@ -149,7 +119,7 @@ impl<T: Transport> WebSocket<T> {
             transport,
             DEFAULT_HIGH_WATER,
         );
-        driver::trace_upgraded(&io.conn);
+        driver::trace_upgraded(io.conn());
         Ok(WebSocket { io })
     }
 
@@ -170,7 +140,7 @@ impl<T: Transport> WebSocket<T> {
     /// in the example on [`Connection::stats`]).
     #[must_use]
     pub fn connection(&self) -> &Connection {
-        &self.io.conn
+        self.io.conn()
     }
 
     /// The next message, borrowed from the connection until the next call: no copy. Pings
@@ -187,16 +157,16 @@ impl<T: Transport> WebSocket<T> {
     /// close frame has been written by then. [`Error::Io`] when the transport failed, on this
     /// and every later call. [`Error::StreamingDelivery`].
     pub async fn recv(&mut self) -> Result<Option<Message<'_>>, Error> {
-        if self.io.conn.config().delivery == Delivery::Streaming {
+        if self.io.conn().config().delivery == Delivery::Streaming {
             return Err(Error::StreamingDelivery);
         }
         loop {
-            match next_message(&mut self.io.conn) {
+            match self.io.session.next_message() {
                 // Returns: the borrow the message holds ends the loop.
-                Next::Message(ready) => return message_of(self.io.conn.render(ready)).map(Some),
+                Next::Message(ready) => return self.io.session.render_message(ready).map(Some),
                 Next::Ended(closed) => {
                     finish(&mut self.io).await;
-                    return outcome(closed, self.io.failed());
+                    return self.io.session.outcome(closed);
                 }
                 Next::Wait => drive(&mut self.io).await?,
             }
@@ -234,22 +204,23 @@ impl<T: Transport> WebSocket<T> {
         &mut self,
         reply: impl FnOnce(Message<'_>, &mut Sender<'_>) -> R,
     ) -> Result<Option<R>, Error> {
-        if self.io.conn.config().delivery == Delivery::Streaming {
+        if self.io.conn().config().delivery == Delivery::Streaming {
             return Err(Error::StreamingDelivery);
         }
         // Backpressure first: no new message while too much output waits.
         room(&mut self.io).await?;
         loop {
-            match next_message(&mut self.io.conn) {
+            match self.io.session.next_message() {
                 Next::Message(ready) => {
-                    let (event, mut sender) = self.io.conn.render_with_sender(ready);
                     // What `reply` queued goes out with the next call, together with the
                     // answers to messages already here: one write for a batch.
-                    return message_of(event).map(|message| Some(reply(message, &mut sender)));
+                    let (message, mut sender) =
+                        self.io.session.render_message_with_sender(ready)?;
+                    return Ok(Some(reply(message, &mut sender)));
                 }
                 Next::Ended(closed) => {
                     finish(&mut self.io).await;
-                    return outcome(closed, self.io.failed());
+                    return self.io.session.outcome(closed);
                 }
                 Next::Wait => drive(&mut self.io).await?,
             }
@@ -279,25 +250,20 @@ impl<T: Transport> WebSocket<T> {
     pub async fn recv_event(&mut self) -> Result<Option<Event<'_>>, Error> {
         loop {
             // The end is reported once its transport is finished, so that a failure's close
-            // frame is written before the application can drop the connection. It is held
-            // meanwhile (a cancelled call loses nothing).
-            if let Some(closed) = self.io.ended {
-                finish(&mut self.io).await;
-                self.io.ended = None;
-                return Ok(Some(Event::Closed(closed)));
-            }
-            if let Some(ready) = self.io.conn.decide() {
-                if let Some(closed) = ready.closed() {
-                    self.io.ended = Some(closed);
-                    continue;
+            // frame is written before the application can drop the connection. The session
+            // holds it meanwhile (a cancelled call loses nothing).
+            match self.io.session.next_event() {
+                NextEvent::Event(ready) => return Ok(Some(self.io.conn_mut().render(ready))),
+                NextEvent::Ended(_) => {
+                    finish(&mut self.io).await;
+                    return Ok(self.io.session.take_ended().map(Event::Closed));
                 }
-                return Ok(Some(self.io.conn.render(ready)));
+                NextEvent::Over => {
+                    finish(&mut self.io).await;
+                    return Ok(None);
+                }
+                NextEvent::Wait => drive(&mut self.io).await?,
             }
-            if self.io.conn.closed().is_some() {
-                finish(&mut self.io).await;
-                return Ok(None);
-            }
-            drive(&mut self.io).await?;
         }
     }
 
@@ -465,7 +431,7 @@ where
 
 /// Waits while output is above the high-water mark (moving bytes meanwhile).
 async fn room<T: Transport>(io: &mut Io<T>) -> Result<(), Error> {
-    while io.conn.output_len() > io.high_water && !io.is_done() {
+    while io.conn().output_len() > io.high_water && !io.is_done() {
         drive_out(io).await?;
     }
     Ok(())
@@ -473,7 +439,7 @@ async fn room<T: Transport>(io: &mut Io<T>) -> Result<(), Error> {
 
 /// Writes what is left and half-closes (an answered request, a failed handshake).
 async fn flush_and_shut<T: Transport>(io: &mut Io<T>) {
-    while io.wants_write() && !io.is_done() {
+    while io.session.wants_write() && !io.is_done() {
         if drive_out(io).await.is_err() {
             return;
         }
@@ -484,7 +450,7 @@ async fn flush_and_shut<T: Transport>(io: &mut Io<T>) {
 /// stream, or the close deadline), discarding what still arrives.
 async fn finish<T: Transport>(io: &mut Io<T>) {
     while !io.is_done() {
-        while io.conn.poll_event().is_some() {}
+        while io.conn_mut().poll_event().is_some() {}
         if drive(io).await.is_err() {
             return;
         }

@@ -120,7 +120,7 @@ impl<T: Transport> Reader<T> {
     /// The connection's statistics and state, read under the lock (see
     /// [`Connection::stats`] for an example of the getters).
     pub fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> R) -> R {
-        f(&self.shared.lock().conn)
+        f(self.shared.lock().conn())
     }
 }
 
