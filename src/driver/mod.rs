@@ -7,12 +7,14 @@
 mod engine;
 #[cfg(feature = "futures")]
 mod futures;
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
 mod runtime;
 mod session;
 mod socket;
 mod split;
 mod transport;
 
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
 pub(crate) use runtime::runtime_constructors;
 pub use session::{os_seed, upgraded, Handshake, Next, NextEvent, Session};
 pub use socket::WebSocket;
@@ -24,8 +26,9 @@ use std::io;
 use std::string::String;
 use std::vec::Vec;
 
-use crate::{Accept, Connection, HandshakeError, ProtocolError, SendError};
-use crate::{CloseCause, Closed, Message, OwnedResponse, Request};
+use crate::{
+    Accept, Closed, Connection, HandshakeError, Message, OwnedResponse, Request, SendError,
+};
 
 /// Output above which sending waits for the peer to take some (and receiving stops reading),
 /// unless set otherwise: 128 KiB (also the size up to which answers to messages that
@@ -297,7 +300,9 @@ pub(crate) fn trace_end(conn: &Connection) {
     {
         let stats = conn.stats();
         match conn.closed() {
-            Some(closed) if closed.cause == CloseCause::Failed(ProtocolError::Internal) => {
+            Some(closed)
+                if closed.cause == crate::CloseCause::Failed(crate::ProtocolError::Internal) =>
+            {
                 ::tracing::warn!(
                     target: "wsmachine",
                     role = ?conn.role(),
