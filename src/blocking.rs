@@ -35,8 +35,8 @@ use std::time::Instant;
 use crate::driver::{self, Answer, Error, Handshake, Next, NextEvent, OwnedMessage, Session};
 use crate::handshake::client::ClientRequest;
 use crate::{
-    CloseCode, Config, Connection, Delivery, Event, HandshakeError, Message, MessageKind,
-    OwnedResponse, Request, Role, Timestamp,
+    Config, Connection, Delivery, Event, HandshakeError, Message, OwnedResponse, Request, Role,
+    Timestamp,
 };
 
 /// Sets a stream's read and write timeouts, `None`: block (example on [`Hooks`]).
@@ -428,95 +428,7 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Sends a message and writes it out.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Send`] with the connection's refusal; [`Error::Io`].
-    pub fn send(&mut self, message: Message<'_>) -> Result<(), Error> {
-        match message {
-            Message::Text(t) => self.send_text(t),
-            Message::Binary(b) => self.send_binary(b),
-        }
-    }
-
-    /// Sends a text message. See [`send`](Self::send).
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.command(|c| c.send_text(text))
-    }
-
-    /// Sends a binary message. See [`send`](Self::send).
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.command(|c| c.send_binary(data))
-    }
-
-    /// Sends a [`PreparedMessage`](crate::PreparedMessage), encoded once for many
-    /// connections (see [`Connection::send_prepared`]); when nothing else waits to be
-    /// written, its shared frame is written straight from the message, with no copy.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
-        self.command(|c| c.send_prepared(message))
-    }
-
-    /// Sends one fragment of a message (§5.4).
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub fn send_fragment(
-        &mut self,
-        kind: MessageKind,
-        data: &[u8],
-        fin: bool,
-    ) -> Result<(), Error> {
-        self.command(|c| c.send_fragment(kind, data, fin))
-    }
-
-    /// Sends a ping; its pong measures [`Connection::latency`].
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.command(|c| c.ping(payload))
-    }
-
-    /// Sends an unsolicited pong.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.command(|c| c.pong(payload))
-    }
-
-    /// Starts the closing handshake; keep receiving until `recv` returns `Ok(None)`.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Connection::close`]; [`Error::Io`].
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.command(|c| c.close(code, reason))
-    }
+    crate::driver::send_commands!(blocking, "on [`WebSocket`]");
 
     /// Writes all pending output.
     /// Example on [`WebSocket`].
@@ -534,6 +446,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// reports that failure (a command whose write fails too).
     fn command(
         &mut self,
+        _data: bool,
         f: impl FnOnce(&mut Connection) -> Result<(), crate::SendError>,
     ) -> Result<(), Error> {
         self.session.command(f)?;

@@ -178,7 +178,7 @@ async fn split_writers_fan_out_to_many_clients() {
                         writer.send_prepared(&msg).await.unwrap();
                     }
                 });
-                while reader.recv().await.unwrap().is_some() {}
+                while reader.recv_owned().await.unwrap().is_some() {}
                 relay.abort();
             });
         }

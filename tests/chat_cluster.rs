@@ -349,7 +349,7 @@ impl Client {
         let (tx, seen) = unbounded_channel();
         tokio::spawn(async move {
             loop {
-                let seen = match reader.recv().await {
+                let seen = match reader.recv_owned().await {
                     Ok(Some(OwnedMessage::Text(text))) => Seen::Text(text),
                     Ok(Some(OwnedMessage::Binary(_))) => continue,
                     Ok(None) => Seen::Ended("closed".into()),

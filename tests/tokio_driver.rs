@@ -376,7 +376,7 @@ async fn split_halves_in_two_tasks() {
             writer
         });
         let mut got = 0;
-        while let Some(m) = reader.recv().await.unwrap() {
+        while let Some(m) = reader.recv_owned().await.unwrap() {
             assert_eq!(m, OwnedMessage::Text(format!("from client {got}")));
             got += 1;
         }
@@ -393,14 +393,14 @@ async fn split_halves_in_two_tasks() {
     });
     let mut got = 0;
     while got < 100 {
-        let m = reader.recv().await.unwrap().unwrap();
+        let m = reader.recv_owned().await.unwrap().unwrap();
         assert_eq!(m, OwnedMessage::Text(format!("from server {got}")));
         got += 1;
     }
     let mut writer = client_sender.await.unwrap();
     writer.close(CloseCode::NORMAL, "done").await.unwrap();
     assert_eq!(
-        tokio::time::timeout(TIMEOUT, reader.recv())
+        tokio::time::timeout(TIMEOUT, reader.recv_owned())
             .await
             .unwrap()
             .unwrap(),

@@ -73,7 +73,7 @@ async fn connection(stream: TcpStream, room: broadcast::Sender<PreparedMessage>)
         }
     });
     // The reader feeds this browser's messages to the room.
-    while let Ok(Some(message)) = reader.recv().await {
+    while let Ok(Some(message)) = reader.recv_owned().await {
         if let OwnedMessage::Text(text) = message {
             // Encoded once here, for every browser. No other browser yet is not an error.
             let _ = room.send(PreparedMessage::text(&text));

@@ -303,7 +303,7 @@ async fn connection(stream: TcpStream, node: Arc<Node>) {
     });
     // The reader publishes this browser's messages, one at a time (so in order).
     let channel = format!("{CHANNEL_PREFIX}{}", membership.room);
-    while let Ok(Some(message)) = reader.recv().await {
+    while let Ok(Some(message)) = reader.recv_owned().await {
         let OwnedMessage::Text(text) = message else {
             continue;
         };

@@ -191,13 +191,18 @@ impl<T: Transport> Io<T> {
         Poll::Ready(Ok(()))
     }
 
-    /// The next message, copied out: a message is taken out of the connection only in the
-    /// poll that returns it (cancel-safe). `Ok(None)` once the connection closed cleanly and
+    /// The next message, handed borrowed to `reply` with a [`Sender`](crate::Sender): a
+    /// message is taken out of the connection only in the poll that returns it, and `reply`
+    /// runs in that poll (cancel-safe). `Ok(None)` once the connection closed cleanly and
     /// its transport is finished.
-    pub(crate) fn poll_recv_owned(
+    pub(crate) fn poll_recv_with<R, F>(
         &mut self,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<OwnedMessage>, Error>> {
+        reply: &mut Option<F>,
+    ) -> Poll<Result<Option<R>, Error>>
+    where
+        F: FnOnce(crate::Message<'_>, &mut crate::Sender<'_>) -> R,
+    {
         if self.conn().config().delivery == Delivery::Streaming {
             return Poll::Ready(Err(Error::StreamingDelivery));
         }
@@ -207,8 +212,15 @@ impl<T: Transport> Io<T> {
             }
             match self.session.next_message() {
                 Next::Message(ready) => {
-                    let message = self.session.render_message(ready);
-                    return Poll::Ready(message.map(|m| Some(m.into())));
+                    let Some(reply) = reply.take() else {
+                        return Poll::Ready(Ok(None));
+                    };
+                    let rendered = self.session.render_message_with_sender(ready);
+                    let result =
+                        rendered.map(|(message, mut sender)| Some(reply(message, &mut sender)));
+                    // What `reply` queued starts out at once.
+                    self.poll_write_now(cx);
+                    return Poll::Ready(result);
                 }
                 Next::Ended(closed) if self.is_done() => {
                     return Poll::Ready(self.session.outcome(closed))
@@ -220,6 +232,64 @@ impl<T: Transport> Io<T> {
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
                     Poll::Pending => return Poll::Pending,
                 },
+            }
+        }
+    }
+
+    /// The next message, copied out (cancel-safe, as
+    /// [`poll_recv_with`](Self::poll_recv_with)).
+    pub(crate) fn poll_recv_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<OwnedMessage>, Error>> {
+        let mut copy = Some(|message: crate::Message<'_>, _: &mut crate::Sender<'_>| {
+            OwnedMessage::from(message)
+        });
+        self.poll_recv_with(cx, &mut copy)
+    }
+
+    /// The next event of any kind, handed borrowed to `f` in the poll that takes it out of
+    /// the connection (cancel-safe); the end (`Closed`) once the transport is finished, then
+    /// `Ok(None)`.
+    pub(crate) fn poll_event_with<R, F>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: &mut Option<F>,
+    ) -> Poll<Result<Option<R>, Error>>
+    where
+        F: FnOnce(crate::Event<'_>) -> R,
+    {
+        loop {
+            let finished = match self.session.next_event() {
+                super::NextEvent::Event(ready) => {
+                    let Some(f) = f.take() else {
+                        return Poll::Ready(Ok(None));
+                    };
+                    let result = f(self.conn_mut().render(ready));
+                    self.poll_write_now(cx);
+                    return Poll::Ready(Ok(Some(result)));
+                }
+                super::NextEvent::Ended(_) | super::NextEvent::Over if self.is_done() => true,
+                super::NextEvent::Ended(_) | super::NextEvent::Over => {
+                    // Finishing the transport: what still arrives is discarded.
+                    while self.conn_mut().poll_event().is_some() {}
+                    false
+                }
+                super::NextEvent::Wait => false,
+            };
+            if finished {
+                let Some(closed) = self.session.take_ended() else {
+                    return Poll::Ready(Ok(None));
+                };
+                let Some(f) = f.take() else {
+                    return Poll::Ready(Ok(None));
+                };
+                return Poll::Ready(Ok(Some(f(crate::Event::Closed(closed)))));
+            }
+            match self.poll_io(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
+                Poll::Pending => return Poll::Pending,
             }
         }
     }

@@ -4,6 +4,7 @@
 //! `wsmachine::futures_io` name it for their streams). Nothing here opens a socket or
 //! chooses a runtime: the transports own the streams and the clocks.
 
+mod commands;
 mod engine;
 #[cfg(feature = "futures")]
 mod futures;
@@ -14,6 +15,7 @@ mod socket;
 mod split;
 mod transport;
 
+pub(crate) use commands::send_commands;
 #[cfg(any(feature = "tokio", feature = "futures-io"))]
 pub(crate) use runtime::runtime_constructors;
 pub use session::{os_seed, upgraded, Handshake, Next, NextEvent, Session};

@@ -12,10 +12,7 @@ use super::transport::Transport;
 use super::{Answer, Error, Handshake, Next, NextEvent, OwnedMessage, DEFAULT_HIGH_WATER};
 use crate::driver;
 use crate::handshake::client::ClientRequest;
-use crate::{
-    CloseCode, Config, Connection, Delivery, Event, Message, MessageKind, OwnedResponse, Role,
-    Sender,
-};
+use crate::{Config, Connection, Delivery, Event, Message, OwnedResponse, Role, Sender};
 
 /// A WebSocket connection over a [`Transport`] `T` (a runtime's stream and clock). The
 /// runtimes' modules name it for their streams: `wsmachine::tokio::WebSocket<S>` is
@@ -267,111 +264,17 @@ impl<T: Transport> WebSocket<T> {
         }
     }
 
-    /// Sends a message. Waits while output is above the high-water mark; then queues it
-    /// whole and starts writing it. Cancel-safe: dropped before it completes, it sent
-    /// nothing.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Send`] with the connection's refusal ([`SendError::Closing`](crate::SendError::Closing)
-    /// after a close, ...); [`Error::Io`].
-    pub async fn send(&mut self, message: Message<'_>) -> Result<(), Error> {
-        match message {
-            Message::Text(text) => self.send_text(text).await,
-            Message::Binary(data) => self.send_binary(data).await,
-        }
-    }
+    crate::driver::send_commands!(async, "on [`WebSocket`]");
 
-    /// Sends a text message. See [`send`](Self::send).
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        queue(&mut self.io, true, |conn| conn.send_text(text)).await
-    }
-
-    /// Sends a binary message. See [`send`](Self::send).
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        queue(&mut self.io, true, |conn| conn.send_binary(data)).await
-    }
-
-    /// Sends a [`PreparedMessage`](crate::PreparedMessage), encoded once for many
-    /// connections (see [`Connection::send_prepared`]); cancel-safe as [`send`](Self::send).
-    ///
-    /// ```no_run
-    /// # async fn demo(mut sockets: Vec<wsmachine::tokio::WebSocket<tokio::net::TcpStream>>) {
-    /// let update = wsmachine::PreparedMessage::text("tick");
-    /// for ws in &mut sockets {
-    ///     let _ = ws.send_prepared(&update).await;
-    /// }
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
-        queue(&mut self.io, true, |conn| conn.send_prepared(message)).await
-    }
-
-    /// Sends one fragment of a message (§5.4); `fin` ends it. See
-    /// [`Connection::send_fragment`]; cancel-safe as [`send`](Self::send).
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn send_fragment(
+    /// Queues a command (the send commands'): waits for room below the high-water mark for a
+    /// data frame, then queues it and starts writing it, all in the poll that completes: a
+    /// cancelled send sent nothing.
+    async fn command(
         &mut self,
-        kind: MessageKind,
-        data: &[u8],
-        fin: bool,
+        data: bool,
+        f: impl FnOnce(&mut Connection) -> Result<(), crate::SendError>,
     ) -> Result<(), Error> {
-        queue(&mut self.io, true, |conn| {
-            conn.send_fragment(kind, data, fin)
-        })
-        .await
-    }
-
-    /// Sends a ping; its pong measures [`Connection::latency`]. Control frames do not wait
-    /// for the high-water mark. Cancel-safe.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        queue(&mut self.io, false, |conn| conn.ping(payload)).await
-    }
-
-    /// Sends an unsolicited pong (a one-way heartbeat). Cancel-safe.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`send`](Self::send).
-    pub async fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
-        queue(&mut self.io, false, |conn| conn.pong(payload)).await
-    }
-
-    /// Starts the closing handshake (§7). Keep receiving: messages the peer sent before its
-    /// answer still arrive, and `recv` returns `Ok(None)` once the handshake completed and
-    /// the transport ended (at the close deadline at the latest). Cancel-safe.
-    /// Example on [`WebSocket`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Connection::close`]; [`Error::Io`].
-    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        queue(&mut self.io, false, |conn| conn.close(code, reason)).await
+        queue(&mut self.io, data, f).await
     }
 
     /// Writes all pending output. Cancel-safe: what was written stays written.
@@ -393,7 +296,7 @@ impl<T: Transport> WebSocket<T> {
     /// let (mut reader, mut writer) = ws.split();
     /// // The writer in a task of its own (a relay, a ticker); the reader here.
     /// let ticker = tokio::spawn(async move { writer.send_text("tick").await });
-    /// while let Some(message) = reader.recv().await? {
+    /// while let Some(message) = reader.recv_owned().await? {
     ///     println!("{message:?}");
     /// }
     /// # let _ = ticker;

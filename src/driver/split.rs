@@ -13,7 +13,7 @@ use std::task::Wake;
 use super::engine::Io;
 use super::transport::Transport;
 use super::{Error, OwnedMessage};
-use crate::{CloseCode, Connection, Message, MessageKind, SendError};
+use crate::{Connection, Event, Message, SendError, Sender};
 
 /// The receiving half. See [`WebSocket::split`](super::WebSocket::split).
 /// Example on [`WebSocket::split`](super::WebSocket::split).
@@ -105,16 +105,57 @@ impl<T> Shared<T> {
 }
 
 impl<T: Transport> Reader<T> {
-    /// The next message, copied out of the connection. Pings are answered and skipped.
-    /// `Ok(None)` once the connection closed cleanly and its transport is finished.
-    /// Cancel-safe.
-    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
+    /// The next message, copied out of the connection (the halves share it behind a lock,
+    /// so a message cannot stay borrowed from it: [`recv_with`](Self::recv_with) reads one
+    /// without copying). Pings are answered and skipped. `Ok(None)` once the connection
+    /// closed cleanly and its transport is finished. Cancel-safe.
+    /// Example on [`WebSocket::split`](super::WebSocket::split).
     ///
     /// # Errors
     ///
     /// As [`WebSocket::recv`](super::WebSocket::recv).
-    pub async fn recv(&mut self) -> Result<Option<OwnedMessage>, Error> {
+    pub async fn recv_owned(&mut self) -> Result<Option<OwnedMessage>, Error> {
         poll_fn(|cx| self.shared.poll_with(READER, cx, Io::poll_recv_owned)).await
+    }
+
+    /// The next message, handed borrowed to `reply` with a [`Sender`] that queues frames on
+    /// this connection (an echo without a copy), as
+    /// [`WebSocket::recv_with`](super::WebSocket::recv_with). `reply` runs under the lock the
+    /// halves share: keep it short. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::recv`](super::WebSocket::recv).
+    pub async fn recv_with<R>(
+        &mut self,
+        reply: impl FnOnce(Message<'_>, &mut Sender<'_>) -> R,
+    ) -> Result<Option<R>, Error> {
+        let mut reply = Some(reply);
+        poll_fn(|cx| {
+            self.shared
+                .poll_with(READER, cx, |io, cx| io.poll_recv_with(cx, &mut reply))
+        })
+        .await
+    }
+
+    /// The next event of any kind (streamed fragments, pings, pongs, the peer's close frame,
+    /// and last `Closed`, once the transport is finished), handed borrowed to `f`, as
+    /// [`WebSocket::recv_event`](super::WebSocket::recv_event) returns them; `Ok(None)` after
+    /// `Closed`. `f` runs under the lock the halves share. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::recv_event`](super::WebSocket::recv_event).
+    pub async fn recv_event_with<R>(
+        &mut self,
+        f: impl FnOnce(Event<'_>) -> R,
+    ) -> Result<Option<R>, Error> {
+        let mut f = Some(f);
+        poll_fn(|cx| {
+            self.shared
+                .poll_with(READER, cx, |io, cx| io.poll_event_with(cx, &mut f))
+        })
+        .await
     }
 
     /// The connection's statistics and state, read under the lock (see
@@ -125,86 +166,7 @@ impl<T: Transport> Reader<T> {
 }
 
 impl<T: Transport> Writer<T> {
-    /// Sends a message; as [`WebSocket::send`](super::WebSocket::send). Cancel-safe.
-    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
-    ///
-    /// # Errors
-    ///
-    /// As [`WebSocket::send`](super::WebSocket::send).
-    pub async fn send(&mut self, message: Message<'_>) -> Result<(), Error> {
-        match message {
-            Message::Text(t) => self.command(true, |c| c.send_text(t)).await,
-            Message::Binary(b) => self.command(true, |c| c.send_binary(b)).await,
-        }
-    }
-
-    /// Sends a text message. Cancel-safe.
-    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
-    ///
-    /// # Errors
-    ///
-    /// As [`WebSocket::send`](super::WebSocket::send).
-    pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.command(true, |c| c.send_text(text)).await
-    }
-
-    /// Sends a binary message. Cancel-safe.
-    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
-    ///
-    /// # Errors
-    ///
-    /// As [`WebSocket::send`](super::WebSocket::send).
-    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.command(true, |c| c.send_binary(data)).await
-    }
-
-    /// Sends a [`PreparedMessage`](crate::PreparedMessage), encoded once for many
-    /// connections. Cancel-safe.
-    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
-    ///
-    /// # Errors
-    ///
-    /// As [`WebSocket::send`](super::WebSocket::send).
-    pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
-        self.command(true, |c| c.send_prepared(message)).await
-    }
-
-    /// Sends one fragment of a message. Cancel-safe.
-    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
-    ///
-    /// # Errors
-    ///
-    /// As [`WebSocket::send`](super::WebSocket::send).
-    pub async fn send_fragment(
-        &mut self,
-        kind: MessageKind,
-        data: &[u8],
-        fin: bool,
-    ) -> Result<(), Error> {
-        self.command(true, |c| c.send_fragment(kind, data, fin))
-            .await
-    }
-
-    /// Sends a ping. Cancel-safe.
-    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
-    ///
-    /// # Errors
-    ///
-    /// As [`WebSocket::send`](super::WebSocket::send).
-    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.command(false, |c| c.ping(payload)).await
-    }
-
-    /// Starts the closing handshake; the reader's `recv` returns `Ok(None)` once it
-    /// completed. Cancel-safe.
-    /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
-    ///
-    /// # Errors
-    ///
-    /// As [`WebSocket::close`](super::WebSocket::close).
-    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.command(false, |c| c.close(code, reason)).await
-    }
+    crate::driver::send_commands!(async, "on [`WebSocket::split`](super::WebSocket::split)");
 
     /// Writes all pending output. Cancel-safe.
     /// Example on [`WebSocket::split`](super::WebSocket::split); the whole connection's method of the same name has one on [`WebSocket`](super::WebSocket).
@@ -214,6 +176,12 @@ impl<T: Transport> Writer<T> {
     /// [`Error::Io`].
     pub async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| self.shared.poll_with(WRITER, cx, Io::poll_flush_out)).await
+    }
+
+    /// The connection's statistics and state, read under the lock (see
+    /// [`Connection::stats`] for an example of the getters).
+    pub fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> R) -> R {
+        f(self.shared.lock().conn())
     }
 
     /// Queues a command once there is room (for data), in the poll that completes.
