@@ -98,6 +98,7 @@ const DRIVERS: &[(&str, Serve)] = &[
     ("futures-io (smol)", smol_driver::whole),
     ("futures-io (smol) split", smol_driver::split),
     ("blocking", blocking_driver::whole),
+    ("blocking split", blocking_driver::split),
 ];
 
 mod tokio_driver {
@@ -379,6 +380,69 @@ mod blocking_driver {
                 }
             }
             Script::Idle(wait) => std::thread::sleep(wait),
+        }
+        report.elapsed = started.elapsed();
+        report
+    }
+
+    pub(super) fn split(stream: TcpStream, config: Config, script: Script) -> Report {
+        let ws = WebSocket::accept_with(
+            stream,
+            Hooks::tcp(),
+            config,
+            wsmachine::driver::Answer::default_for,
+        )
+        .unwrap()
+        .unwrap();
+        let (mut reader, mut writer) = ws.split().unwrap();
+        let started = Instant::now();
+        let mut report = Report::default();
+        // Where the writer works, a reader thread keeps receiving meanwhile: the two halves
+        // in use at once.
+        let receive_all = |mut reader: wsmachine::blocking::Reader<TcpStream>| {
+            std::thread::spawn(move || while let Ok(Some(_)) = reader.recv_owned() {})
+        };
+        match script {
+            Script::ReceiveUntilEnd(how) => {
+                for i in 0.. {
+                    let going = match how {
+                        Receive::Owned => {
+                            let r = reader.recv_owned();
+                            matches!(r, Ok(Some(_))) && report.note(i, r)
+                        }
+                        Receive::Borrowed | Receive::With => {
+                            let r = reader.recv_with(|_, _| ());
+                            matches!(r, Ok(Some(_))) && report.note(i, r)
+                        }
+                        Receive::Event => {
+                            let r = reader.recv_event_with(|_| ()).map(|e| e.is_some());
+                            matches!(r, Ok(true)) && report.note(i, r)
+                        }
+                    };
+                    if !going {
+                        break;
+                    }
+                }
+            }
+            Script::Broadcast(message) => {
+                let _receiving = receive_all(reader);
+                for i in 0.. {
+                    if !report.note(i, writer.send_prepared(&message)) {
+                        break;
+                    }
+                }
+            }
+            Script::SendAfter(wait, count) => {
+                let _receiving = receive_all(reader);
+                std::thread::sleep(wait);
+                for i in 0..count {
+                    report.note(i, writer.send_text("tick"));
+                }
+            }
+            Script::Idle(wait) => {
+                std::thread::sleep(wait);
+                drop((reader, writer));
+            }
         }
         report.elapsed = started.elapsed();
         report

@@ -216,6 +216,16 @@ impl Session {
         self.tick(now);
     }
 
+    /// Bytes a driver read into a buffer of its own arrived at `now` (a split reader reads
+    /// without holding the connection): they are copied in, as many as the input buffer
+    /// takes ([`Connection::receive`]); returns how many. Report the end of stream and
+    /// errors with [`on_read`](Self::on_read).
+    pub fn on_received(&mut self, bytes: &[u8], now: Timestamp) -> usize {
+        let taken = self.conn.receive(bytes);
+        self.tick(now);
+        taken
+    }
+
     /// Whether there is output to write (and the transport can still take it).
     #[must_use]
     pub fn wants_write(&self) -> bool {

@@ -27,91 +27,22 @@
 //! own buffer is the backpressure); pongs and the close reply owed to the peer go out with
 //! the next call.
 
-use core::time::Duration;
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
-use std::time::Instant;
+mod hooks;
+mod link;
+mod split;
 
-use crate::driver::{self, Answer, Error, Handshake, Next, NextEvent, OwnedMessage, Session};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+pub use hooks::{Hooks, SetTimeouts, Shutdown};
+use link::Link;
+pub use split::{Reader, Writer};
+
+use crate::driver::{self, Answer, Error, Handshake, Next, NextEvent, OwnedMessage};
 use crate::handshake::client::ClientRequest;
 use crate::{
     Config, Connection, Delivery, Event, HandshakeError, Message, OwnedResponse, Request, Role,
-    Timestamp,
 };
-
-/// Sets a stream's read and write timeouts, `None`: block (example on [`Hooks`]).
-pub type SetTimeouts<S> = fn(&S, Option<Duration>) -> io::Result<()>;
-
-/// Closes a stream's write side (example on [`Hooks`]).
-pub type Shutdown<S> = fn(&mut S) -> io::Result<()>;
-
-/// What the driver needs of a stream beyond `Read + Write`, as plain functions (so that they
-/// can be given for any stream, a TLS wrapper included).
-///
-/// ```
-/// use std::net::{Shutdown, TcpStream};
-/// use wsmachine::blocking::Hooks;
-///
-/// /// A stand-in for a TLS stream over TCP.
-/// struct Tls {
-///     tcp: TcpStream,
-/// }
-/// let hooks = Hooks::<Tls> {
-///     timeouts: Some(|s, t| {
-///         s.tcp.set_read_timeout(t)?;
-///         s.tcp.set_write_timeout(t)
-///     }),
-///     shutdown: Some(|s| s.tcp.shutdown(Shutdown::Write)),
-/// };
-/// assert!(hooks.timeouts.is_some());
-/// assert!(Hooks::<Tls>::none().shutdown.is_none());
-/// assert!(Hooks::<TcpStream>::tcp().timeouts.is_some());
-/// ```
-#[derive(Debug)]
-pub struct Hooks<S> {
-    /// Sets the timeout of blocking reads and writes (`None`: block). Without it the
-    /// connection's deadlines act only when bytes or the end of stream arrive.
-    pub timeouts: Option<SetTimeouts<S>>,
-    /// Closes the write side (a TCP `FIN`; a TLS `close_notify`).
-    pub shutdown: Option<Shutdown<S>>,
-}
-
-impl<S> Clone for Hooks<S> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<S> Copy for Hooks<S> {}
-
-impl<S> Hooks<S> {
-    /// No timeouts, no half-close: for streams that have neither (example on [`Hooks`]).
-    #[must_use]
-    pub const fn none() -> Hooks<S> {
-        Hooks {
-            timeouts: None,
-            shutdown: None,
-        }
-    }
-}
-
-impl Hooks<TcpStream> {
-    /// A `TcpStream`'s read and write timeouts and `shutdown(Write)` (example on [`Hooks`]).
-    #[must_use]
-    pub const fn tcp() -> Hooks<TcpStream> {
-        fn timeouts(s: &TcpStream, t: Option<Duration>) -> io::Result<()> {
-            s.set_read_timeout(t)?;
-            s.set_write_timeout(t)
-        }
-        fn shutdown(s: &mut TcpStream) -> io::Result<()> {
-            s.shutdown(std::net::Shutdown::Write)
-        }
-        Hooks {
-            timeouts: Some(timeouts),
-            shutdown: Some(shutdown),
-        }
-    }
-}
 
 /// A WebSocket connection over a blocking stream `S` (example in the [module docs](self)).
 ///
@@ -160,11 +91,7 @@ impl Hooks<TcpStream> {
 /// ```
 #[derive(Debug)]
 pub struct WebSocket<S> {
-    session: Session,
-    stream: S,
-    hooks: Hooks<S>,
-    /// The origin of the connection's `Timestamp`s.
-    origin: Instant,
+    link: Link<S>,
 }
 
 /// A server over TCP: accepts the upgrade request on `stream` (see [`WebSocket::accept`]).
@@ -196,6 +123,16 @@ pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
 }
 
 impl WebSocket<TcpStream> {
+    /// Splits the connection into a [`Reader`] and a [`Writer`] for two threads, over the
+    /// stream and its `try_clone` (example on [`Reader`]).
+    ///
+    /// # Errors
+    ///
+    /// The error of `try_clone`.
+    pub fn split(self) -> std::io::Result<(Reader<TcpStream>, Writer<TcpStream>)> {
+        self.split_with(TcpStream::try_clone)
+    }
+
     /// A server over TCP with the default configuration: upgrades a WebSocket request (no
     /// subprotocol), answers anything else `400`.
     /// Example in the [module docs](self).
@@ -215,12 +152,8 @@ impl WebSocket<TcpStream> {
 
 impl<S: Read + Write> WebSocket<S> {
     fn new(conn: Connection, stream: S, hooks: Hooks<S>) -> WebSocket<S> {
-        let origin = Instant::now();
         WebSocket {
-            session: Session::new(conn, Timestamp::since(origin, Instant::now())),
-            stream,
-            hooks,
-            origin,
+            link: Link::new(conn, stream, hooks),
         }
     }
 
@@ -243,21 +176,21 @@ impl<S: Read + Write> WebSocket<S> {
         let mut ws = WebSocket::new(Connection::server(config), stream, hooks);
         let mut answer = Some(answer);
         loop {
-            match ws.session.accept_step(&mut answer) {
-                Handshake::Wait => ws.step()?,
+            match ws.link.session.accept_step(&mut answer) {
+                Handshake::Wait => ws.link.step()?,
                 Handshake::Done(upgraded) => {
                     // The `101` goes out now: a server that writes nothing until later (a
                     // broadcast source) must not keep its client waiting for it.
-                    ws.write_out();
+                    ws.link.write_out();
                     if !upgraded {
                         return Ok(None);
                     }
-                    ws.session.failure()?;
-                    driver::trace_upgraded(ws.session.connection());
+                    ws.link.session.failure()?;
+                    driver::trace_upgraded(ws.link.session.connection());
                     return Ok(Some(ws));
                 }
                 Handshake::Failed(error) => {
-                    ws.write_out();
+                    ws.link.write_out();
                     return Err(error);
                 }
             }
@@ -282,14 +215,14 @@ impl<S: Read + Write> WebSocket<S> {
             Connection::client(config, request, driver::os_seed()?).map_err(Error::Handshake)?;
         let mut ws = WebSocket::new(conn, stream, hooks);
         loop {
-            match ws.session.connect_step() {
-                Handshake::Wait => ws.step()?,
+            match ws.link.session.connect_step() {
+                Handshake::Wait => ws.link.step()?,
                 Handshake::Done(response) => {
-                    driver::trace_upgraded(ws.session.connection());
+                    driver::trace_upgraded(ws.link.session.connection());
                     return Ok((ws, response));
                 }
                 Handshake::Failed(error) => {
-                    ws.write_out();
+                    ws.link.write_out();
                     return Err(error);
                 }
             }
@@ -310,22 +243,38 @@ impl<S: Read + Write> WebSocket<S> {
         leftover: &[u8],
     ) -> Result<WebSocket<S>, Error> {
         let ws = WebSocket::new(driver::upgraded(role, config, leftover)?, stream, hooks);
-        driver::trace_upgraded(ws.session.connection());
+        driver::trace_upgraded(ws.link.session.connection());
         Ok(ws)
+    }
+
+    /// Splits the connection into a [`Reader`] and a [`Writer`] for two threads; `clone`
+    /// makes the reader's handle to the stream (one stream, two handles: a socket's
+    /// `try_clone`). A stream that cannot be cloned (most TLS streams) cannot be split this
+    /// way. Example on [`Reader`].
+    ///
+    /// # Errors
+    ///
+    /// The error of `clone`.
+    pub fn split_with(
+        self,
+        clone: impl FnOnce(&S) -> std::io::Result<S>,
+    ) -> std::io::Result<(Reader<S>, Writer<S>)> {
+        let reading = clone(&self.link.stream)?;
+        Ok(split::split(self.link, reading))
     }
 
     /// The connection, for its getters (see [`Connection::stats`] for some).
     /// Example on [`WebSocket`].
     #[must_use]
     pub fn connection(&self) -> &Connection {
-        self.session.connection()
+        self.link.session.connection()
     }
 
     /// The stream (the one given to [`WebSocket::accept`], say).
     /// Example on [`WebSocket`].
     #[must_use]
     pub fn get_ref(&self) -> &S {
-        &self.stream
+        &self.link.stream
     }
 
     /// The next message, borrowed until the next call. Pings are answered and skipped.
@@ -339,17 +288,17 @@ impl<S: Read + Write> WebSocket<S> {
     /// this and every later call; [`Error::StreamingDelivery`] with streaming delivery (use
     /// [`recv_event`](Self::recv_event)).
     pub fn recv(&mut self) -> Result<Option<Message<'_>>, Error> {
-        if self.session.connection().config().delivery == Delivery::Streaming {
+        if self.link.session.connection().config().delivery == Delivery::Streaming {
             return Err(Error::StreamingDelivery);
         }
         loop {
-            match self.session.next_message() {
-                Next::Message(ready) => return self.session.render_message(ready).map(Some),
+            match self.link.session.next_message() {
+                Next::Message(ready) => return self.link.session.render_message(ready).map(Some),
                 Next::Ended(closed) => {
-                    self.finish();
-                    return self.session.outcome(closed);
+                    self.link.finish();
+                    return self.link.session.outcome(closed);
                 }
-                Next::Wait => self.step()?,
+                Next::Wait => self.link.step()?,
             }
         }
     }
@@ -366,24 +315,25 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self,
         reply: impl FnOnce(Message<'_>, &mut crate::Sender<'_>) -> R,
     ) -> Result<Option<R>, Error> {
-        if self.session.connection().config().delivery == Delivery::Streaming {
+        if self.link.session.connection().config().delivery == Delivery::Streaming {
             return Err(Error::StreamingDelivery);
         }
         loop {
-            match self.session.next_message() {
+            match self.link.session.next_message() {
                 Next::Message(ready) => {
                     let result = self
+                        .link
                         .session
                         .render_message_with_sender(ready)
                         .map(|(message, mut sender)| Some(reply(message, &mut sender)));
-                    self.write_out();
+                    self.link.write_out();
                     return result;
                 }
                 Next::Ended(closed) => {
-                    self.finish();
-                    return self.session.outcome(closed);
+                    self.link.finish();
+                    return self.link.session.outcome(closed);
                 }
-                Next::Wait => self.step()?,
+                Next::Wait => self.link.step()?,
             }
         }
     }
@@ -411,19 +361,19 @@ impl<S: Read + Write> WebSocket<S> {
         loop {
             // The end is reported once its transport is finished, so that a failure's close
             // frame is written before the application can drop the connection.
-            match self.session.next_event() {
+            match self.link.session.next_event() {
                 NextEvent::Event(ready) => {
-                    return Ok(Some(self.session.connection_mut().render(ready)))
+                    return Ok(Some(self.link.session.connection_mut().render(ready)))
                 }
                 NextEvent::Ended(_) => {
-                    self.finish();
-                    return Ok(self.session.take_ended().map(Event::Closed));
+                    self.link.finish();
+                    return Ok(self.link.session.take_ended().map(Event::Closed));
                 }
                 NextEvent::Over => {
-                    self.finish();
+                    self.link.finish();
                     return Ok(None);
                 }
-                NextEvent::Wait => self.step()?,
+                NextEvent::Wait => self.link.step()?,
             }
         }
     }
@@ -437,113 +387,15 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// [`Error::Io`].
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.session.failure()?;
-        self.write_out();
-        self.session.failure()
+        self.link.flush()
     }
 
-    /// Runs a command and writes its frame out. Once the transport failed, every command
-    /// reports that failure (a command whose write fails too).
+    /// Runs a command and writes its frame out (the send commands').
     fn command(
         &mut self,
         _data: bool,
         f: impl FnOnce(&mut Connection) -> Result<(), crate::SendError>,
     ) -> Result<(), Error> {
-        self.session.command(f)?;
-        self.write_out();
-        self.session.failure()
-    }
-
-    fn now(&self) -> Timestamp {
-        Timestamp::since(self.origin, Instant::now())
-    }
-
-    /// How long a blocking call may wait: until the connection's next deadline.
-    fn wait(&self) -> Option<Duration> {
-        let at = self.session.connection().poll_timeout()?;
-        Some(
-            at.saturating_duration_since(self.now())
-                .max(Duration::from_millis(1)),
-        )
-    }
-
-    fn set_timeout(&self) {
-        if let Some(set) = self.hooks.timeouts {
-            // A stream that refuses the timeout just blocks longer.
-            let _ = set(&self.stream, self.wait());
-        }
-    }
-
-    /// Writes the output out (waiting at most until each deadline, which is then told), and
-    /// half-closes when the connection asks.
-    fn write_out(&mut self) {
-        while self.session.wants_write() && !self.session.is_done() {
-            self.set_timeout();
-            let written = self.stream.write(self.session.connection().output());
-            let now = self.now();
-            self.session.on_write(written, now);
-        }
-        if self.session.failure().is_ok() && !self.session.connection().wants_write() {
-            let flushed = self.stream.flush();
-            self.session.on_flush(flushed);
-        }
-        if self.session.should_shutdown() {
-            if let Some(shutdown) = self.hooks.shutdown {
-                // The peer may be gone already: nothing left to tell it then.
-                let _ = shutdown(&mut self.stream);
-            }
-            self.session.on_shutdown();
-        }
-    }
-
-    /// One turn: output out, then input in (waiting at most until the next deadline), and
-    /// the time told.
-    fn step(&mut self) -> Result<(), Error> {
-        self.write_out();
-        self.session.failure()?;
-        if self.session.is_done() {
-            return Ok(());
-        }
-        if !self.session.wants_read() {
-            // Nothing to read: only a deadline (or the application) can move things.
-            match self.wait() {
-                Some(wait) => std::thread::sleep(wait),
-                None => return Ok(()),
-            }
-            let now = self.now();
-            self.session.tick(now);
-            return Ok(());
-        }
-        self.set_timeout();
-        let buf = self.session.read_buf();
-        if buf.is_empty() {
-            // The input buffer is full: events must be drained first.
-            return Ok(());
-        }
-        let read = self.stream.read(buf);
-        let now = self.now();
-        self.session.on_read(read, now);
-        self.session.failure()
-    }
-
-    /// Drives an ended connection until its transport is finished too (the peer's end of
-    /// stream, or the close deadline), discarding what still arrives.
-    fn finish(&mut self) {
-        while !self.session.is_done() {
-            while self.session.connection_mut().poll_event().is_some() {}
-            let before = (
-                self.session.transport_ended(),
-                self.session.connection().output_len(),
-            );
-            if self.step().is_err() {
-                return;
-            }
-            // Without timeouts, a stream at its end with no deadline left cannot move.
-            if before == (true, self.session.connection().output_len())
-                && self.session.connection().poll_timeout().is_none()
-            {
-                return;
-            }
-        }
+        self.link.command(f)
     }
 }
