@@ -111,12 +111,8 @@ pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
 ///
 /// [`Error::Handshake`] for a URL that is not `ws://`; as [`WebSocket::connect`].
 pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
-    let request = ClientRequest::from_uri(url).map_err(Error::Handshake)?;
-    if request.is_secure() {
-        return Err(Error::Handshake(HandshakeError::InvalidRequest));
-    }
-    let host = request.host().trim_start_matches('[').trim_end_matches(']');
-    let stream = TcpStream::connect((host, request.effective_port()))?;
+    let (request, address) = driver::url_request(url)?;
+    let stream = TcpStream::connect(address)?;
     let _ = stream.set_nodelay(true);
     let (ws, _) = WebSocket::connect(stream, Hooks::tcp(), &request, Config::new())?;
     Ok(ws)

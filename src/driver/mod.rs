@@ -24,6 +24,8 @@ pub use split::{Reader, Writer};
 pub use transport::Transport;
 
 use std::boxed::Box;
+
+use crate::handshake::client::ClientRequest;
 use std::io;
 use std::string::String;
 use std::vec::Vec;
@@ -279,6 +281,31 @@ impl Answer {
             }
         }
     }
+}
+
+/// The first step of connecting to a `ws://` URL, for every driver: the request to send,
+/// and the host and port to open a TCP connection to (brackets taken off an IPv6 address).
+///
+/// ```
+/// let (request, (host, port)) = wsmachine::driver::url_request("ws://[::1]:9002/chat?room=1")?;
+/// assert_eq!((host, port), ("::1", 9002));
+/// assert_eq!(request.path(), "/chat?room=1");
+/// assert!(wsmachine::driver::url_request("wss://example.com/").is_err());
+/// # Ok::<(), wsmachine::driver::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Handshake`] with [`HandshakeError::InvalidRequest`] for a URL that is not
+/// `ws://` (`wss://` needs a TLS stream: connect one and use the driver's `connect`).
+pub fn url_request(url: &str) -> Result<(ClientRequest<'_>, (&str, u16)), Error> {
+    let request = ClientRequest::from_uri(url).map_err(Error::Handshake)?;
+    if request.is_secure() {
+        return Err(Error::Handshake(HandshakeError::InvalidRequest));
+    }
+    let host = request.host().trim_start_matches('[').trim_end_matches(']');
+    let port = request.effective_port();
+    Ok((request, (host, port)))
 }
 
 /// `tracing` (feature `tracing`): the upgrade, at debug level.

@@ -76,8 +76,7 @@ use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
 use crate::driver::{self, Error, Transport};
-use crate::handshake::client::ClientRequest;
-use crate::{Config, HandshakeError, Timestamp};
+use crate::{Config, Timestamp};
 
 pub use crate::driver::DEFAULT_HIGH_WATER;
 
@@ -257,12 +256,8 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebS
 /// [`Error::Handshake`] with [`HandshakeError::InvalidRequest`] for a URL that is not
 /// `ws://`; the errors of [`WebSocket::connect`].
 pub async fn connect(url: &str) -> Result<WebSocket<::tokio::net::TcpStream>, Error> {
-    let request = ClientRequest::from_uri(url).map_err(Error::Handshake)?;
-    if request.is_secure() {
-        return Err(Error::Handshake(HandshakeError::InvalidRequest));
-    }
-    let host = request.host().trim_start_matches('[').trim_end_matches(']');
-    let stream = ::tokio::net::TcpStream::connect((host, request.effective_port())).await?;
+    let (request, address) = driver::url_request(url)?;
+    let stream = ::tokio::net::TcpStream::connect(address).await?;
     let _ = stream.set_nodelay(true);
     let (ws, _) = WebSocket::connect(stream, &request, Config::new()).await?;
     Ok(ws)
