@@ -110,14 +110,38 @@
 //!
 //! ## The driver contract
 //!
-//! After any input or command: tell the time after a read
-//! ([`Connection::handle_timeout`]); drain [`Connection::poll_event`] until `None`; write
-//! [`Connection::output`] and report it with [`Connection::consume_output`]; half-close when
-//! [`Connection::should_shutdown_write`]; arm a timer for [`Connection::poll_timeout`] and
-//! call `handle_timeout` when it fires. End of stream ([`Connection::receive_eof`]) in any
-//! phase leads to exactly one [`Event::Closed`]; drop the transport once
-//! [`Connection::is_drained`]. The details are on [`Connection`]; the README shows loops for
-//! `std::net` and tokio.
+//! What a driver must call, in which order, and when it may close the transport (the
+//! crate's drivers do exactly this, through [`driver::Session`], and build outside the
+//! crate on the public API alone):
+//!
+//! 1. Make the connection and tell it the time ([`Connection::handle_timeout`]): that
+//!    starts its deadlines. A [`Timestamp`] is a duration since an origin the driver picks.
+//! 2. Decide, then render: [`Connection::decide`] says what the next event is without
+//!    borrowing the connection (a message, the end), so the driver can choose where it goes
+//!    (return it, hand it to a closure, hold the end) before [`Connection::render`] (or
+//!    [`Connection::render_with_sender`], to reply while the message is borrowed) lends it
+//!    out. [`Connection::poll_event`] is both in one call. Drain until `None`.
+//! 3. Write: while [`Connection::wants_write`], write [`Connection::output`] (or both runs of
+//!    [`Connection::output_vectored`]: a broadcast frame's shared bytes, then the
+//!    connection's own) and report what the transport took with
+//!    [`Connection::consume_output`]. Loop while it still wants to write.
+//! 4. Read: into [`Connection::read_buf`] and [`Connection::commit_read`] (or
+//!    [`Connection::receive`] from a buffer of the driver's), then tell the time. End of
+//!    stream is [`Connection::receive_eof`]; a read or write error is
+//!    [`Connection::receive_transport_error`] (the connection ends at once, its output
+//!    dropped). Either leads to exactly one [`Event::Closed`].
+//! 5. Wait: arm a timer for [`Connection::poll_timeout`]; when it fires, call
+//!    `handle_timeout` and go back to 2.
+//! 6. End: half-close the transport once, when [`Connection::should_shutdown_write`]; drop
+//!    it when [`Connection::may_close_transport`] (after the half-close): the server right
+//!    after the closing handshake (§5.5.1), a client when the server closed or at the close
+//!    deadline (§7.1.1). A failure's close frame is written by then, so report the end to
+//!    the application only after that.
+//!
+//! [`driver::Session`] has these steps as methods (I/O results in, what to do next out);
+//! [`driver::Transport`] is what the async driver needs of a runtime (a stream and a timer),
+//! so a runtime that implements it gets the whole async driver. README's "Writing an
+//! adapter" shows a driver written from this contract alone.
 //!
 //! ## Time
 //!
@@ -150,8 +174,9 @@
 //! | `simd` | yes | SIMD UTF-8 validation through `simdutf8` |
 //! | `http` | no | conversions with the `http` crate's types ([`handshake::http`]) |
 //! | `deflate` | no | permessage-deflate, RFC 7692 ([`extensions::deflate`]); needs `std` |
-//! | `tokio` | no | the tokio driver, `wsmachine::tokio`; needs `std` (which brings [`blocking`]) |
-//! | `futures` | no | `futures` `Stream`/`Sink` of owned messages for the tokio driver's `WebSocket`, `Reader` and `Writer`; implies `tokio` |
+//! | `tokio` | no | the tokio driver, `wsmachine::tokio`; needs `std` (which brings [`blocking`] and [`driver`]) |
+//! | `futures-io` | no | the driver for the `futures-io` traits (smol, async-std), `wsmachine::futures_io`, deadlines on `futures-timer`; needs `std` |
+//! | `futures` | no | `futures` `Stream`/`Sink` of owned messages for the async driver's `WebSocket`, `Reader` and `Writer` (tokio or futures-io) |
 //! | `tracing` | no | `tracing` events from the drivers (never the core), target `wsmachine`: each upgrade, each end with its code and cause, transport failures |
 //!
 //! Without `std` the crate is `no_std` and needs only `alloc`.
@@ -215,7 +240,8 @@ pub use role::Role;
 pub use stats::{DirectionStats, Memory, Stats};
 pub use time::Timestamp;
 
-/// The examples in README.md, compiled and run as doc tests (they use the tokio driver).
-#[cfg(all(doctest, feature = "tokio"))]
+/// The examples in README.md, compiled and run as doc tests (they use the tokio and futures-io
+/// drivers).
+#[cfg(all(doctest, feature = "tokio", feature = "futures-io"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

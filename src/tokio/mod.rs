@@ -253,7 +253,7 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebS
 ///
 /// # Errors
 ///
-/// [`Error::Handshake`] with [`HandshakeError::InvalidRequest`] for a URL that is not
+/// [`Error::Handshake`] with [`HandshakeError::InvalidRequest`](crate::HandshakeError::InvalidRequest) for a URL that is not
 /// `ws://`; the errors of [`WebSocket::connect`].
 pub async fn connect(url: &str) -> Result<WebSocket<::tokio::net::TcpStream>, Error> {
     let (request, address) = driver::url_request(url)?;
