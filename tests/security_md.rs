@@ -98,8 +98,11 @@ fn runs_as_a_test(file: &str, text: &str, name: &str) -> Result<(), String> {
         if tests_module.is_none() {
             return Err("outside a #[cfg(test)] module".into());
         }
-    } else if !(file.starts_with("tests/") && file.matches('/').count() == 1) {
-        return Err("not a test target (tests/*.rs)".into());
+    } else if !(file.starts_with("tests/")
+        && (file.matches('/').count() == 1
+            || file.ends_with("/main.rs") && file.matches('/').count() == 2))
+    {
+        return Err("not a test target (tests/*.rs, tests/*/main.rs)".into());
     }
     Ok(())
 }
