@@ -240,12 +240,14 @@ pub(crate) enum FrameOf {
 }
 
 /// The parameters a shared compressed encoding depends on: the sender's window bits and
-/// compression level.
+/// compression level; and the pool its compressor comes from (connections of two pools do
+/// not share an encoding: each pool compresses once).
 #[cfg(feature = "deflate")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct DeflateKey {
     pub(crate) window_bits: u8,
     pub(crate) level: u32,
+    pub(crate) pool: &'static crate::extensions::deflate::DeflatePool,
 }
 
 #[cfg(feature = "deflate")]
@@ -259,7 +261,6 @@ mod deflated {
 
     use super::{DeflateKey, Encoded};
     use crate::event::MessageKind;
-    use crate::extensions::deflate::pool as deflate_pool;
     use crate::extensions::deflate::{DeflateParams, Deflater};
 
     /// Compressed encodings, one per parameter set. Almost every server sends with one set
@@ -297,9 +298,9 @@ mod deflated {
             peer_no_context_takeover: true,
         };
         let mut out = Vec::new();
-        let mut deflater = Deflater::take_or_new(&params, key.level);
+        let mut deflater = Deflater::take_or_new(&params, key.level, key.pool);
         deflater.compress(payload, &mut out, true).ok()?;
-        deflate_pool::give_deflater(deflater);
+        key.pool.give_deflater(deflater);
         // RSV1 marks a compressed message (RFC 7692 §6).
         Some(Encoded::new(kind, 0b100, &out))
     }

@@ -85,6 +85,11 @@ pub struct Memory {
     /// permessage-deflate state: the compressor's and decompressor's heap as measured for
     /// zlib-rs (`tests/zlib_heap.rs` pins the figures), plus their buffers.
     pub compression: usize,
+    /// Of `compression`, the states this connection holds from its
+    /// [`DeflatePool`](crate::extensions::deflate::DeflatePool) (a direction without context
+    /// takeover holds one only while a message is compressed or inflated, and gives it
+    /// back when the message ends). Counted in `compression`, not again in the total.
+    pub from_pool: usize,
 }
 
 impl Memory {

@@ -9,7 +9,9 @@ mod common;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use common::*;
-use wsmachine::extensions::deflate::{idle_states_memory, release_idle_states, DeflateConfig};
+use wsmachine::extensions::deflate::{
+    idle_states_memory, release_idle_states, DeflateConfig, DeflatePool,
+};
 use wsmachine::{CloseCode, Config, MessageKind, OwnedEvent};
 
 /// The pool is process-wide: these tests take turns, so that each sees only its own states.
@@ -127,6 +129,11 @@ fn a_message_in_progress_keeps_its_states_until_it_ends() {
         a.client.memory().compression > 32 * 1024,
         "held mid-message"
     );
+    // What they hold mid-message is drawn from the pool, and `memory()` says so.
+    let compressor = 4 * 32 * 1024 + 248_960;
+    let decompressor = 10_504 + 49_152;
+    assert_eq!(a.server.memory().from_pool, compressor);
+    assert_eq!(a.client.memory().from_pool, decompressor);
     for i in 0..3 {
         let other = json(10 + i);
         b.server.send_text(&other).unwrap();
@@ -141,6 +148,62 @@ fn a_message_in_progress_keeps_its_states_until_it_ends() {
     assert_eq!(a.client_events, [OwnedEvent::Text(text)]);
     assert!(a.server.memory().compression < 32 * 1024);
     assert!(a.client.memory().compression < 32 * 1024);
+    assert_eq!(a.server.memory().from_pool, 0);
+    assert_eq!(a.client.memory().from_pool, 0);
+}
+
+/// With context takeover a connection's states are its own: `memory()` counts them in
+/// `compression`, none of them in `from_pool`, and nothing goes to the pool.
+#[test]
+fn states_with_context_takeover_are_not_drawn_from_the_pool() {
+    let _turn = pool_to_myself();
+    let takeover = Config::new().with_deflate(
+        DeflateConfig::new()
+            .with_no_context_takeover(false)
+            .with_peer_no_context_takeover(false),
+    );
+    let mut pair = Pair::new(takeover, takeover);
+    pair.server.send_text(&json(5)).unwrap();
+    pair.run();
+    assert!(pair.server.memory().compression > 256 * 1024);
+    assert_eq!(pair.server.memory().from_pool, 0);
+    assert_eq!(pair.client.memory().from_pool, 0);
+    assert_eq!(idle_states_memory(), 0);
+}
+
+/// A pool of the application's own (a `static`, as rustls keeps its caches in its config):
+/// the connections configured with it take their states from it and give them back to it,
+/// not to the process-wide pool, and it keeps at most its own number of idle states.
+#[test]
+fn connections_share_the_pool_their_config_names() {
+    static MINE: DeflatePool = DeflatePool::new(1);
+    let _turn = pool_to_myself();
+    MINE.release_idle();
+    let mine = Config::new().with_deflate(DeflateConfig::new().with_pool(&MINE));
+    let mut pairs: Vec<Pair> = (0..3).map(|_| Pair::new(mine, mine)).collect();
+    // Three messages in progress at once: three compressors and three decompressors.
+    let texts: Vec<String> = (0..3).map(json).collect();
+    for (pair, text) in pairs.iter_mut().zip(&texts) {
+        let (head, _) = text.split_at(text.len() / 2);
+        pair.server
+            .send_fragment(MessageKind::Text, head.as_bytes(), false)
+            .unwrap();
+        pair.run();
+    }
+    for (pair, text) in pairs.iter_mut().zip(&texts) {
+        let (_, tail) = text.split_at(text.len() / 2);
+        pair.server
+            .send_fragment(MessageKind::Text, tail.as_bytes(), true)
+            .unwrap();
+        pair.run();
+        assert_eq!(pair.client_events, [OwnedEvent::Text(text.clone())]);
+    }
+    // All given back to `MINE`, which keeps one of each; the process-wide pool got nothing.
+    let one_of_each = 4 * 32 * 1024 + 248_960 + 10_504 + 49_152;
+    assert_eq!(MINE.idle_memory(), one_of_each);
+    assert_eq!(idle_states_memory(), 0);
+    MINE.release_idle();
+    assert_eq!(MINE.idle_memory(), 0);
 }
 
 #[test]

@@ -12,8 +12,7 @@ mod imp {
     use alloc::boxed::Box;
     use alloc::vec::Vec;
 
-    use crate::extensions::deflate::pool as deflate_pool;
-    use crate::extensions::deflate::{DeflateConfig, DeflateParams, Deflater};
+    use crate::extensions::deflate::{DeflateConfig, DeflateParams, DeflatePool, Deflater};
 
     /// The sending side: the compressor, created on the first compressed message.
     #[derive(Debug, Default)]
@@ -31,6 +30,8 @@ mod imp {
         scratch: Vec<u8>,
         /// The outgoing fragmented message is compressed.
         fragmented: bool,
+        /// Where compressors without context takeover come from and go back to.
+        pool: &'static DeflatePool,
     }
 
     impl SendCompression {
@@ -42,6 +43,7 @@ mod imp {
                 deflater: None,
                 scratch: Vec::new(),
                 fragmented: false,
+                pool: config.pool,
             }));
         }
 
@@ -59,17 +61,17 @@ mod imp {
         /// back with [`give_back`](Self::give_back).
         pub(crate) fn take_compressed(&mut self, input: &[u8], fin: bool) -> Option<Vec<u8>> {
             let s = self.state.as_mut()?;
-            let (params, level) = (s.params, s.level);
+            let (params, level, pool) = (s.params, s.level, s.pool);
             let deflater = s
                 .deflater
-                .get_or_insert_with(|| Deflater::take_or_new(&params, level));
+                .get_or_insert_with(|| Deflater::take_or_new(&params, level, pool));
             let mut out = core::mem::take(&mut s.scratch);
             out.clear();
             deflater.compress(input, &mut out, fin).ok()?;
             if fin && params.no_context_takeover {
                 // Reset for the next message: any connection may use it for its next one.
                 if let Some(deflater) = s.deflater.take() {
-                    deflate_pool::give_deflater(deflater);
+                    s.pool.give_deflater(deflater);
                 }
             }
             Some(out)
@@ -95,7 +97,7 @@ mod imp {
             if let Some(s) = self.state.as_mut() {
                 if s.params.no_context_takeover && !s.fragmented {
                     if let Some(deflater) = s.deflater.take() {
-                        deflate_pool::give_deflater(deflater);
+                        s.pool.give_deflater(deflater);
                     }
                     s.scratch = Vec::new();
                 }
@@ -112,6 +114,7 @@ mod imp {
                 .then(|| crate::prepared::DeflateKey {
                     window_bits: s.params.window_bits.clamp(9, 15),
                     level: s.level.min(9),
+                    pool: s.pool,
                 })
         }
 
@@ -119,6 +122,18 @@ mod imp {
             if let Some(s) = self.state.as_mut() {
                 s.fragmented = on;
             }
+        }
+
+        /// Of [`memory`](Self::memory), the compressor held from the pool (only while a
+        /// message is compressed, without context takeover).
+        pub(crate) fn memory_from_pool(&self) -> usize {
+            self.state.as_ref().map_or(0, |s| {
+                if s.deflater.is_some() && s.params.no_context_takeover {
+                    Deflater::heap(s.params.window_bits)
+                } else {
+                    0
+                }
+            })
         }
 
         pub(crate) fn memory(&self) -> usize {
@@ -161,6 +176,9 @@ mod stub {
         pub(crate) fn set_fragmented(&mut self, _on: bool) {}
         pub(crate) fn release_if_reset(&mut self) {}
         pub(crate) fn memory(&self) -> usize {
+            0
+        }
+        pub(crate) fn memory_from_pool(&self) -> usize {
             0
         }
     }

@@ -14,8 +14,7 @@ mod imp {
     use alloc::vec::Vec;
 
     use crate::error::ProtocolError;
-    use crate::extensions::deflate::pool as deflate_pool;
-    use crate::extensions::deflate::{DeflateParams, InflateError, Inflater};
+    use crate::extensions::deflate::{DeflateParams, DeflatePool, InflateError, Inflater};
     use crate::utf8::Utf8Error;
 
     /// Size of the buffer streamed messages are inflated into, piece by piece.
@@ -37,6 +36,8 @@ mod imp {
         filled: usize,
         /// The pending bytes end the message.
         complete: bool,
+        /// Where decompressors without context takeover come from and go back to.
+        pool: &'static DeflatePool,
     }
 
     impl RecvState {
@@ -46,14 +47,14 @@ mod imp {
         fn give_back_inflater(&mut self) {
             if self.params.peer_no_context_takeover {
                 if let Some(inflater) = self.inflater.take() {
-                    deflate_pool::give_inflater(inflater);
+                    self.pool.give_inflater(inflater);
                 }
             }
         }
     }
 
     impl RecvCompression {
-        pub(crate) fn negotiate(&mut self, params: DeflateParams) {
+        pub(crate) fn negotiate(&mut self, params: DeflateParams, pool: &'static DeflatePool) {
             self.state = Some(Box::new(RecvState {
                 params,
                 inflater: None,
@@ -61,6 +62,7 @@ mod imp {
                 pending: 0,
                 filled: 0,
                 complete: false,
+                pool,
             }));
         }
 
@@ -81,10 +83,10 @@ mod imp {
             let Some(state) = self.state.as_mut() else {
                 return Err(ProtocolError::InflateFailed);
             };
-            let params = state.params;
+            let (params, pool) = (state.params, state.pool);
             let inflater = state
                 .inflater
-                .get_or_insert_with(|| Inflater::take_or_new(&params));
+                .get_or_insert_with(|| Inflater::take_or_new(&params, pool));
             inflater
                 .inflate(input, last, limit as u64, sink)
                 .map_err(|e| match e {
@@ -151,10 +153,10 @@ mod imp {
             if s.out.len() < STREAM_PIECE {
                 s.out = alloc::vec![0; STREAM_PIECE];
             }
-            let params = s.params;
+            let (params, pool) = (s.params, s.pool);
             let inflater = s
                 .inflater
-                .get_or_insert_with(|| Inflater::take_or_new(&params));
+                .get_or_insert_with(|| Inflater::take_or_new(&params, pool));
             let (used, produced, complete) = inflater
                 .step(input, fin, limit as u64, &mut s.out)
                 .map_err(|e| match e {
@@ -186,6 +188,18 @@ mod imp {
         /// Absolute start of the pending bytes in the piece buffer.
         pub(crate) fn pending_start(&self) -> usize {
             self.state.as_ref().map_or(0, |s| s.pending)
+        }
+
+        /// Of [`memory`](Self::memory), the decompressor held from the pool (only while a
+        /// message is inflated, when the peer resets its context after every message).
+        pub(crate) fn memory_from_pool(&self) -> usize {
+            self.state.as_ref().map_or(0, |s| {
+                if s.inflater.is_some() && s.params.peer_no_context_takeover {
+                    Inflater::HEAP
+                } else {
+                    0
+                }
+            })
         }
 
         pub(crate) fn memory(&self) -> usize {
@@ -241,6 +255,9 @@ mod stub {
             None
         }
         pub(crate) fn pending_start(&self) -> usize {
+            0
+        }
+        pub(crate) fn memory_from_pool(&self) -> usize {
             0
         }
         pub(crate) fn memory(&self) -> usize {

@@ -1044,6 +1044,8 @@ impl Connection {
             message: self.inb.msg.capacity(),
             output: self.out.buf.capacity(),
             compression: self.inb.compression.memory() + self.out.compression.memory(),
+            from_pool: self.inb.compression.memory_from_pool()
+                + self.out.compression.memory_from_pool(),
         }
     }
 

@@ -290,7 +290,7 @@ impl Inbound {
         params: crate::extensions::deflate::DeflateParams,
         policy: &crate::extensions::deflate::DeflateConfig,
     ) {
-        self.compression.negotiate(params);
+        self.compression.negotiate(params, policy.pool);
         self.st.rules.allow_compression();
         self.st.lane_memo = LaneMemo::default();
         out.compression.negotiate(params, policy);

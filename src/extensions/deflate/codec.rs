@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use flate2::{Compress, Compression, FlushCompress};
 
-use super::{pool, DeflateParams};
+use super::{DeflateParams, DeflatePool};
 
 /// The bytes a sync flush ends with, removed from every compressed message (§7.2.1).
 pub(super) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
@@ -45,9 +45,9 @@ impl Deflater {
 
     /// A compressor for these parameters: without context takeover, one given back to the
     /// shared pool by any connection if there is one (see `deflate::pool`).
-    pub(crate) fn take_or_new(params: &DeflateParams, level: u32) -> Deflater {
+    pub(crate) fn take_or_new(params: &DeflateParams, level: u32, pool: &DeflatePool) -> Deflater {
         if params.no_context_takeover {
-            if let Some(d) = pool::take_deflater(params.window_bits.clamp(9, 15), level.min(9)) {
+            if let Some(d) = pool.take_deflater(params.window_bits.clamp(9, 15), level.min(9)) {
                 return d;
             }
         }

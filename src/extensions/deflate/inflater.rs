@@ -30,7 +30,7 @@ use miniz_oxide::inflate::core::{decompress_with_limit, DecompressorOxide};
 use miniz_oxide::inflate::TINFLStatus;
 
 use super::codec::TAIL;
-use super::{pool, DeflateParams};
+use super::{DeflateParams, DeflatePool};
 
 /// The history a back-reference may reach: deflate's largest window.
 const HISTORY: usize = 32 * 1024;
@@ -128,9 +128,9 @@ impl Inflater {
     /// A decompressor for these parameters: when the peer resets its context after every
     /// message, one given back to the shared pool by any connection if there is one (see
     /// `deflate::pool`).
-    pub(crate) fn take_or_new(params: &DeflateParams) -> Inflater {
+    pub(crate) fn take_or_new(params: &DeflateParams, pool: &DeflatePool) -> Inflater {
         if params.peer_no_context_takeover {
-            if let Some(inflater) = pool::take_inflater() {
+            if let Some(inflater) = pool.take_inflater() {
                 return inflater;
             }
         }

@@ -71,7 +71,9 @@ use crate::extensions::Extension;
 
 mod codec;
 mod inflater;
-pub(crate) mod pool;
+mod pool;
+
+pub use pool::{DeflatePool, KEEP_IDLE};
 
 pub(crate) use codec::Deflater;
 pub(crate) use inflater::{InflateError, Inflater};
@@ -127,6 +129,10 @@ pub struct DeflateConfig {
     pub level: u32,
     /// Messages shorter than this are sent uncompressed. Default 32 bytes.
     pub threshold: usize,
+    /// The pool the compressors and decompressors of the directions without context
+    /// takeover are shared through. Default the process-wide one
+    /// ([`DeflatePool::process`]).
+    pub pool: &'static DeflatePool,
 }
 
 impl DeflateConfig {
@@ -140,7 +146,15 @@ impl DeflateConfig {
             peer_no_context_takeover: true,
             level: 6,
             threshold: 32,
+            pool: DeflatePool::PROCESS,
         }
+    }
+
+    /// Sets [`pool`](Self::pool) (example on [`DeflatePool`]).
+    #[must_use]
+    pub const fn with_pool(mut self, pool: &'static DeflatePool) -> DeflateConfig {
+        self.pool = pool;
+        self
     }
 
     /// Sets [`max_window_bits`](Self::max_window_bits) (clamped to 9..=15).
@@ -406,7 +420,8 @@ pub fn client_accept(
     })
 }
 
-/// Frees the compressors and decompressors kept for reuse.
+/// Frees the compressors and decompressors the process-wide pool keeps for reuse
+/// ([`DeflatePool::release_idle`] on [`DeflatePool::process`]).
 ///
 /// In a direction without context takeover, a connection holds a compressor (or
 /// decompressor) only while a message is compressed (or inflated), and gives it back when the
@@ -420,15 +435,15 @@ pub fn client_accept(
 /// assert_eq!(idle_states_memory(), 0);
 /// ```
 pub fn release_idle_states() {
-    pool::release_idle();
+    DeflatePool::process().release_idle();
 }
 
-/// The heap held by the idle compressors and decompressors kept for reuse (see
+/// The heap held by the idle compressors and decompressors the process-wide pool keeps (see
 /// [`release_idle_states`], whose example shows it), modelled as `Connection::memory` is:
 /// about `4 * 2^bits + 243 KiB` per compressor and 58 KiB per decompressor.
 #[must_use]
 pub fn idle_states_memory() -> usize {
-    pool::idle_memory()
+    DeflatePool::process().idle_memory()
 }
 
 #[cfg(test)]
