@@ -130,15 +130,24 @@ where
     ))
 }
 
-/// The conversation on the tokio driver over TCP.
-pub async fn run_tokio(url: &str) -> Result<String, String> {
-    let request = ClientRequest::from_uri(url).map_err(|e| format!("bad URL {url}: {e}"))?;
-    let host = request.host().trim_start_matches('[').trim_end_matches(']');
-    let stream = tokio::net::TcpStream::connect((host, request.effective_port()))
+/// A tokio client for `url` (`ws://`) with `config`.
+pub async fn connect_tokio(
+    url: &str,
+    config: Config,
+) -> Result<wsmachine::tokio::WebSocket<tokio::net::TcpStream>, String> {
+    let (request, address) =
+        wsmachine::driver::url_request(url).map_err(|e| format!("bad URL {url}: {e}"))?;
+    let stream = tokio::net::TcpStream::connect(address)
         .await
         .map_err(|e| format!("connect to {url}: {e}"))?;
-    let (ws, _) = wsmachine::tokio::WebSocket::connect(stream, &request, client_config())
+    let _ = stream.set_nodelay(true);
+    wsmachine::tokio::WebSocket::connect(stream, &request, config)
         .await
-        .map_err(|e| e.to_string())?;
-    run_async(ws, url).await
+        .map(|(ws, _)| ws)
+        .map_err(|e| e.to_string())
+}
+
+/// The conversation on the tokio driver over TCP.
+pub async fn run_tokio(url: &str) -> Result<String, String> {
+    run_async(connect_tokio(url, client_config()).await?, url).await
 }
