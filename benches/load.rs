@@ -512,7 +512,7 @@ fn print_table(rows: &[(&str, Row)], quick: bool) {
     println!("|---|---|---|---|---|---|---|---|");
     for (name, r) in rows {
         println!(
-            "| {name} | {:.1} KB | {:.2} µs | {:.2} µs | {:.0} µs | {:.0} µs | {:.0} | {} → {} |",
+            "| {name} | {:.1} KB | {:.3} µs | {:.2} µs | {:.0} µs | {:.0} µs | {:.0} | {} → {} |",
             r.idle_bytes_per_conn / 1000.0,
             r.cpu_ns_16b / 1000.0,
             r.cpu_ns_16k / 1000.0,

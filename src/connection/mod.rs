@@ -92,6 +92,7 @@ pub struct Decided {
 impl Decided {
     /// Whether it renders as [`Event::Message`].
     #[must_use]
+    #[inline]
     pub fn is_message(&self) -> bool {
         self.ready.is_message()
     }
@@ -432,6 +433,7 @@ impl Connection {
     /// assert_eq!(message, Event::Message(Message::Text("hi")));
     /// ```
     #[must_use]
+    #[inline]
     pub fn decide(&mut self) -> Option<Decided> {
         let ready = self.next_ready()?;
         Some(Decided {
@@ -445,6 +447,7 @@ impl Connection {
     /// connection came between, which may have moved its bytes) fails the connection with
     /// 1011 ([`ProtocolError::Internal`](crate::ProtocolError::Internal)) instead of handing
     /// out wrong bytes. Example on [`decide`](Self::decide).
+    #[inline]
     pub fn render(&mut self, decided: Decided) -> Event<'_> {
         if decided.mark != self.inb.buf.mark() {
             return Event::Closed(self.inb.st.misused(&mut self.out));
@@ -467,6 +470,7 @@ impl Connection {
     /// }
     /// assert_eq!(server.output(), b"\x81\x02hi");
     /// ```
+    #[inline]
     pub fn render_with_sender(&mut self, decided: Decided) -> (Event<'_>, Sender<'_>) {
         if decided.mark != self.inb.buf.mark() {
             let closed = self.inb.st.misused(&mut self.out);

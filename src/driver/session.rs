@@ -329,6 +329,7 @@ impl Session {
 
     /// The receive step: answers and skips pings, pongs and the peer's close frame, and
     /// says whether a message is ready, the connection ended, or bytes must move first.
+    #[inline]
     pub fn next_message(&mut self) -> Next {
         loop {
             match self.conn.decide() {
@@ -363,6 +364,7 @@ impl Session {
     /// # Errors
     ///
     /// As [`render_message`](Self::render_message).
+    #[inline]
     pub fn render_message_with_sender(
         &mut self,
         ready: Decided,
@@ -491,6 +493,7 @@ fn is_transient(e: &io::Error) -> bool {
 
 /// What a rendered message event becomes for a receive: the message, or (text that is not
 /// UTF-8) the failure it caused.
+#[inline]
 fn message_of(event: Event<'_>) -> Result<Message<'_>, Error> {
     match event {
         Event::Message(message) => Ok(message),
