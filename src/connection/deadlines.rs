@@ -12,12 +12,11 @@ use core::time::Duration;
 
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::Config;
+use crate::connection::lifecycle::{Phase, Step};
 use crate::connection::recv::abort_transport;
 use crate::connection::send::Outbound;
-use crate::connection::state::{Phase, Step};
 use crate::connection::Connection;
 use crate::error::HandshakeError;
-use crate::event::CloseCause;
 use crate::time::Timestamp;
 
 /// "Not set", for the timestamps below (a time no deadline reaches).
@@ -64,12 +63,7 @@ pub(crate) struct Situation {
 
 impl Situation {
     fn of(out: &Outbound) -> Situation {
-        Situation {
-            phase: out.link.phase,
-            eof: out.link.eof,
-            handshake_expired: out.link.handshake_expired,
-            unwritten: out.wants_write(),
-        }
+        out.link.situation(out.wants_write())
     }
 }
 
@@ -192,16 +186,15 @@ impl Deadlines {
             self.released = false;
         }
         // A closing that began before the first report starts now.
-        self.entered(phase);
+        if phase.is_closing() {
+            self.entered_closing();
+        }
     }
 
-    /// The phase moved to `phase`: the close deadline starts when the closing does.
-    pub(crate) fn entered(&mut self, phase: Phase) {
-        if matches!(
-            phase,
-            Phase::CloseSent | Phase::CloseReceived | Phase::Closed
-        ) && self.closing_since == NEVER
-        {
+    /// The closing began (a close sent or received, or the end while the transport is still
+    /// open): the close deadline starts.
+    pub(crate) fn entered_closing(&mut self) {
+        if self.closing_since == NEVER {
             // Before the driver has reported a time, the first report starts it.
             self.closing_since = self.now;
         }
@@ -354,11 +347,14 @@ impl Connection {
     pub fn handle_timeout(&mut self, now: Timestamp) {
         let received = self.inb.st.stats.bytes;
         let messages = self.inb.st.stats.messages + self.out.stats.messages;
-        let phase = self.out.link.phase;
-        self.out.link.deadlines.tick(now, received, messages, phase);
+        let phase = self.out.link.phase();
+        self.out
+            .link
+            .deadlines_mut()
+            .tick(now, received, messages, phase);
         // Each expiry moves the state past its deadline; bounded all the same.
         for _ in 0..=ALL.len() {
-            let Some(due) = self.out.link.deadlines.due(Situation::of(&self.out)) else {
+            let Some(due) = self.out.link.deadlines().due(Situation::of(&self.out)) else {
                 return;
             };
             self.expire(due);
@@ -371,7 +367,7 @@ impl Connection {
     /// Example on [`handle_timeout`](Self::handle_timeout).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.out.link.deadlines.next(Situation::of(&self.out))
+        self.out.link.deadlines().next(Situation::of(&self.out))
     }
 
     /// The round-trip time of the last answered ping: a keepalive ping, or a ping the
@@ -380,7 +376,7 @@ impl Connection {
     /// Example on [`handle_timeout`](Self::handle_timeout).
     #[must_use]
     pub fn latency(&self) -> Option<core::time::Duration> {
-        self.out.link.deadlines.latency()
+        self.out.link.deadlines().latency()
     }
 
     /// Whether the connection is done with its transport: `Event::Closed` was delivered,
@@ -393,37 +389,31 @@ impl Connection {
     /// Example on [`handle_timeout`](Self::handle_timeout).
     #[must_use]
     pub fn is_drained(&self) -> bool {
-        self.out.link.reported && self.may_close_transport()
+        self.out.link.reported() && self.may_close_transport()
     }
 
     /// Acts on a deadline that fell due.
     fn expire(&mut self, due: Deadline) {
         match due {
-            Deadline::Handshake => match self.out.link.phase {
-                Phase::ReadingRejection => self.out.link.handshake_expired = true,
+            Deadline::Handshake => match self.out.link.phase() {
+                Phase::ReadingRejection => {
+                    self.out.apply(Step::HandshakeExpired);
+                }
                 _ => self
                     .inb
                     .end_handshake(&mut self.out, HandshakeError::Timeout),
             },
             Deadline::KeepalivePing => self.out.write_keepalive_ping(),
             Deadline::KeepaliveFailed => {
-                let code = CloseCode::INTERNAL_ERROR;
-                self.out.write_close(CloseFrame {
-                    code,
-                    reason: "keepalive timeout",
-                });
-                self.out.link.step(Step::Fail);
-                self.out.link.finish(code, CloseCause::KeepaliveTimeout);
-                self.out.link.shutdown = true;
+                self.out.apply(Step::KeepaliveFailed);
             }
             Deadline::Idle => {
                 let frame = CloseFrame {
                     code: CloseCode::GOING_AWAY,
                     reason: "idle timeout",
                 };
-                if self.out.close(frame).is_ok() {
-                    self.out.link.idle_close = true;
-                }
+                // Refused only when the connection is closing already.
+                let _ = self.out.close(frame, true);
             }
             Deadline::ReleaseBuffers => {
                 // Only empty buffers go (bytes not yet written or taken stay), and compression
@@ -433,7 +423,7 @@ impl Connection {
                     self.inb.compression.release_if_reset();
                 }
                 self.out.compression.release_if_reset();
-                self.out.link.deadlines.released();
+                self.out.link.deadlines_mut().released();
             }
             // The peer had its time: the transport goes, whatever is left unwritten.
             Deadline::Close => abort_transport(&mut self.out),

@@ -3,18 +3,18 @@
 mod compress;
 mod deadlines;
 mod inflate;
+mod lifecycle;
 mod opening;
 mod recv;
 mod send;
-mod state;
 
 use alloc::vec::Vec;
 
 use base64::Engine as _;
 
+pub use lifecycle::State;
 pub use opening::Accept;
 pub use send::Sender;
-pub use state::State;
 
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::Config;
@@ -26,13 +26,13 @@ use crate::handshake::client::ClientRequest;
 use crate::role::Role;
 use crate::stats::{Memory, Stats};
 use crate::utf8;
+use lifecycle::{Phase, Step};
 use opening::Opening;
 use recv::deliver::{render, render_text};
 use recv::lane::{lane_event, lane_next_renders, lane_ready};
 use recv::Ready;
 use recv::{end_of_stream, Inbound, Stage};
 use send::Outbound;
-use state::Phase;
 
 /// A WebSocket endpoint, client or server, from the first handshake byte to the end of the
 /// closing handshake, as a pure state machine: bytes in, events and bytes out.
@@ -207,7 +207,7 @@ impl Connection {
     /// discarded (a close frame arrived, or the connection ended).
     fn input_limit(&self) -> Option<usize> {
         let config = &self.inb.st.config;
-        let phase = self.out.link.phase;
+        let phase = self.out.link.phase();
         if !phase.reads_input() {
             return None;
         }
@@ -244,7 +244,9 @@ impl Connection {
     /// Carries what the input side saw arrive over to the state both sides share.
     #[inline]
     fn note_arrivals(&mut self) {
-        self.out.link.peer_close_arrived |= self.inb.st.scan.close_arrived();
+        if self.inb.st.scan.close_arrived() {
+            self.out.apply(Step::CloseArrived);
+        }
     }
 
     /// The free space a transport read should fill, for reading without a copy; call
@@ -288,7 +290,7 @@ impl Connection {
     /// (`receive`, `poll_event`, `release_buffers`, a second `commit_read`) may move the
     /// buffer, so the offer is void and `commit_read` takes nothing.
     pub fn commit_read(&mut self, n: usize) {
-        let discard = !self.out.link.phase.reads_input();
+        let discard = !self.out.link.phase().reads_input();
         self.inb.commit_read(n, discard);
         self.note_arrivals();
     }
@@ -301,7 +303,7 @@ impl Connection {
     /// answer.
     /// Example on [`poll_event`](Self::poll_event).
     pub fn receive_eof(&mut self) {
-        self.out.link.eof = true;
+        self.out.apply(Step::Eof);
     }
 
     /// The transport failed: a read or a write returned an error (a reset, a broken pipe, a
@@ -332,8 +334,8 @@ impl Connection {
     // ----- events -------------------------------------------------------------------------
 
     fn advance(&mut self) -> Option<Ready> {
-        self.inb.settle(self.out.link.phase);
-        match self.out.link.phase {
+        self.inb.settle(self.out.link.phase());
+        match self.out.link.phase() {
             Phase::Closed => self.out.link.take_closed().map(Ready::Closed),
             Phase::ReadingRequest => self.inb.advance_request(&mut self.out),
             Phase::ReadingResponse => {
@@ -344,13 +346,13 @@ impl Connection {
             }
             Phase::ReadingRejection => self.inb.advance_rejection(&mut self.out),
             Phase::Open | Phase::CloseSent => self.inb.advance_frames(&mut self.out),
-            Phase::CloseReceived if self.out.link.eof => {
+            Phase::CloseReceived if self.out.link.eof() => {
                 end_of_stream(&mut self.out, CloseCause::Abnormal)
             }
             // The request was delivered but the transport ended before the application
             // answered it: nobody is left to read an answer, and a driver waiting for one
             // would wait forever. End of stream in any phase ends the connection.
-            Phase::AwaitingAnswer if self.out.link.eof => end_of_stream(
+            Phase::AwaitingAnswer if self.out.link.eof() => end_of_stream(
                 &mut self.out,
                 CloseCause::Handshake(HandshakeError::Incomplete),
             ),
@@ -530,7 +532,7 @@ impl Connection {
     /// previous event owes). If not, `advance` drops the lane and decodes them again.
     #[inline]
     fn lane_open(&mut self) -> bool {
-        let phase = self.out.link.phase;
+        let phase = self.out.link.phase();
         self.inb.settle(phase);
         matches!(phase, Phase::Open | Phase::CloseSent)
             && lane_ready(&self.inb.lane, &self.inb.st, self.inb.buf.start())
@@ -541,7 +543,7 @@ impl Connection {
     /// [`advance`](Self::advance), which would reach the same result.
     #[inline]
     fn fast_message(&mut self) -> Option<Ready> {
-        let phase = self.out.link.phase;
+        let phase = self.out.link.phase();
         if !matches!(phase, Phase::Open | Phase::CloseSent) {
             return None;
         }
@@ -792,7 +794,7 @@ impl Connection {
     /// [`SendError::ReasonTooLong`] (over 123 bytes), [`SendError::Closing`] if a close frame
     /// was already sent, [`SendError::Closed`], [`SendError::NotOpen`].
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        self.out.close(CloseFrame { code, reason })
+        self.out.close(CloseFrame { code, reason }, false)
     }
 
     // ----- outputs ------------------------------------------------------------------------
@@ -879,7 +881,7 @@ impl Connection {
     #[must_use]
     pub fn should_shutdown_write(&self) -> bool {
         let link = &self.out.link;
-        (link.shutdown || (link.eof && self.is_closed())) && !self.out.wants_write()
+        (link.shutdown() || (link.eof() && self.is_closed())) && !self.out.wants_write()
     }
 
     /// Whether the transport may be closed (dropped) now: the connection is over, nothing is
@@ -904,7 +906,7 @@ impl Connection {
     #[must_use]
     pub fn may_close_transport(&self) -> bool {
         let link = &self.out.link;
-        self.is_closed() && (link.eof || link.closes_transport) && !self.out.wants_write()
+        self.is_closed() && (link.eof() || link.closes_transport()) && !self.out.wants_write()
     }
 
     /// Whether to run a close timer: a close frame was sent and the peer's is awaited, the
@@ -916,9 +918,9 @@ impl Connection {
     #[must_use]
     pub fn close_expected(&self) -> bool {
         matches!(
-            self.out.link.phase,
+            self.out.link.phase(),
             Phase::CloseSent | Phase::CloseReceived | Phase::Closed
-        ) && !self.out.link.eof
+        ) && !self.out.link.eof()
     }
 
     /// Whether the peer's close frame arrived and the application owes the reply: with
@@ -928,7 +930,7 @@ impl Connection {
     /// Example on [`send_text`](Self::send_text).
     #[must_use]
     pub fn is_close_reply_owed(&self) -> bool {
-        self.out.link.phase == Phase::CloseReceived
+        self.out.link.phase() == Phase::CloseReceived
     }
 
     // ----- getters ------------------------------------------------------------------------
@@ -942,7 +944,7 @@ impl Connection {
     /// The phase of the connection (example on [`stats`](Self::stats)).
     #[must_use]
     pub fn state(&self) -> State {
-        self.out.link.phase.state()
+        self.out.link.phase().state()
     }
 
     /// How the connection ended, once it did: the same value as its [`Event::Closed`]
@@ -950,14 +952,14 @@ impl Connection {
     /// Example on [`send_text`](Self::send_text).
     #[must_use]
     pub fn closed(&self) -> Option<crate::event::Closed> {
-        self.out.link.outcome
+        self.out.link.outcome()
     }
 
     /// Whether the connection is over ([`Event::Closed`] is due or delivered).
     /// Example on [`send_text`](Self::send_text).
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.out.link.phase == Phase::Closed
+        self.out.link.phase() == Phase::Closed
     }
 
     /// The subprotocol agreed in the handshake (example in the [crate docs](crate)).
@@ -1059,7 +1061,7 @@ impl Connection {
     /// messages with context takeover). Example on [`stats`](Self::stats); the connection
     /// does this itself after [`Config::release_buffers_after`].
     pub fn release_buffers(&mut self) {
-        self.inb.settle(self.out.link.phase);
+        self.inb.settle(self.out.link.phase());
         self.inb.buf.release();
         self.inb.lane.release();
         if self.inb.msg.capacity() > 0 && !self.inb.msg_in_use() {

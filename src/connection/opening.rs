@@ -4,10 +4,9 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use crate::close::CloseCode;
+use crate::connection::lifecycle::{Phase, Step};
 use crate::connection::recv::{end_of_stream, Inbound, Owed, Ready, Stage};
 use crate::connection::send::Outbound;
-use crate::connection::state::{Phase, Step};
 use crate::error::{HandshakeError, SendError};
 use crate::event::CloseCause;
 use crate::handshake::{
@@ -176,10 +175,7 @@ impl Inbound {
             server::write_error(&mut response, error, self.st.config.accept_legacy_versions);
             out.push_raw(&response);
         }
-        out.link.step(Step::HandshakeFailed);
-        out.link
-            .finish(CloseCode::ABNORMAL, CloseCause::Handshake(error));
-        out.link.shutdown = true;
+        out.apply(Step::HandshakeFailed(error));
     }
 
     /// A handshake phase without its state: cannot happen (the state is made with the
@@ -198,7 +194,7 @@ impl Inbound {
         };
         match Self::find_head(opening, self.buf.bytes(), limit) {
             Ok(Some(len)) => Ok(len),
-            Ok(None) if out.link.eof => Err(end_of_stream(
+            Ok(None) if out.link.eof() => Err(end_of_stream(
                 out,
                 CloseCause::Handshake(HandshakeError::Incomplete),
             )),
@@ -232,7 +228,7 @@ impl Inbound {
         };
         opening.head = head;
         opening.accept = accept;
-        out.link.step(Step::RequestHead);
+        out.apply(Step::RequestHead);
         Some(Ready::Request)
     }
 
@@ -282,7 +278,7 @@ impl Inbound {
             self.enable_deflate(out, params, &policy);
         }
         out.push_raw(&response);
-        out.link.step(Step::Accept);
+        out.apply(Step::Accept);
         self.protocol = accept.subprotocol.map(Box::from);
         // The buffer moves: whatever `read_buf` offered is void.
         self.st.offered = 0;
@@ -306,9 +302,7 @@ impl Inbound {
         let mut response = Vec::new();
         server::write_response(&mut response, status, headers, body)?;
         out.push_raw(&response);
-        out.link.step(Step::Respond);
-        out.link.finish(CloseCode::ABNORMAL, CloseCause::Responded);
-        out.link.shutdown = true;
+        out.apply(Step::Respond);
         Ok(())
     }
 
@@ -333,7 +327,7 @@ impl Inbound {
                 .and_then(|v| v.parse::<usize>().ok());
             opening.body_wanted = length;
             opening.head = head;
-            out.link.step(Step::Refused);
+            out.apply(Step::Refused);
             return self.advance_rejection(out);
         }
         // A client's opening always holds its key's answer; without one nothing could match.
@@ -364,7 +358,7 @@ impl Inbound {
                 if let Some((params, policy)) = deflate {
                     self.enable_deflate(out, params, &policy);
                 }
-                out.link.step(Step::Switched);
+                out.apply(Step::Switched);
                 // The head stays until the `Accepted` event is done with it; frames the server
                 // sent in the same read follow it and are decoded from now on.
                 self.st.owed = Owed::Head(len);
@@ -386,7 +380,7 @@ impl Inbound {
         let have = have_total.saturating_sub(head_len);
         let wanted = opening.body_wanted.unwrap_or(limit).min(limit);
         // The body ends at its length, the end of the stream, or the handshake deadline.
-        if have < wanted && !out.link.eof && !out.link.handshake_expired {
+        if have < wanted && !out.link.eof() && !out.link.handshake_expired() {
             return None;
         }
         opening.body = Span {
@@ -394,19 +388,14 @@ impl Inbound {
             end: head_len + have.min(wanted),
         };
         let status = opening.head.status;
-        out.link.step(Step::RefusalRead);
-        out.link.finish(
-            CloseCode::ABNORMAL,
-            CloseCause::Handshake(HandshakeError::Rejected(status)),
-        );
-        out.link.shutdown = true;
+        out.apply(Step::RefusalRead(status));
         Some(Ready::Rejected)
     }
 }
 
 /// Whether a request waits for `accept` or `respond`.
 fn check_answerable(out: &Outbound) -> Result<(), SendError> {
-    match out.link.phase {
+    match out.link.phase() {
         Phase::AwaitingAnswer => Ok(()),
         Phase::Closed => Err(SendError::Closed),
         _ => Err(SendError::NoPendingRequest),

@@ -8,10 +8,10 @@ use crate::buffer::ByteBuf;
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::Config;
 use crate::connection::compress::SendCompression;
-use crate::connection::state::{Link, Phase, Step};
+use crate::connection::lifecycle::{Effects, Link, Phase, Step};
 use crate::entropy::MaskRng;
 use crate::error::SendError;
-use crate::event::{CloseCause, MessageKind};
+use crate::event::MessageKind;
 use crate::frame::{
     apply_mask_copy, mask_copy_small, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
@@ -100,7 +100,7 @@ impl Outbound {
         Outbound {
             buf: ByteBuf::new(),
             shared: None,
-            link: Link::new(phase, config),
+            link: Link::new(phase, role.is_server(), config),
             role,
             rng: rng.map(Box::new),
             max_backlog: config.max_output_backlog,
@@ -217,12 +217,12 @@ impl Outbound {
     }
 
     fn check_data(&self) -> Result<(), SendError> {
-        match self.link.phase {
+        match self.link.phase() {
             phase if phase.sends_data() => Ok(()),
             Phase::CloseSent => Err(SendError::Closing),
             // Until the application has seen `Event::Closed`, a send that crosses the end of
             // the connection is the benign race; after it, a use after close.
-            Phase::Closed if !self.link.reported => Err(SendError::Closing),
+            Phase::Closed if !self.link.reported() => Err(SendError::Closing),
             Phase::Closed => Err(SendError::Closed),
             // The handshake phases (the open ones were taken above).
             _ => Err(SendError::NotOpen),
@@ -320,7 +320,7 @@ impl Outbound {
     fn send_small(&mut self, kind: MessageKind, payload: &[u8]) -> bool {
         let len = payload.len();
         if len > 125
-            || !self.link.phase.sends_data()
+            || !self.link.phase().sends_data()
             || self.sending.is_some()
             || (self.fragment_size != 0 && len > self.fragment_size)
             || self.compression.wants(len)
@@ -518,7 +518,7 @@ impl Outbound {
 
     /// Queues a keepalive ping whatever the backlog (at most 10 bytes).
     pub(crate) fn write_keepalive_ping(&mut self) {
-        let payload = self.link.deadlines.keepalive_ping();
+        let payload = self.link.deadlines_mut().keepalive_ping();
         if self.reserve_past_backlog(self.header_len(payload.len()) + payload.len()) {
             self.write_frame(OpCode::Ping, true, &payload);
             // After the pongs waiting at the end: none of them may be replaced now.
@@ -528,7 +528,7 @@ impl Outbound {
 
     /// Sends a ping or an unsolicited pong.
     pub(crate) fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
-        match (opcode, self.link.phase) {
+        match (opcode, self.link.phase()) {
             // §5.5.2: a ping is answered until the peer's close frame arrives, also while we
             // wait for it after sending ours (a driver answering pings itself, with
             // `auto_pong` off, must be able to).
@@ -546,24 +546,43 @@ impl Outbound {
         self.pongs = PendingPongs::default();
         if opcode == OpCode::Ping {
             // Its pong is timed: the latency.
-            self.link.deadlines.app_ping(payload);
+            self.link.deadlines_mut().app_ping(payload);
         }
         Ok(())
     }
 
-    /// Starts or completes the closing handshake (§5.5.1, §7).
-    pub(crate) fn close(&mut self, frame: CloseFrame<'_>) -> Result<(), SendError> {
+    /// Starts or completes the closing handshake (§5.5.1, §7); `idle`: the idle deadline's
+    /// close, not the application's.
+    pub(crate) fn close(&mut self, frame: CloseFrame<'_>, idle: bool) -> Result<(), SendError> {
         frame.check_sendable()?;
         // A close may be sent exactly when data may.
         self.check_data()?;
         self.write_close(frame);
-        let was_received = self.link.phase == Phase::CloseReceived;
-        self.link.closed_first = !self.link.peer_close_arrived;
-        self.link.step(Step::SendClose);
-        if was_received {
-            self.finish_closing(CloseCause::ClosedByPeer);
-        }
+        self.apply(Step::SendClose { idle });
         Ok(())
+    }
+
+    /// Takes a step of the connection's life ([`Link::apply`]) and carries out its effects
+    /// on the output: a failure's close frame is queued, and output the transport will never
+    /// take is dropped. A step the table refuses changes nothing (debug builds stop there:
+    /// a broken assumption the tests must find).
+    pub(crate) fn apply(&mut self, step: Step) -> Effects {
+        match self.link.apply(step) {
+            Ok(effects) => {
+                if let Some((code, reason)) = effects.close_frame {
+                    self.write_close(CloseFrame { code, reason });
+                }
+                if effects.abandon_output {
+                    self.abandon_output();
+                }
+                effects
+            }
+            Err(impossible) => {
+                debug_assert!(false, "a step the lifecycle table refuses: {impossible:?}");
+                let _ = impossible;
+                Effects::default()
+            }
+        }
     }
 
     /// Queues a close frame regardless of the backlog limit (it is at most 131 bytes).
@@ -580,17 +599,6 @@ impl Outbound {
         }
     }
 
-    /// The closing handshake is complete: report it, and as the server close TCP first and
-    /// at once (§7.1.1, §5.5.1).
-    pub(crate) fn finish_closing(&mut self, cause: CloseCause) {
-        let code = self.link.peer_code.unwrap_or(CloseCode::NO_STATUS);
-        self.link.finish(code, cause);
-        if self.role.is_server() {
-            self.link.shutdown = true;
-            self.link.closes_transport = true;
-        }
-    }
-
     /// Answers a ping automatically. Pongs are kept one per ping (peers such as the
     /// Autobahn|Testsuite expect that), but once [`MAX_PENDING_PONGS`] are waiting unsent at the
     /// end of the output, a newer one replaces the last: §5.5.3 allows answering only the most
@@ -599,9 +607,9 @@ impl Outbound {
         // §5.5.2: a ping is answered unless a close frame was *received*; having sent ours
         // (waiting for the reply) is no exemption.
         if !matches!(
-            self.link.phase,
+            self.link.phase(),
             Phase::Open | Phase::CloseSent | Phase::CloseReceived
-        ) || self.link.peer_code.is_some()
+        ) || self.link.peer_code().is_some()
         {
             return;
         }
@@ -745,6 +753,6 @@ impl Sender<'_> {
     ///
     /// As [`Connection::close`](crate::Connection::close).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        self.out.close(CloseFrame { code, reason })
+        self.out.close(CloseFrame { code, reason }, false)
     }
 }

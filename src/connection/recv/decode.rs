@@ -23,7 +23,10 @@ impl Inbound {
     /// changed but what the previous event owed; the general decoder then decides the same
     /// way through the same rules.
     #[inline]
-    pub(crate) fn fast_message(&mut self, phase: crate::connection::state::Phase) -> Option<Ready> {
+    pub(crate) fn fast_message(
+        &mut self,
+        phase: crate::connection::lifecycle::Phase,
+    ) -> Option<Ready> {
         self.settle(phase);
         // No header (at least 2 bytes) at hand, or a frame or message in progress.
         if self.buf.len() < 2 || !self.st.idle() {
@@ -70,7 +73,7 @@ impl Inbound {
                 Flow::Ready(ready) => return Some(ready),
                 Flow::Again => {}
                 Flow::More => {
-                    if out.link.eof {
+                    if out.link.eof() {
                         return end_of_stream(out, CloseCause::Abnormal);
                     }
                     return None;
@@ -157,7 +160,7 @@ impl Inbound {
             }
             OpCode::Pong => {
                 self.st.stats.pongs += 1;
-                out.link.deadlines.pong(payload);
+                out.link.deadlines_mut().pong(payload);
                 Ready::Pong(range)
             }
             _ => match CloseFrame::parse(payload) {

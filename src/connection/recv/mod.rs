@@ -26,9 +26,9 @@ use crate::buffer::ByteBuf;
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::Config;
 use crate::connection::inflate::RecvCompression;
+use crate::connection::lifecycle::{Phase, Step};
 use crate::connection::opening::Opening;
 use crate::connection::send::Outbound;
-use crate::connection::state::{Phase, Step};
 use crate::error::ProtocolError;
 use crate::event::{CloseCause, Closed, MessageKind};
 use crate::role::Role;
@@ -170,16 +170,7 @@ impl RecvState {
     #[cold]
     #[inline(never)]
     pub(crate) fn fail(&mut self, error: ProtocolError, out: &mut Outbound) -> Closed {
-        if out.link.phase == Phase::Open {
-            out.write_close(CloseFrame {
-                code: error.close_code(),
-                reason: error.reason(),
-            });
-        }
-        out.link.step(Step::Fail);
-        out.link
-            .finish(error.close_code(), CloseCause::Failed(error));
-        out.link.shutdown = true;
+        out.apply(Step::Fail(error));
         self.frame = None;
         self.message = None;
         let closed = out.link.take_closed();
@@ -198,20 +189,7 @@ impl RecvState {
     pub(crate) fn internal(&mut self, what: &'static str, out: &mut Outbound) -> Closed {
         debug_assert!(false, "internal error: {what}");
         let _ = what;
-        let error = ProtocolError::Internal;
-        if matches!(out.link.phase, Phase::Open | Phase::CloseSent) {
-            return self.fail(error, out);
-        }
-        // During the handshake, or after a close frame arrived: no close frame to send, the
-        // transport is given up as at end of stream.
-        out.link.step(Step::Eof);
-        out.link
-            .finish(error.close_code(), CloseCause::Failed(error));
-        out.link.shutdown = true;
-        out.link.take_closed().unwrap_or(Closed {
-            code: error.close_code(),
-            cause: CloseCause::Failed(error),
-        })
+        self.misused(out)
     }
 
     /// A [`Decided`](crate::Decided) rendered after another call moved its bytes: the
@@ -221,17 +199,17 @@ impl RecvState {
     #[inline(never)]
     pub(crate) fn misused(&mut self, out: &mut Outbound) -> Closed {
         let error = ProtocolError::Internal;
-        if matches!(out.link.phase, Phase::Open | Phase::CloseSent) {
+        if out.link.phase() != Phase::Closed {
             return self.fail(error, out);
         }
-        out.link.step(Step::Eof);
+        // Already over: its end stands (reported now if it was not yet).
         out.link
-            .finish(error.close_code(), CloseCause::Failed(error));
-        out.link.shutdown = true;
-        out.link.take_closed().unwrap_or(Closed {
-            code: error.close_code(),
-            cause: CloseCause::Failed(error),
-        })
+            .take_closed()
+            .or(out.link.outcome())
+            .unwrap_or(Closed {
+                code: error.close_code(),
+                cause: CloseCause::Failed(error),
+            })
     }
 
     /// No frame or message in progress.
@@ -403,29 +381,14 @@ impl Inbound {
     }
 }
 
-/// Handles a valid close frame (§5.5.1, §7.1.3).
+/// Handles a valid close frame (§5.5.1, §7.1.3): with automatic replies, the reply
+/// completes the closing handshake at once.
 fn on_close(st: &RecvState, close: CloseFrame<'_>, out: &mut Outbound) {
-    out.link.peer_code = Some(close.code);
-    match out.link.phase {
-        Phase::Open => {
-            out.link.step(Step::ReceiveClose);
-            if st.config.auto_close_reply {
-                out.write_close(close);
-                out.link.step(Step::SendClose);
-                out.finish_closing(CloseCause::ClosedByPeer);
-            }
-        }
-        Phase::CloseSent => {
-            out.link.step(Step::ReceiveClose);
-            // Who closed first is a matter of arrival, not of when the application polled:
-            // a close sent after the peer's had arrived answers it.
-            out.finish_closing(match (out.link.closed_first, out.link.idle_close) {
-                (true, true) => CloseCause::IdleTimeout,
-                (true, false) => CloseCause::ClosedLocally,
-                (false, _) => CloseCause::ClosedByPeer,
-            });
-        }
-        _ => {}
+    let open = out.link.phase() == Phase::Open;
+    out.apply(Step::ReceiveClose(close.code));
+    if open && st.config.auto_close_reply {
+        out.write_close(close);
+        out.apply(Step::SendClose { idle: false });
     }
 }
 
@@ -439,17 +402,11 @@ pub(crate) fn end_of_stream(out: &mut Outbound, cause: CloseCause) -> Option<Rea
 /// a read or write failed): the connection ends now unless it already ended, its output is
 /// dropped and no more input counts; the `Closed` event is taken by the next poll.
 pub(crate) fn abort_transport(out: &mut Outbound) {
-    end_transport(out, CloseCause::Abnormal);
-    out.link.eof = true;
-    out.abandon_output();
+    out.apply(Step::TransportLost);
 }
 
 /// The transport ended (or is being dropped): the connection ends with `cause` unless it
 /// already ended; the `Closed` event is taken by the next poll.
 pub(crate) fn end_transport(out: &mut Outbound, cause: CloseCause) {
-    if out.link.step(Step::Eof) {
-        // §7.1.5: the code of the first close frame received, if one was; 1006 if not.
-        let code = out.link.peer_code.unwrap_or(CloseCode::ABNORMAL);
-        out.link.finish(code, cause);
-    }
+    out.apply(Step::TransportEnded(cause));
 }

@@ -41,7 +41,7 @@ impl Outbound {
     fn send_shared_frame(&mut self, msg: &PreparedMessage) -> bool {
         let (frame, len) = (msg.server_frame(), msg.len());
         if self.rng.is_some()
-            || !self.link.phase.sends_data()
+            || !self.link.phase().sends_data()
             || self.sending.is_some()
             || (self.fragment_size != 0 && len > self.fragment_size)
             || (msg.may_compress() && self.compression.wants(len))
