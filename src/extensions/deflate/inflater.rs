@@ -99,11 +99,14 @@ impl core::fmt::Debug for Inflater {
     }
 }
 
-/// One call's result: input used, output produced (at `pos` before the call), and what went
-/// wrong, if anything.
+/// One call's result: input used, output produced (at `pos` before the call), whether the
+/// stream moved at all, and what went wrong, if anything.
 struct Round {
     used: usize,
     produced: usize,
+    /// Input used, output produced, or a block ended: the end of a block whose last bytes
+    /// filled the previous call's room is reached by a call that uses and produces nothing.
+    moved: bool,
     error: Option<InflateError>,
 }
 
@@ -157,6 +160,7 @@ impl Inflater {
     /// one byte past `limit` for the message, so that crossing the limit is seen without
     /// inflating further.
     fn round(&mut self, input: &[u8], limit: u64, cap: usize) -> Round {
+        let before = self.stand;
         if self.stand == Stand::Ended && !input.is_empty() {
             // A new stream follows a final block within the message (§7.2.3.4); the history
             // stays, as it does from one message to the next.
@@ -197,6 +201,7 @@ impl Inflater {
                 return Round {
                     used,
                     produced,
+                    moved: true,
                     error: Some(InflateError::Corrupt),
                 };
             }
@@ -209,9 +214,11 @@ impl Inflater {
                 error = Some(InflateError::TooBig);
             }
         }
+        let moved = used > 0 || produced > 0 || self.stand != before;
         Round {
             used,
             produced,
+            moved,
             error,
         }
     }
@@ -284,7 +291,7 @@ impl Inflater {
             if let Some(error) = round.error {
                 return Err(Ok(error));
             }
-            if round.used == 0 && round.produced == 0 {
+            if !round.moved {
                 self.failed = true;
                 return Err(Ok(InflateError::Corrupt));
             }
@@ -337,7 +344,7 @@ impl Inflater {
             if round.error == Some(InflateError::TooBig) {
                 return Err(InflateError::TooBig);
             }
-            if round.error.is_some() || (round.used == 0 && round.produced == 0) {
+            if round.error.is_some() || !round.moved {
                 self.failed = true;
                 if produced == 0 {
                     return Err(InflateError::Corrupt);
@@ -370,5 +377,93 @@ impl Inflater {
             self.pos = 0;
             self.stand = Stand::Boundary;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    use super::*;
+
+    /// A raw deflate stream of one stored (uncompressed) block holding `data`, not final.
+    fn stored_block(data: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(data.len()).unwrap();
+        let mut out = vec![0x00];
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    /// Raw deflate of `data` in one final block (flate2's zlib-rs, as a peer compresses).
+    fn final_block(data: &[u8]) -> Vec<u8> {
+        use flate2::{Compress, Compression, FlushCompress};
+        let mut c = Compress::new(Compression::new(6), false);
+        let mut out = Vec::with_capacity(data.len() + 64);
+        c.compress_vec(data, &mut out, FlushCompress::Finish)
+            .unwrap();
+        out
+    }
+
+    /// A block whose last literal fills the output room exactly: the decoder stops for room
+    /// before it reads the end-of-block code, and the next call reaches the block's end
+    /// using and producing nothing. That is progress, not corrupt data (Autobahn 12.1.14:
+    /// 64 KiB messages with context takeover in 256-byte fragments failed with 1007). Both
+    /// deliveries, the second message whole and split around its end.
+    #[test]
+    fn a_block_that_ends_where_the_output_room_does_is_not_corrupt() {
+        let params = DeflateParams {
+            window_bits: 15,
+            peer_window_bits: 15,
+            no_context_takeover: false,
+            peer_no_context_takeover: false,
+        };
+        let text: Vec<u8> = b"a json-ish line {\"k\": [1, 2, 3]} "
+            .iter()
+            .copied()
+            .cycle()
+            .take(3000)
+            .collect();
+        let second = final_block(&text);
+        // The first message leaves exactly `text.len()` bytes of room: a stored block, then
+        // the header byte of the flush's empty stored block (its other four bytes are the
+        // tail the receiver restores).
+        let filler: Vec<u8> = (0..BUF - text.len()).map(|i| (i % 251) as u8).collect();
+        let mut first = stored_block(&filler);
+        first.push(0x00);
+        for split in [second.len(), second.len() - 1, second.len() / 2, 1] {
+            let (head, tail) = second.split_at(split);
+            let mut inflater = Inflater::new(&params);
+            let mut out = Vec::new();
+            let mut sink = |piece: &[u8]| -> Result<(), ()> {
+                out.extend_from_slice(piece);
+                Ok(())
+            };
+            let mut ignore = |_: &[u8]| -> Result<(), ()> { Ok(()) };
+            inflater
+                .inflate(&first, true, 1 << 20, &mut ignore)
+                .unwrap();
+            inflater.inflate(head, false, 1 << 20, &mut sink).unwrap();
+            inflater.inflate(tail, true, 1 << 20, &mut sink).unwrap();
+            assert!(out == text, "split at {split}");
+        }
+        // Streaming delivery, into room of the text's size.
+        let mut inflater = Inflater::new(&params);
+        let mut room = vec![0u8; BUF];
+        let (_, _, done) = inflater.step(&first, true, 1 << 20, &mut room).unwrap();
+        assert!(done);
+        let mut room = vec![0u8; text.len()];
+        let mut streamed = Vec::new();
+        let mut rest = &second[..];
+        for _ in 0..10 {
+            let (used, produced, done) = inflater.step(rest, true, 1 << 20, &mut room).unwrap();
+            streamed.extend_from_slice(&room[..produced]);
+            rest = &rest[used..];
+            if done {
+                break;
+            }
+        }
+        assert!(streamed == text, "streamed");
     }
 }
