@@ -2,25 +2,29 @@
 //! coalescing, and the [`Sender`] handle.
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 
 use crate::buffer::ByteBuf;
-use crate::close::{CloseCode, CloseFrame};
+use crate::close::CloseFrame;
 use crate::config::Config;
 use crate::connection::compress::SendCompression;
 use crate::connection::lifecycle::{Effects, Link, Phase, Step};
 use crate::entropy::MaskRng;
 use crate::error::SendError;
 use crate::event::MessageKind;
-use crate::frame::{
-    apply_mask_copy, mask_copy_small, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
-};
+use crate::frame::{apply_mask_copy, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::prepared::{FrameOf, PreparedMessage};
 use crate::role::Role;
 use crate::stats::DirectionStats;
 use crate::utf8::Utf8Validator;
 
-mod prepared;
+mod message;
+mod rule;
+mod sender;
+mod shared_frame;
+#[cfg(test)]
+mod tests;
+
+pub use sender::Sender;
 
 /// How many automatic pongs may wait unsent before a newer ping replaces the last one.
 pub(crate) const MAX_PENDING_PONGS: usize = 16;
@@ -216,19 +220,6 @@ impl Outbound {
         }
     }
 
-    fn check_data(&self) -> Result<(), SendError> {
-        match self.link.phase() {
-            phase if phase.sends_data() => Ok(()),
-            Phase::CloseSent => Err(SendError::Closing),
-            // Until the application has seen `Event::Closed`, a send that crosses the end of
-            // the connection is the benign race; after it, a use after close.
-            Phase::Closed if !self.link.reported() => Err(SendError::Closing),
-            Phase::Closed => Err(SendError::Closed),
-            // The handshake phases (the open ones were taken above).
-            _ => Err(SendError::NotOpen),
-        }
-    }
-
     /// Writes one frame; the caller reserved `header + payload` bytes.
     #[inline]
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
@@ -297,223 +288,6 @@ impl Outbound {
     /// compressed message already checked against its bound); capacity stays bounded by it.
     fn reserve_past_backlog(&mut self, total: usize) -> bool {
         self.buf.reserve_past(total, self.max_backlog).is_ok()
-    }
-
-    /// Sends a whole message, split into frames of `fragment_size` if configured.
-    #[inline]
-    pub(crate) fn send_message(
-        &mut self,
-        kind: MessageKind,
-        payload: &[u8],
-    ) -> Result<(), SendError> {
-        if self.send_small(kind, payload) {
-            return Ok(());
-        }
-        let compress = self.compression.wants(payload.len());
-        self.send_whole(kind, payload, compress)
-    }
-
-    /// The common case of small messages, without the general path's steps: a message of at
-    /// most 125 bytes, uncompressed, as one frame, with room for it in the output. Returns
-    /// `false` with nothing done otherwise; the general path then decides the same way.
-    #[inline]
-    fn send_small(&mut self, kind: MessageKind, payload: &[u8]) -> bool {
-        let len = payload.len();
-        if len > 125
-            || !self.link.phase().sends_data()
-            || self.sending.is_some()
-            || (self.fragment_size != 0 && len > self.fragment_size)
-            || self.compression.wants(len)
-        {
-            return false;
-        }
-        // A client masks (§5.3): 4 more header bytes for the key.
-        let header_len = if self.rng.is_some() { 6 } else { 2 };
-        let total = header_len + len;
-        if self.buf.len() + total > self.max_backlog || self.buf.spare_mut().len() < total {
-            // Over the backlog, or the buffer must grow: the general path's business.
-            return false;
-        }
-        let mask = self.rng.as_deref_mut().map(MaskRng::mask);
-        let Some(dst) = self.buf.spare_mut().get_mut(..total) else {
-            return false;
-        };
-        let (head, body) = dst.split_at_mut(header_len);
-        let b0 = 0x80 | kind.opcode().as_u8();
-        match (head, mask) {
-            ([h0, h1, k0, k1, k2, k3], Some(key)) => {
-                (*h0, *h1) = (b0, 0x80 | len as u8);
-                [*k0, *k1, *k2, *k3] = key;
-                mask_copy_small(body, payload, key);
-            }
-            ([h0, h1], None) => {
-                (*h0, *h1) = (b0, len as u8);
-                body.copy_from_slice(payload);
-            }
-            // `head` is `header_len` bytes, which is 6 exactly when there is a key.
-            _ => return false,
-        }
-        self.buf.commit(total);
-        self.stats.frames += 1;
-        self.stats.message(len as u64);
-        self.pongs = PendingPongs::default();
-        true
-    }
-
-    /// Sends a whole message, compressed or not.
-    #[inline(never)]
-    pub(crate) fn send_whole(
-        &mut self,
-        kind: MessageKind,
-        payload: &[u8],
-        compress: bool,
-    ) -> Result<(), SendError> {
-        self.check_data()?;
-        if self.sending.is_some() {
-            return Err(SendError::FragmentSequence);
-        }
-        if compress && self.compression.is_negotiated() {
-            let compressed = self.compress_within_backlog(payload, true, Self::frames_len)?;
-            self.write_frames(kind.opcode(), 0b100, &compressed);
-            self.compression.give_back(compressed, self.retain);
-        } else {
-            self.reserve(self.frames_len(payload.len()), self.max_backlog)?;
-            self.write_frames(kind.opcode(), 0, payload);
-        }
-        self.stats.message(payload.len() as u64);
-        self.pongs = PendingPongs::default();
-        Ok(())
-    }
-
-    /// Compresses `payload` (`fin`: the message ends with it) and reserves room for its
-    /// frames, whose encoded size for a payload length `encoded` gives. The backlog is checked
-    /// against the worst case before compressing: the compressor's context must not advance
-    /// for a message that is then refused. zlib's worst case is a few bytes per 16 KiB block.
-    fn compress_within_backlog(
-        &mut self,
-        payload: &[u8],
-        fin: bool,
-        encoded: fn(&Self, usize) -> usize,
-    ) -> Result<Vec<u8>, SendError> {
-        let bound = compressed_bound(payload.len());
-        if encoded(self, bound) > self.max_backlog.saturating_sub(self.buf.len()) {
-            return Err(SendError::OutputFull);
-        }
-        let compressed = self
-            .compression
-            .take_compressed(payload, fin)
-            .ok_or(SendError::CompressionFailed)?;
-        self.reserve_past_backlog(encoded(self, compressed.len()));
-        Ok(compressed)
-    }
-
-    /// The encoded size of a message of `len` payload bytes, split by `fragment_size`.
-    fn frames_len(&self, len: usize) -> usize {
-        let size = self.fragment_size;
-        if size == 0 || len <= size {
-            self.header_len(len) + len
-        } else {
-            let frames = len.div_ceil(size);
-            (frames - 1) * self.header_len(size) + self.header_len(len - (frames - 1) * size) + len
-        }
-    }
-
-    /// Writes a message as one frame, or frames of `fragment_size`; `rsv` on the first only.
-    fn write_frames(&mut self, opcode: OpCode, rsv: u8, payload: &[u8]) {
-        let size = self.fragment_size;
-        if size == 0 || payload.len() <= size {
-            self.write_frame_rsv(opcode, true, rsv, payload);
-            return;
-        }
-        let mut chunks = payload.chunks(size).peekable();
-        let (mut op, mut bits) = (opcode, rsv);
-        while let Some(chunk) = chunks.next() {
-            self.write_frame_rsv(op, chunks.peek().is_none(), bits, chunk);
-            op = OpCode::Continuation;
-            bits = 0;
-        }
-    }
-
-    /// The header of a whole message whose payload the caller writes itself (not copied).
-    pub(crate) fn encode_unbuffered(
-        &mut self,
-        kind: MessageKind,
-        len: usize,
-    ) -> Result<crate::frame::EncodedHeader, SendError> {
-        self.check_data()?;
-        if self.sending.is_some() {
-            return Err(SendError::FragmentSequence);
-        }
-        if self.role.is_client() || self.wants_write() {
-            return Err(SendError::UnbufferedNotPossible);
-        }
-        let header =
-            crate::frame::EncodedHeader::new(&FrameHeader::new(kind.opcode(), true, len as u64));
-        // The caller writes both out (the contract); count them as if they passed `output`.
-        self.stats.bytes += (header.as_bytes().len() + len) as u64;
-        self.stats.frames += 1;
-        self.stats.message(len as u64);
-        self.pongs = PendingPongs::default();
-        Ok(header)
-    }
-
-    /// Sends one fragment of a message (§5.4).
-    pub(crate) fn send_fragment(
-        &mut self,
-        kind: MessageKind,
-        payload: &[u8],
-        fin: bool,
-    ) -> Result<(), SendError> {
-        self.check_data()?;
-        let opcode = match self.sending {
-            None => kind.opcode(),
-            Some(current) if current == kind => OpCode::Continuation,
-            Some(_) => return Err(SendError::FragmentSequence),
-        };
-        // Validate on a copy so that a refused fragment leaves the state unchanged.
-        let mut utf8 = self.utf8.clone();
-        if kind == MessageKind::Text {
-            let at_boundary = utf8
-                .feed(payload)
-                .map_err(|_| SendError::InvalidUtf8)?
-                .at_boundary;
-            if fin && !at_boundary {
-                return Err(SendError::InvalidUtf8);
-            }
-        }
-        let compressed = if opcode == OpCode::Continuation {
-            self.compression.fragmented()
-        } else {
-            self.compression.is_negotiated()
-        };
-        if compressed {
-            let one_frame = |out: &Self, len| out.header_len(len) + len;
-            let data = self.compress_within_backlog(payload, fin, one_frame)?;
-            let rsv = if opcode == OpCode::Continuation {
-                0
-            } else {
-                0b100
-            };
-            self.write_frame_rsv(opcode, fin, rsv, &data);
-            self.compression.give_back(data, self.retain);
-        } else {
-            self.reserve(
-                self.header_len(payload.len()) + payload.len(),
-                self.max_backlog,
-            )?;
-            self.write_frame(opcode, fin, payload);
-        }
-        self.compression.set_fragmented(compressed && !fin);
-        self.utf8 = utf8;
-        self.sending_len += payload.len() as u64;
-        if fin {
-            self.utf8.reset();
-            self.stats.message(self.sending_len);
-            self.sending_len = 0;
-        }
-        self.sending = if fin { None } else { Some(kind) };
-        self.pongs = PendingPongs::default();
-        Ok(())
     }
 
     /// Queues a keepalive ping whatever the backlog (at most 10 bytes).
@@ -638,121 +412,11 @@ impl Outbound {
     }
 }
 
-/// An upper bound of the compressed size of `len` bytes (zlib's worst case is a few bytes per
-/// 16 KiB stored block), to refuse a send before the compressor's context moves.
-const fn compressed_bound(len: usize) -> usize {
-    len + len / 256 + 64
-}
-
 impl MessageKind {
     pub(crate) const fn opcode(self) -> OpCode {
         match self {
             MessageKind::Text => OpCode::Text,
             MessageKind::Binary => OpCode::Binary,
         }
-    }
-}
-
-/// Sends on a connection while an event borrowed from it is still alive.
-/// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender).
-///
-/// Returned by [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender):
-/// the event borrows the input side and the sender the output side, so an echo can pass a
-/// received payload straight to `send_*` without copying it first.
-#[derive(Debug)]
-pub struct Sender<'a> {
-    pub(crate) out: &'a mut Outbound,
-}
-
-impl Sender<'_> {
-    /// Bytes waiting to be written, as [`Connection::output`](crate::Connection::output): a
-    /// blocking driver can write them out while it still holds the event.
-    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
-    #[must_use]
-    pub fn output(&self) -> &[u8] {
-        self.out.output()
-    }
-
-    /// Marks output as written, as
-    /// [`Connection::consume_output`](crate::Connection::consume_output).
-    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
-    pub fn consume_output(&mut self, n: usize) {
-        self.out.consume(n);
-    }
-
-    /// Queues a text message. See [`Connection::send_text`](crate::Connection::send_text).
-    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
-    ///
-    /// # Errors
-    ///
-    /// As [`Connection::send_text`](crate::Connection::send_text).
-    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.out.send_message(MessageKind::Text, text.as_bytes())
-    }
-
-    /// Queues a binary message. See [`Connection::send_binary`](crate::Connection::send_binary).
-    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
-    ///
-    /// # Errors
-    ///
-    /// As [`Connection::send_binary`](crate::Connection::send_binary).
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.out.send_message(MessageKind::Binary, data)
-    }
-
-    /// Queues a prepared message. See
-    /// [`Connection::send_prepared`](crate::Connection::send_prepared).
-    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
-    ///
-    /// # Errors
-    ///
-    /// As [`Connection::send_prepared`](crate::Connection::send_prepared).
-    pub fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), SendError> {
-        self.out.send_prepared(message)
-    }
-
-    /// Queues one fragment. See [`Connection::send_fragment`](crate::Connection::send_fragment).
-    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
-    ///
-    /// # Errors
-    ///
-    /// As [`Connection::send_fragment`](crate::Connection::send_fragment).
-    pub fn send_fragment(
-        &mut self,
-        kind: MessageKind,
-        data: &[u8],
-        fin: bool,
-    ) -> Result<(), SendError> {
-        self.out.send_fragment(kind, data, fin)
-    }
-
-    /// Queues a ping. See [`Connection::ping`](crate::Connection::ping).
-    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
-    ///
-    /// # Errors
-    ///
-    /// As [`Connection::ping`](crate::Connection::ping).
-    pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        self.out.send_control(OpCode::Ping, payload)
-    }
-
-    /// Queues a pong. See [`Connection::pong`](crate::Connection::pong).
-    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
-    ///
-    /// # Errors
-    ///
-    /// As [`Connection::pong`](crate::Connection::pong).
-    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        self.out.send_control(OpCode::Pong, payload)
-    }
-
-    /// Starts the closing handshake. See [`Connection::close`](crate::Connection::close).
-    /// Example on [`Connection::poll_event_with_sender`](crate::Connection::poll_event_with_sender) (a `Sender` echoing) and on [`Connection::send_text`](crate::Connection::send_text).
-    ///
-    /// # Errors
-    ///
-    /// As [`Connection::close`](crate::Connection::close).
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        self.out.close(CloseFrame { code, reason }, false)
     }
 }
