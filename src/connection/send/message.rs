@@ -26,7 +26,7 @@ impl Outbound {
     /// bytes with room for it in the buffer's spare capacity, written without the general
     /// path's steps. Returns `false` with nothing done otherwise, and the general path then
     /// asks the rule again (and reports its refusal).
-    #[inline]
+    #[inline(always)]
     fn send_small(&mut self, kind: MessageKind, payload: &[u8]) -> bool {
         let len = payload.len();
         if len > 125 {

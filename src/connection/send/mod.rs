@@ -272,6 +272,7 @@ impl Outbound {
         }
     }
 
+    #[inline(always)]
     fn header_len(&self, payload_len: usize) -> usize {
         crate::frame::header_len(payload_len as u64, self.role.is_client())
     }

@@ -59,7 +59,7 @@ impl Outbound {
     /// close frame), the fragmented message in progress (§5.4: no other data message
     /// interleaves), compression (a whole message at or above the threshold; a fragment
     /// whenever its message is compressed), the fragment size, then the backlog limit.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn plan(
         &self,
         kind: MessageKind,
@@ -110,20 +110,33 @@ impl Outbound {
     }
 
     /// Whether data frames may be sent now, and the error when not.
+    #[inline(always)]
     pub(crate) fn check_data(&self) -> Result<(), SendError> {
+        if self.link.phase().sends_data() {
+            Ok(())
+        } else {
+            Err(self.refusal())
+        }
+    }
+
+    /// Why data frames may not be sent now (called only then: the phases that send data
+    /// are not matched).
+    #[cold]
+    #[inline(never)]
+    fn refusal(&self) -> SendError {
         match self.link.phase() {
-            phase if phase.sends_data() => Ok(()),
-            Phase::CloseSent => Err(SendError::Closing),
+            Phase::CloseSent => SendError::Closing,
             // Until the application has seen `Event::Closed`, a send that crosses the end of
             // the connection is the benign race; after it, a use after close.
-            Phase::Closed if !self.link.reported() => Err(SendError::Closing),
-            Phase::Closed => Err(SendError::Closed),
-            // The handshake phases (the open ones were taken above).
-            _ => Err(SendError::NotOpen),
+            Phase::Closed if !self.link.reported() => SendError::Closing,
+            Phase::Closed => SendError::Closed,
+            // The handshake phases.
+            _ => SendError::NotOpen,
         }
     }
 
     /// The encoded size of `len` payload bytes in frames of `split` bytes (0: one frame).
+    #[inline(always)]
     pub(crate) fn frames_len(&self, len: usize, split: usize) -> usize {
         if split == 0 || len <= split {
             self.header_len(len) + len
