@@ -17,11 +17,11 @@ mod imp {
     /// The sending side: the compressor, created on the first compressed message.
     #[derive(Debug, Default)]
     pub(crate) struct SendCompression {
-        state: Option<Box<SendState>>,
+        state: Option<Box<DeflateState>>,
     }
 
     #[derive(Debug)]
-    struct SendState {
+    struct DeflateState {
         params: DeflateParams,
         level: u32,
         threshold: usize,
@@ -36,7 +36,7 @@ mod imp {
 
     impl SendCompression {
         pub(crate) fn negotiate(&mut self, params: DeflateParams, config: &DeflateConfig) {
-            self.state = Some(Box::new(SendState {
+            self.state = Some(Box::new(DeflateState {
                 params,
                 level: config.level,
                 threshold: config.threshold,

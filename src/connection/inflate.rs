@@ -23,11 +23,11 @@ mod imp {
     /// The receiving side: the decompressor, created on the first compressed message.
     #[derive(Debug, Default)]
     pub(crate) struct RecvCompression {
-        state: Option<Box<RecvState>>,
+        state: Option<Box<InflateState>>,
     }
 
     #[derive(Debug)]
-    struct RecvState {
+    struct InflateState {
         params: DeflateParams,
         inflater: Option<Inflater>,
         /// Streaming delivery: inflated bytes not yet delivered are `out[pending..filled]`.
@@ -40,7 +40,7 @@ mod imp {
         pool: &'static DeflatePool,
     }
 
-    impl RecvState {
+    impl InflateState {
         /// Between two messages, hands a decompressor whose context the peer resets after
         /// every message to the shared pool, for the next message of any connection (see
         /// `deflate::pool`); with context takeover it stays.
@@ -55,7 +55,7 @@ mod imp {
 
     impl RecvCompression {
         pub(crate) fn negotiate(&mut self, params: DeflateParams, pool: &'static DeflatePool) {
-            self.state = Some(Box::new(RecvState {
+            self.state = Some(Box::new(InflateState {
                 params,
                 inflater: None,
                 out: Vec::new(),

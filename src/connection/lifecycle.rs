@@ -84,6 +84,12 @@
 //! | client | Closed | TransportLost | Closed | abandon |
 //! <!-- lifecycle table: end -->
 //!
+//! The transport's end follows from the table: half-close (`should_shutdown_write`) once the
+//! output is written after a `shut`, or once the connection is over and end of stream
+//! arrived; close it (`may_close_transport`) once the output is written, the connection is
+//! over, and the transport ended (`Eof`, `TransportLost`) or this side drops it (`drop`):
+//! [`Link::should_shutdown`] and [`Link::may_close_transport`].
+//!
 //! `CloseSent + ReceiveClose` ends `ClosedLocally` when our close frame was queued before
 //! the peer's arrived (`CloseArrived`, reported as its bytes arrive, before they are
 //! decoded), `IdleTimeout` when that close was the idle deadline's, and `ClosedByPeer` when
@@ -473,16 +479,19 @@ impl Link {
         self.handshake_expired
     }
 
-    /// A step asked for the half-close.
+    /// Whether to half-close the transport once all output is written: a step asked for it
+    /// (`shut` in the table), or the connection is over and the peer's end of stream arrived.
     #[inline]
-    pub(crate) fn shutdown(&self) -> bool {
-        self.shutdown
+    pub(crate) fn should_shutdown(&self) -> bool {
+        self.shutdown || (self.eof && self.phase == Phase::Closed)
     }
 
-    /// This side closes the transport first.
+    /// Whether the transport may be closed once all output is written: the connection is
+    /// over, and the transport ended (end of stream, `TransportLost`) or this side closes it
+    /// first (`drop` in the table). The one rule every driver follows.
     #[inline]
-    pub(crate) fn closes_transport(&self) -> bool {
-        self.closes_transport
+    pub(crate) fn may_close_transport(&self) -> bool {
+        self.phase == Phase::Closed && (self.eof || self.closes_transport)
     }
 
     /// How the connection ended, once decided.
