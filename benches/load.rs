@@ -10,14 +10,19 @@
 //!
 //! For each server it prints:
 //!
-//! - memory per idle connection: growth of the server's resident memory (`/proc/<pid>/statm`)
-//!   over 10,000 upgraded, idle connections, divided by the count;
+//! - memory per idle connection, as an operator sees it: the resident memory of the server
+//!   process (`/proc/<pid>/statm`) holding 10,000 upgraded connections, opened concurrently
+//!   (in waves of 500) and then idle for 2.5 s (past every release deadline), minus that of
+//!   the same process fresh, before its first connection (no warm-up traffic first), divided
+//!   by the count;
 //! - server CPU per echoed message for 16 B and 16 KiB messages, 50 connections, every
 //!   message of a connection in flight at once (the server's own backpressure paces it): the
 //!   CPU time of all the server's threads (`/proc/<pid>/task/*/schedstat`, nanoseconds),
 //!   divided by the messages;
 //! - round-trip latency p50 and p99 over one connection, one 16 B message at a time;
-//! - connections per second for connect, upgrade, one echo, close (8 at a time);
+//! - connections per second for connect, upgrade, one echo, close (8 at a time), and the
+//!   server's CPU time per such connection (connections per second move with the machine's
+//!   other load; the CPU a server spends on each is its own cost);
 //! - open file descriptors of the server before and after everything (no leak).
 //!
 //! The client is cheap: frames are encoded and masked once, before any timing, and the client
@@ -359,6 +364,29 @@ async fn echo_burst(stream: TcpStream, frame: Arc<Vec<u8>>, count: usize, echo_l
     let _ = writer.await;
 }
 
+/// How long idle connections are held before their memory is sampled: past every release
+/// deadline (wsmachine's `release_buffers_after` is 1 s).
+const IDLE_WAIT: Duration = Duration::from_millis(2_500);
+
+/// `n` upgraded connections, opened concurrently in waves of 500 (a burst of clients
+/// arriving; the listen backlog takes a wave without dropping SYNs).
+async fn open_concurrently(addr: &str, n: usize) -> Vec<TcpStream> {
+    let mut conns = Vec::with_capacity(n);
+    while conns.len() < n {
+        let wave = (n - conns.len()).min(500);
+        let tasks: Vec<_> = (0..wave)
+            .map(|_| {
+                let addr = addr.to_string();
+                tokio::spawn(async move { upgrade(&addr).await })
+            })
+            .collect();
+        for t in tasks {
+            conns.push(t.await.unwrap());
+        }
+    }
+    conns
+}
+
 /// Connections per second for `total` rounds of connect, upgrade, one echo, close, 8 at a
 /// time.
 async fn churn(addr: &str, total: usize) -> f64 {
@@ -425,13 +453,31 @@ struct Row {
     p50_us: f64,
     p99_us: f64,
     churn_per_s: f64,
+    churn_cpu_ns: f64,
     fds_before: usize,
     fds_after: usize,
 }
 
 async fn measure(server: &Server, quick: bool) -> Row {
     let addr = server.addr();
-    let mut row = Row::default();
+    let mut row = Row {
+        fds_before: server.open_fds(),
+        ..Row::default()
+    };
+
+    // 1. Memory per idle connection, as an operator sees it: the fresh process (nothing
+    //    served yet, no warm-up) against the same process holding N upgraded connections
+    //    that arrived concurrently and then stayed idle for longer than every release
+    //    deadline (wsmachine gives its empty buffers back after `release_buffers_after`,
+    //    1 s by default).
+    let idle = if quick { 2_000 } else { 10_000 };
+    let before = server.rss();
+    let conns = open_concurrently(&addr, idle).await;
+    tokio::time::sleep(IDLE_WAIT).await;
+    row.idle_bytes_per_conn = server.rss().saturating_sub(before) as f64 / idle as f64;
+    drop(conns);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
     // Warm up: a few connections, all the code paths, then gone.
     for _ in 0..20 {
         let s = upgrade(&addr).await;
@@ -444,19 +490,6 @@ async fn measure(server: &Server, quick: bool) -> Row {
         .await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    row.fds_before = server.open_fds();
-
-    // 1. Memory per idle connection.
-    let idle = if quick { 2_000 } else { 10_000 };
-    let before = server.rss();
-    let mut conns = Vec::with_capacity(idle);
-    for _ in 0..idle {
-        conns.push(upgrade(&addr).await);
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    row.idle_bytes_per_conn = server.rss().saturating_sub(before) as f64 / idle as f64;
-    drop(conns);
-    tokio::time::sleep(Duration::from_millis(500)).await;
 
     // 2. CPU per echoed message, 50 connections, everything in flight.
     for (len, count, slot) in [
@@ -492,8 +525,12 @@ async fn measure(server: &Server, quick: bool) -> Row {
     row.p99_us = rtts[rtts.len() * 99 / 100];
     drop(stream);
 
-    // 4. Churn: connect, upgrade, one echo, close; 8 at a time.
-    row.churn_per_s = churn(&addr, if quick { 1_000 } else { 4_000 }).await;
+    // 4. Churn: connect, upgrade, one echo, close; 8 at a time. Connections per second
+    //    move with the machine; the server's CPU time per connection is its own cost.
+    let total = if quick { 1_000 } else { 4_000 };
+    let cpu0 = server.cpu_ns();
+    row.churn_per_s = churn(&addr, total).await;
+    row.churn_cpu_ns = (server.cpu_ns() - cpu0) as f64 / total as f64;
 
     // 5. Descriptors after everything was closed.
     tokio::time::sleep(Duration::from_millis(1000)).await;
@@ -508,17 +545,18 @@ fn print_table(rows: &[(&str, Row)], quick: bool) {
         if quick { "2,000" } else { "10,000" }
     );
     println!();
-    println!("| server | idle memory / connection | CPU / 16 B echo | CPU / 16 KiB echo | RTT p50 | RTT p99 | churn (conn/s) | fds before → after |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| server | idle memory / connection | CPU / 16 B echo | CPU / 16 KiB echo | RTT p50 | RTT p99 | churn (conn/s) | CPU / churned connection | fds before → after |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (name, r) in rows {
         println!(
-            "| {name} | {:.1} KB | {:.3} µs | {:.2} µs | {:.0} µs | {:.0} µs | {:.0} | {} → {} |",
+            "| {name} | {:.1} KB | {:.3} µs | {:.2} µs | {:.0} µs | {:.0} µs | {:.0} | {:.1} µs | {} → {} |",
             r.idle_bytes_per_conn / 1000.0,
             r.cpu_ns_16b / 1000.0,
             r.cpu_ns_16k / 1000.0,
             r.p50_us,
             r.p99_us,
             r.churn_per_s,
+            r.churn_cpu_ns / 1000.0,
             r.fds_before,
             r.fds_after
         );
@@ -554,4 +592,9 @@ fn print_table(rows: &[(&str, Row)], quick: bool) {
     println!("- RTT p99: {:.2}× ({n})", ours.p99_us / v);
     let (n, v) = best(|r| r.churn_per_s, false);
     println!("- churn: {:.2}× ({n})", ours.churn_per_s / v);
+    let (n, v) = best(|r| r.churn_cpu_ns, true);
+    println!(
+        "- CPU per churned connection: {:.2}× ({n})",
+        ours.churn_cpu_ns / v
+    );
 }

@@ -451,3 +451,34 @@ async fn keepalive_drops_a_silent_peer() {
     let body = &seen[seen.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..n];
     assert_eq!(&body[..2], &[0x89, 4], "a ping first");
 }
+
+/// An idle connection gives its buffers back at the release deadline through the driver, as
+/// the core does on its own (`tests/deadlines.rs`): a driver that stopped telling the
+/// connection the time, or armed its timer wrongly, would keep them. Paused time: the
+/// deadline is reached by the runtime's clock alone.
+#[tokio::test(start_paused = true)]
+async fn an_idle_connection_gives_its_buffers_back_through_the_driver() {
+    let (mut peer, server_io) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        let mut ws = WebSocket::accept(server_io).await.unwrap();
+        let message = ws.recv_owned().await.unwrap().unwrap();
+        ws.send(message.as_message()).await.unwrap();
+        assert!(
+            ws.connection().memory().total() > 0,
+            "the echo sized the buffers"
+        );
+        // Idle: a receive that waits past the release deadline (1 s by default).
+        let waited = tokio::time::timeout(Duration::from_millis(1_500), ws.recv()).await;
+        assert!(waited.is_err(), "nothing arrived");
+        ws.connection().memory()
+    });
+    peer.write_all(
+        b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    peer.write_all(&masked_frame(0x1, b"hello")).await.unwrap();
+    let memory = server.await.unwrap();
+    assert_eq!(memory.total(), 0, "{memory:?}");
+}

@@ -13,6 +13,9 @@ use super::transport::Transport;
 use super::{Error, Next, OwnedMessage};
 use crate::{Connection, Delivery, SendError};
 
+/// The most an idle connection reads before it takes its input buffer again.
+const IDLE_READ: usize = 512;
+
 /// A connection (in its [`Session`]) and its transport.
 #[derive(Debug)]
 pub(crate) struct Io<T> {
@@ -76,15 +79,36 @@ impl<T: Transport> Io<T> {
         // 3. Input, straight into the connection's buffer, unless too much output waits
         //    (backpressure: a peer that does not read cannot make us buffer more).
         if read && self.session.wants_read() && self.conn().output_len() <= self.high_water {
-            let buf = self.session.read_buf();
-            if buf.is_empty() {
-                // The input buffer is full: events must be drained first.
-                moved = true;
-            } else if let Poll::Ready(result) = self.transport.poll_read(cx, buf) {
-                // Arrivals are timed.
-                let now = self.transport.now();
-                self.session.on_read(result, now);
-                moved = true;
+            if self.reads_without_buffer() {
+                // An idle connection gave its input buffer back: wait for bytes without
+                // taking it again, into a scratch on the stack (copied in when they come).
+                let mut scratch = [0u8; IDLE_READ];
+                let len = self.conn().config().min_read_size.clamp(1, IDLE_READ);
+                let scratch = scratch.get_mut(..len).unwrap_or_default();
+                if let Poll::Ready(result) = self.transport.poll_read(cx, scratch) {
+                    let now = self.transport.now();
+                    match result {
+                        Ok(n) if n > 0 => {
+                            let bytes = scratch.get(..n).unwrap_or_default();
+                            let taken = self.session.on_received(bytes, now);
+                            // An open connection with an empty input buffer, between frames,
+                            // takes a read of at most `min_read_size` whole (see
+                            // `reads_without_buffer`); anything else is a broken assumption,
+                            // and the connection fails rather than lose bytes.
+                            if taken != n {
+                                debug_assert_eq!(taken, n, "a read was not taken whole");
+                                self.session.on_transport_error(&io::Error::new(
+                                    io::ErrorKind::InvalidData,
+                                    "internal: a read was not taken whole",
+                                ));
+                            }
+                        }
+                        other => self.session.on_read(other, now),
+                    }
+                    moved = true;
+                }
+            } else {
+                self.read_into_connection(cx, &mut moved);
             }
         }
         // 4. The next deadline.
@@ -98,6 +122,34 @@ impl<T: Transport> Io<T> {
             Poll::Ready(Ok(()))
         } else {
             Poll::Pending
+        }
+    }
+
+    /// Whether to wait for input without the connection's input buffer: it was given back
+    /// (an idle open connection, `Config::release_buffers_after`), the connection is open
+    /// and assembles messages (so an empty buffer means no frame is in progress, and a read
+    /// of at most `min_read_size` bytes is taken whole). Taking the buffer again just to
+    /// wait would undo the release for every idle connection.
+    fn reads_without_buffer(&self) -> bool {
+        let conn = self.conn();
+        conn.memory().input == 0
+            && conn.state() == crate::State::Open
+            && conn.config().delivery == Delivery::Assembled
+    }
+
+    /// Reads straight into the connection's input buffer.
+    fn read_into_connection(&mut self, cx: &mut Context<'_>, moved: &mut bool) {
+        {
+            let buf = self.session.read_buf();
+            if buf.is_empty() {
+                // The input buffer is full: events must be drained first.
+                *moved = true;
+            } else if let Poll::Ready(result) = self.transport.poll_read(cx, buf) {
+                // Arrivals are timed.
+                let now = self.transport.now();
+                self.session.on_read(result, now);
+                *moved = true;
+            }
         }
     }
 
