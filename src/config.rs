@@ -169,6 +169,15 @@ pub struct Config {
     /// to 15 and the level to 0 to 9.
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::extensions::deflate::DeflateConfig>,
+    /// Server: which browser origins may upgrade
+    /// ([`OriginPolicy`](crate::handshake::origin::OriginPolicy), RFC 6455 §10.2): a refused
+    /// request is answered `403 Forbidden` and ends with
+    /// [`HandshakeError::ForbiddenOrigin`](crate::HandshakeError::ForbiddenOrigin); it never
+    /// reaches the application. Default
+    /// [`OriginPolicy::ANY`](crate::handshake::origin::OriginPolicy::ANY) (no check): a
+    /// server that serves browser pages should use
+    /// [`SAME_ORIGIN`](crate::handshake::origin::OriginPolicy::SAME_ORIGIN) or an allowlist.
+    pub origin_policy: crate::handshake::origin::OriginPolicy,
 }
 
 /// A timeout of at least a millisecond: a zero one would make a driver spin on its timer.
@@ -331,7 +340,34 @@ impl Config {
             release_buffers_after: Some(Duration::from_secs(1)),
             #[cfg(feature = "deflate")]
             deflate: None,
+            origin_policy: crate::handshake::origin::OriginPolicy::ANY,
         }
+    }
+
+    /// Sets [`origin_policy`](Self::origin_policy): which browser origins a server accepts
+    /// upgrades from.
+    ///
+    /// ```
+    /// use wsmachine::handshake::origin::OriginPolicy;
+    /// use wsmachine::{Config, Connection, Event, HandshakeError, CloseCause};
+    /// let config = Config::new().with_origin_policy(OriginPolicy::SAME_ORIGIN);
+    /// let mut server = Connection::server(config);
+    /// let _ = server.receive(
+    ///     b"GET /chat HTTP/1.1\r\nHost: chat.example.com\r\nUpgrade: websocket\r\n\
+    ///       Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    ///       Sec-WebSocket-Version: 13\r\nOrigin: https://evil.example\r\n\r\n",
+    /// );
+    /// let Some(Event::Closed(closed)) = server.poll_event() else { panic!() };
+    /// assert_eq!(closed.cause, CloseCause::Handshake(HandshakeError::ForbiddenOrigin));
+    /// assert!(server.output().starts_with(b"HTTP/1.1 403 "));
+    /// ```
+    #[must_use]
+    pub const fn with_origin_policy(
+        mut self,
+        policy: crate::handshake::origin::OriginPolicy,
+    ) -> Config {
+        self.origin_policy = policy;
+        self
     }
 
     /// Enables permessage-deflate with `deflate` as the policy (feature `deflate`; example on

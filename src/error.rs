@@ -267,11 +267,15 @@ pub enum HandshakeError {
     Timeout,
     /// A client request that cannot be built: bad URI, host, path or header.
     InvalidRequest,
+    /// The request's `Origin` is not one the server's
+    /// [`OriginPolicy`](crate::handshake::origin::OriginPolicy) accepts (RFC 6455 §10.2;
+    /// server: 403).
+    ForbiddenOrigin,
 }
 
 impl HandshakeError {
-    /// The HTTP status a server answers with: 431 for size limits, 426 for the version, 400
-    /// for other invalid requests. `None` for client-side errors.
+    /// The HTTP status a server answers with: 431 for size limits, 426 for the version, 403
+    /// for a refused origin, 400 for other invalid requests. `None` for client-side errors.
     ///
     /// ```
     /// use wsmachine::HandshakeError;
@@ -284,6 +288,7 @@ impl HandshakeError {
             HandshakeError::HeadTooLarge | HandshakeError::TooManyHeaders => Some(431),
             HandshakeError::UnsupportedVersion => Some(426),
             HandshakeError::Timeout => Some(408),
+            HandshakeError::ForbiddenOrigin => Some(403),
             HandshakeError::MalformedHttp
             | HandshakeError::MethodNotGet
             | HandshakeError::HttpVersion
@@ -324,6 +329,7 @@ impl HandshakeError {
             HandshakeError::Incomplete => "connection closed during the handshake",
             HandshakeError::Timeout => "the handshake took too long",
             HandshakeError::InvalidRequest => "invalid client request",
+            HandshakeError::ForbiddenOrigin => "origin not allowed",
         }
     }
 }

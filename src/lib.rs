@@ -157,6 +157,18 @@
 //! message size, fragments per message, output backlog), with finite defaults listed there.
 //! Memory grows only with bytes that arrived, never with a length a peer declared.
 //!
+//! ## Browsers and the `Origin` check
+//!
+//! A browser attaches the user's cookies to a WebSocket upgrade whatever page opens it, and
+//! says which page in `Origin` (RFC 6455 §10.2). A server that browsers reach must check it,
+//! or any site can talk to it as its logged-in visitors (cross-site WebSocket hijacking):
+//! [`Config::with_origin_policy`] with
+//! [`OriginPolicy::SAME_ORIGIN`](handshake::origin::OriginPolicy::SAME_ORIGIN) or an
+//! allowlist answers other origins `403 Forbidden` before the application sees the request.
+//! Against other clients the check means nothing (they send any `Origin`, or none), so it is
+//! no authentication, and the default ([`OriginPolicy::ANY`](handshake::origin::OriginPolicy::ANY))
+//! does not check. See [`handshake::origin`].
+//!
 //! ## Safety
 //!
 //! The crate is `#![deny(unsafe_code)]` with one exception, [`frame`]'s masking of payloads

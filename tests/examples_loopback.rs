@@ -353,6 +353,28 @@ fn chat_serves_the_page_and_relays_between_two_clients() {
     // Bob is still connected and still served.
     bob.send_text("still here").unwrap();
     assert_eq!(chat_event(&mut bob), "still here");
+
+    // RFC 6455 §10.2: an upgrade from another site's page is refused with 403 (the chat uses
+    // `OriginPolicy::SAME_ORIGIN`) and never joins the room; one from the chat's own page
+    // upgrades.
+    let upgrade_from = |origin: &str| {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        let request = format!(
+            "GET /chat HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Origin: {origin}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        String::from_utf8_lossy(&read_head(&mut stream)).into_owned()
+    };
+    let forged = upgrade_from("http://evil.example");
+    assert!(forged.starts_with("HTTP/1.1 403"), "{forged}");
+    let lookalike = upgrade_from(&format!("http://{addr}.evil.example"));
+    assert!(lookalike.starts_with("HTTP/1.1 403"), "{lookalike}");
+    let own = upgrade_from(&format!("http://{addr}"));
+    assert!(own.starts_with("HTTP/1.1 101"), "{own}");
+    bob.send_text("nobody else joined").unwrap();
+    assert_eq!(chat_event(&mut bob), "nobody else joined");
 }
 
 /// The request that pinned a CPU core in both echo servers: a valid upgrade offering only the

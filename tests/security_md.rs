@@ -94,8 +94,15 @@ fn runs_as_a_test(file: &str, text: &str, name: &str) -> Result<(), String> {
         ));
     }
     if file.starts_with("src/") {
+        // Inside a `#[cfg(test)]` module of the file, or the file is a `tests.rs` module
+        // that its parent declares under `#[cfg(test)]`.
         let tests_module = before.rfind("#[cfg(test)]");
-        if tests_module.is_none() {
+        let parent_declares = file.strip_suffix("/tests.rs").is_some_and(|parent| {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            std::fs::read_to_string(root.join(format!("{parent}.rs")))
+                .is_ok_and(|p| p.contains("#[cfg(test)]\nmod tests;"))
+        });
+        if tests_module.is_none() && !parent_declares {
             return Err("outside a #[cfg(test)] module".into());
         }
     } else if !(file.starts_with("tests/")

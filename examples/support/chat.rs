@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 use wsmachine::driver::{Answer, OwnedMessage};
 #[cfg(feature = "deflate")]
 use wsmachine::extensions::deflate::DeflateConfig;
+use wsmachine::handshake::origin::OriginPolicy;
 use wsmachine::tokio::WebSocket;
 use wsmachine::{Config, PreparedMessage, Request};
 
@@ -45,7 +46,11 @@ fn answer(request: &Request<'_>) -> Answer {
 
 async fn connection(stream: TcpStream, room: broadcast::Sender<PreparedMessage>) {
     let _ = stream.set_nodelay(true);
-    let config = Config::new().with_max_message_size(64 * 1024);
+    // The page is served from this same address: only its origin may open the chat, so that
+    // no other site can talk in it with a visitor's cookies (RFC 6455 §10.2; 403 otherwise).
+    let config = Config::new()
+        .with_max_message_size(64 * 1024)
+        .with_origin_policy(OriginPolicy::SAME_ORIGIN);
     // Browsers offer permessage-deflate. The default policy resets the context after every
     // message, which lets all connections share one compressed copy of each chat line (and
     // the compressor and decompressor themselves, one message at a time).

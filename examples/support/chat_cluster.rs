@@ -41,6 +41,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use wsmachine::driver::{Answer, OwnedMessage};
 #[cfg(feature = "deflate")]
 use wsmachine::extensions::deflate::DeflateConfig;
+use wsmachine::handshake::origin::OriginPolicy;
 use wsmachine::tokio::WebSocket;
 use wsmachine::{Config, PreparedMessage, Request};
 
@@ -237,7 +238,11 @@ impl Drop for Membership {
 
 async fn connection(stream: TcpStream, node: Arc<Node>) {
     let _ = stream.set_nodelay(true);
-    let config = Config::new().with_max_message_size(64 * 1024);
+    // The page is served from this same address: only its origin may open the chat, so that
+    // no other site can talk in it with a visitor's cookies (RFC 6455 §10.2; 403 otherwise).
+    let config = Config::new()
+        .with_max_message_size(64 * 1024)
+        .with_origin_policy(OriginPolicy::SAME_ORIGIN);
     // As in the one-node chat: no context takeover (the default), so one compressed copy of
     // each line serves every browser.
     #[cfg(feature = "deflate")]

@@ -16,8 +16,9 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use wsmachine::handshake::http::upgrade_response;
+use wsmachine::handshake::http::{check_origin, upgrade_response};
 use wsmachine::handshake::list_items;
+use wsmachine::handshake::origin::OriginPolicy;
 use wsmachine::tokio::WebSocket;
 use wsmachine::{Closed, Role, Stats};
 
@@ -80,7 +81,9 @@ pub fn upgrade<B>(req: &mut Request<B>) -> Response<Full<Bytes>> {
         .next()
         .and_then(|p| std::str::from_utf8(p).ok())
         .map(str::to_owned);
-    let response = match upgrade_response(req, subprotocol.as_deref()) {
+    // Only pages of this server may open the socket (RFC 6455 §10.2): 403 for others.
+    let checked = check_origin(req, &OriginPolicy::SAME_ORIGIN);
+    let response = match checked.and_then(|()| upgrade_response(req, subprotocol.as_deref())) {
         Ok(response) => response,
         Err(e) => {
             let status = e.http_status().unwrap_or(400);

@@ -73,16 +73,7 @@ impl Connection {
     /// [`poll_event`](Self::poll_event) without the lane.
     #[inline(never)]
     pub(super) fn poll_event_decoded(&mut self) -> Option<Event<'_>> {
-        let fast = if self.inb.buf.is_empty() {
-            None
-        } else {
-            self.fast_message()
-        };
-        let ready = match fast {
-            Some(ready) => ready,
-            None => self.advance()?,
-        };
-        let ready = self.inb.decide(ready, &mut self.out);
+        let ready = self.next_decoded()?;
         if let Ready::Text(range) = ready {
             // Kept out of `render` (a large function) for the most frequent event.
             return Some(render_text(&mut self.inb, &mut self.out, range));
@@ -178,6 +169,13 @@ impl Connection {
                     .fail(crate::error::ProtocolError::InvalidUtf8, &mut self.out),
             ));
         }
+        self.next_decoded()
+    }
+
+    /// The next event decoded from the input buffer (not the lane): a whole message taken
+    /// fast, or the general machinery's next step.
+    #[inline(always)]
+    pub(super) fn next_decoded(&mut self) -> Option<Ready> {
         // With nothing in the input buffer there is no whole message to take fast.
         let fast = if self.inb.buf.is_empty() {
             None

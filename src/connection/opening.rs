@@ -223,6 +223,13 @@ impl Inbound {
             Ok(upgrade) => upgrade.map(|u| u.accept_key()),
             Err(e) => return self.fail_handshake(out, e),
         };
+        // A browser's upgrade from an origin the policy refuses never reaches the
+        // application (RFC 6455 §10.2): 403. Plain HTTP requests are the application's.
+        if accept.is_some() {
+            if let Err(e) = self.st.config.origin_policy.check(head.headers(data)) {
+                return self.fail_handshake(out, e);
+            }
+        }
         let Some(opening) = self.opening() else {
             return self.no_opening(out);
         };

@@ -68,7 +68,9 @@ where
 
 /// Checks the header list of an extended CONNECT request (pseudo-headers included, names
 /// lowercase as HTTP/2 requires).
-/// Example in the [module docs](self).
+/// Example in the [module docs](self). A server that browsers reach checks their origin on
+/// the same list too: [`OriginPolicy::check`](crate::handshake::origin::OriginPolicy::check)
+/// (`:authority` is the request's own origin), and answers `403` when it refuses.
 ///
 /// # Errors
 ///

@@ -27,6 +27,7 @@ use alloc::vec::Vec;
 use crate::error::HandshakeError;
 use crate::event::{Request, Response};
 use crate::handshake::client::{validate_response, ClientRequest, Switched};
+use crate::handshake::origin::OriginPolicy;
 use crate::handshake::server::validate_request;
 use crate::handshake::{accept_key, protocol_offered};
 
@@ -35,6 +36,44 @@ fn header_pairs(headers: &::http::HeaderMap) -> Vec<(&str, &[u8])> {
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_bytes()))
         .collect()
+}
+
+/// Checks an upgrade request's origin against `policy` (RFC 6455 §10.2): call it before
+/// [`upgrade_response`], and answer a refusal with its
+/// [`http_status`](HandshakeError::http_status) (403) instead of upgrading. `Host`, or the
+/// URI's authority when there is no `Host` header (HTTP/2), is the request's own origin for
+/// [`OriginPolicy::SAME_ORIGIN`].
+///
+/// ```
+/// use wsmachine::handshake::http::check_origin;
+/// use wsmachine::handshake::origin::OriginPolicy;
+/// let request = http::Request::get("/chat")
+///     .header("Host", "chat.example.com")
+///     .header("Origin", "https://evil.example")
+///     .body(())
+///     .unwrap();
+/// let refused = check_origin(&request, &OriginPolicy::SAME_ORIGIN).unwrap_err();
+/// assert_eq!(refused.http_status(), Some(403));
+/// ```
+///
+/// # Errors
+///
+/// [`HandshakeError::ForbiddenOrigin`].
+pub fn check_origin<B>(
+    request: &::http::Request<B>,
+    policy: &OriginPolicy,
+) -> Result<(), HandshakeError> {
+    if policy.is_any() {
+        return Ok(());
+    }
+    let mut headers = header_pairs(request.headers());
+    let authority = request.uri().authority().map(|a| a.as_str());
+    if let Some(authority) = authority {
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+            headers.push(("host", authority.as_bytes()));
+        }
+    }
+    policy.check(headers.iter().copied())
 }
 
 fn minor_version(version: ::http::Version) -> u8 {

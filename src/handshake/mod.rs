@@ -12,6 +12,7 @@ pub mod h2;
 pub mod h3;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod origin;
 pub mod server;
 
 use alloc::vec::Vec;

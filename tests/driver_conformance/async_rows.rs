@@ -8,7 +8,7 @@ use std::pin::{pin, Pin};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use wsmachine::driver::{Answer, Transport, WebSocket};
+use wsmachine::driver::{Answer, Error, Transport, WebSocket};
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::{CloseCode, Config, Role};
 
@@ -25,43 +25,35 @@ async fn tokio_open(
     stream: TcpStream,
     role: Role,
     config: Config,
-) -> wsmachine::tokio::WebSocket<tokio::net::TcpStream> {
+) -> Result<wsmachine::tokio::WebSocket<tokio::net::TcpStream>, Error> {
     use wsmachine::tokio::WebSocket;
     stream.set_nonblocking(true).unwrap();
     let stream = tokio::net::TcpStream::from_std(stream).unwrap();
     match role {
         Role::Server => WebSocket::accept_with(stream, config, Answer::default_for)
             .await
-            .unwrap()
-            .unwrap(),
-        Role::Client => {
-            WebSocket::connect(stream, &ClientRequest::new("x", "/"), config)
-                .await
-                .unwrap()
-                .0
-        }
+            .map(|ws| ws.expect("an upgrade")),
+        Role::Client => WebSocket::connect(stream, &ClientRequest::new("x", "/"), config)
+            .await
+            .map(|(ws, _)| ws),
     }
 }
 
 pub fn tokio_whole(stream: TcpStream, role: Role, config: Config, script: Script) -> Report {
     tokio_runtime().block_on(async move {
-        whole(
-            tokio_open(stream, role, config).await,
-            script,
-            tokio::time::sleep,
-        )
-        .await
+        match tokio_open(stream, role, config).await {
+            Ok(ws) => whole(ws, script, tokio::time::sleep).await,
+            Err(e) => Report::refused(&e),
+        }
     })
 }
 
 pub fn tokio_split(stream: TcpStream, role: Role, config: Config, script: Script) -> Report {
     tokio_runtime().block_on(async move {
-        split(
-            tokio_open(stream, role, config).await,
-            script,
-            tokio::time::sleep,
-        )
-        .await
+        match tokio_open(stream, role, config).await {
+            Ok(ws) => split(ws, script, tokio::time::sleep).await,
+            Err(e) => Report::refused(&e),
+        }
     })
 }
 
@@ -69,20 +61,16 @@ async fn smol_open(
     stream: TcpStream,
     role: Role,
     config: Config,
-) -> wsmachine::futures_io::WebSocket<smol::net::TcpStream> {
+) -> Result<wsmachine::futures_io::WebSocket<smol::net::TcpStream>, Error> {
     use wsmachine::futures_io::WebSocket;
     let stream = smol::net::TcpStream::try_from(stream).unwrap();
     match role {
         Role::Server => WebSocket::accept_with(stream, config, Answer::default_for)
             .await
-            .unwrap()
-            .unwrap(),
-        Role::Client => {
-            WebSocket::connect(stream, &ClientRequest::new("x", "/"), config)
-                .await
-                .unwrap()
-                .0
-        }
+            .map(|ws| ws.expect("an upgrade")),
+        Role::Client => WebSocket::connect(stream, &ClientRequest::new("x", "/"), config)
+            .await
+            .map(|(ws, _)| ws),
     }
 }
 
@@ -91,15 +79,21 @@ async fn smol_sleep(wait: Duration) {
 }
 
 pub fn smol_whole(stream: TcpStream, role: Role, config: Config, script: Script) -> Report {
-    smol::block_on(
-        async move { whole(smol_open(stream, role, config).await, script, smol_sleep).await },
-    )
+    smol::block_on(async move {
+        match smol_open(stream, role, config).await {
+            Ok(ws) => whole(ws, script, smol_sleep).await,
+            Err(e) => Report::refused(&e),
+        }
+    })
 }
 
 pub fn smol_split(stream: TcpStream, role: Role, config: Config, script: Script) -> Report {
-    smol::block_on(
-        async move { split(smol_open(stream, role, config).await, script, smol_sleep).await },
-    )
+    smol::block_on(async move {
+        match smol_open(stream, role, config).await {
+            Ok(ws) => split(ws, script, smol_sleep).await,
+            Err(e) => Report::refused(&e),
+        }
+    })
 }
 
 /// One receive on the whole connection.

@@ -5,21 +5,19 @@ use std::net::TcpStream;
 use std::time::Instant;
 
 use wsmachine::blocking::{Hooks, Reader, WebSocket};
-use wsmachine::driver::{Answer, OwnedMessage};
+use wsmachine::driver::{Answer, Error, OwnedMessage};
 use wsmachine::handshake::client::ClientRequest;
 use wsmachine::{CloseCode, Config, Role};
 
 use crate::rows::{echo_of, Got, Receive, Report, Script};
 
-fn open(stream: TcpStream, role: Role, config: Config) -> WebSocket<TcpStream> {
+fn open(stream: TcpStream, role: Role, config: Config) -> Result<WebSocket<TcpStream>, Error> {
     match role {
         Role::Server => WebSocket::accept_with(stream, Hooks::tcp(), config, Answer::default_for)
-            .unwrap()
-            .unwrap(),
+            .map(|ws| ws.expect("an upgrade")),
         Role::Client => {
             WebSocket::connect(stream, Hooks::tcp(), &ClientRequest::new("x", "/"), config)
-                .unwrap()
-                .0
+                .map(|(ws, _)| ws)
         }
     }
 }
@@ -44,7 +42,10 @@ fn receive_half(reader: &mut Reader<TcpStream>, how: Receive) -> Got {
 }
 
 pub fn whole(stream: TcpStream, role: Role, config: Config, script: Script) -> Report {
-    let mut ws = open(stream, role, config);
+    let mut ws = match open(stream, role, config) {
+        Ok(ws) => ws,
+        Err(e) => return Report::refused(&e),
+    };
     let started = Instant::now();
     let mut report = Report::default();
     match script {
@@ -95,7 +96,11 @@ pub fn whole(stream: TcpStream, role: Role, config: Config, script: Script) -> R
 }
 
 pub fn split(stream: TcpStream, role: Role, config: Config, script: Script) -> Report {
-    let (mut reader, mut writer) = open(stream, role, config).split().unwrap();
+    let ws = match open(stream, role, config) {
+        Ok(ws) => ws,
+        Err(e) => return Report::refused(&e),
+    };
+    let (mut reader, mut writer) = ws.split().unwrap();
     let started = Instant::now();
     let mut report = Report::default();
     // Where the writer works, a reader thread keeps receiving meanwhile: the two halves in

@@ -20,7 +20,7 @@ struct Handmade {
 }
 
 impl Handmade {
-    fn open(stream: TcpStream, role: Role, config: Config) -> Handmade {
+    fn open(stream: TcpStream, role: Role, config: Config) -> Result<Handmade, Error> {
         let origin = Instant::now();
         let conn = match role {
             Role::Server => Connection::server(config),
@@ -43,17 +43,21 @@ impl Handmade {
                         assert!(upgraded);
                         true
                     }
-                    Handshake::Failed(e) => panic!("handshake: {e}"),
+                    Handshake::Failed(e) => {
+                        // A refusal's answer (a 403, a 400) goes out before the transport.
+                        ws.write_out();
+                        return Err(e);
+                    }
                 },
                 Role::Client => match ws.session.connect_step() {
                     Handshake::Wait => false,
                     Handshake::Done(_) => true,
-                    Handshake::Failed(e) => panic!("handshake: {e}"),
+                    Handshake::Failed(e) => return Err(e),
                 },
             };
             if done {
                 ws.write_out();
-                return ws;
+                return Ok(ws);
             }
             ws.turn();
         }
@@ -182,7 +186,10 @@ impl Handmade {
 }
 
 pub fn whole(stream: TcpStream, role: Role, config: Config, script: Script) -> Report {
-    let mut ws = Handmade::open(stream, role, config);
+    let mut ws = match Handmade::open(stream, role, config) {
+        Ok(ws) => ws,
+        Err(e) => return Report::refused(&e),
+    };
     let started = Instant::now();
     let mut report = Report::default();
     match script {

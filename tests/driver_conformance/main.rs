@@ -469,3 +469,42 @@ fn a_cancelled_send_sends_nothing_and_a_completed_one_everything() {
         }
     }
 }
+
+/// RFC 6455 §10.2, §4.2.2: a server whose origin policy refuses the request's `Origin`
+/// answers `403` and no connection starts (the application sees the handshake error, never
+/// an upgrade); a request from the same origin, and one without `Origin` (not a browser),
+/// upgrade. Every driver.
+#[test]
+fn rfc6455_10_2_a_cross_origin_upgrade_gets_403_and_no_connection() {
+    use wsmachine::handshake::origin::OriginPolicy;
+    let config = Config::new().with_origin_policy(OriginPolicy::SAME_ORIGIN);
+    let cases = [
+        (Some("http://evil.example"), false),
+        (Some("http://x.evil.example"), false),
+        (Some("http://x"), true),
+        (None, true),
+    ];
+    for row in DRIVERS {
+        for (origin, upgrades) in cases {
+            let request = format!(
+                "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{}\r\n",
+                origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default()
+            );
+            let script = Script::ReceiveUntilEnd(rows::Receive::Owned);
+            let (stream, head, rx) = peer::answer(row, config, request.as_bytes(), script);
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let case = format!("{}, Origin {origin:?}", row.name);
+            if upgrades {
+                assert!(head.starts_with("HTTP/1.1 101"), "{case}: {head}");
+            } else {
+                assert!(head.starts_with("HTTP/1.1 403"), "{case}: {head}");
+            }
+            drop(stream);
+            let report = report(&case, &rx, Duration::from_secs(10));
+            let refused = report.end.as_deref() == Some("Handshake(ForbiddenOrigin)");
+            assert_eq!(refused, !upgrades, "{case}: {:?}", report.end);
+            assert!(report.messages.is_empty(), "{case}");
+        }
+    }
+}

@@ -66,6 +66,32 @@ pub fn start(
     )
 }
 
+/// A driver as the server, with `config`, answering `request` (which the peer sends) and
+/// then running `script` if it upgraded: the peer's stream, the head of the driver's
+/// answer, and the receiver of the report.
+pub fn answer(
+    row: &Row,
+    config: Config,
+    request: &[u8],
+    script: Script,
+) -> (TcpStream, Vec<u8>, mpsc::Receiver<Report>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let serve = row.serve;
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let _ = tx.send(serve(stream, Role::Server, config, script));
+    });
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let head = read_head(&mut stream);
+    (stream, head, rx)
+}
+
 /// Reads an HTTP head, byte by byte (nothing past it).
 fn read_head(stream: &mut TcpStream) -> Vec<u8> {
     let mut head = Vec::new();

@@ -128,6 +128,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of a connection whose opening handshake failed with `e`: no script ran.
+    pub fn refused(e: &Error) -> Report {
+        Report {
+            end: Some(describe(e)),
+            ..Report::default()
+        }
+    }
+
     /// Notes a call's result; whether it succeeded.
     pub fn note<T>(&mut self, i: usize, result: Result<T, Error>) -> bool {
         match result {
