@@ -138,6 +138,28 @@ mod hyper_upgrade {
         .await;
         assert!(refused.starts_with("HTTP/1.1 400 "), "{refused}");
 
+        // RFC 6455 §10.2: an upgrade from another site's page is refused with 403 by
+        // `check_origin` (the example uses `OriginPolicy::SAME_ORIGIN`).
+        let upgrade = |origin: &str| {
+            format!(
+                "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+                 Origin: {origin}\r\n\r\n"
+            )
+        };
+        let status = |origin: String| {
+            let addr = addr.clone();
+            async move {
+                let mut stream = TcpStream::connect(&addr).await.unwrap();
+                stream.write_all(upgrade(&origin).as_bytes()).await.unwrap();
+                let mut head = [0u8; 12];
+                stream.read_exact(&mut head).await.unwrap();
+                String::from_utf8_lossy(&head).into_owned()
+            }
+        };
+        assert_eq!(status("http://evil.example".into()).await, "HTTP/1.1 403");
+        assert_eq!(status(format!("http://{addr}")).await, "HTTP/1.1 101");
+
         // The tokio client (wsmachine doing the client's HTTP/1.1) against hyper's upgrade: text,
         // 1 MiB binary, ping, close 1000 and the server closing TCP.
         client_checks::run_tokio(&format!("ws://{addr}/ws"))
