@@ -80,33 +80,7 @@ impl<T: Transport> Io<T> {
         //    (backpressure: a peer that does not read cannot make us buffer more).
         if read && self.session.wants_read() && self.conn().output_len() <= self.high_water {
             if self.reads_without_buffer() {
-                // An idle connection gave its input buffer back: wait for bytes without
-                // taking it again, into a scratch on the stack (copied in when they come).
-                let mut scratch = [0u8; IDLE_READ];
-                let len = self.conn().config().min_read_size.clamp(1, IDLE_READ);
-                let scratch = scratch.get_mut(..len).unwrap_or_default();
-                if let Poll::Ready(result) = self.transport.poll_read(cx, scratch) {
-                    let now = self.transport.now();
-                    match result {
-                        Ok(n) if n > 0 => {
-                            let bytes = scratch.get(..n).unwrap_or_default();
-                            let taken = self.session.on_received(bytes, now);
-                            // An open connection with an empty input buffer, between frames,
-                            // takes a read of at most `min_read_size` whole (see
-                            // `reads_without_buffer`); anything else is a broken assumption,
-                            // and the connection fails rather than lose bytes.
-                            if taken != n {
-                                debug_assert_eq!(taken, n, "a read was not taken whole");
-                                self.session.on_transport_error(&io::Error::new(
-                                    io::ErrorKind::InvalidData,
-                                    "internal: a read was not taken whole",
-                                ));
-                            }
-                        }
-                        other => self.session.on_read(other, now),
-                    }
-                    moved = true;
-                }
+                self.read_while_released(cx, &mut moved);
             } else {
                 self.read_into_connection(cx, &mut moved);
             }
@@ -127,14 +101,57 @@ impl<T: Transport> Io<T> {
 
     /// Whether to wait for input without the connection's input buffer: it was given back
     /// (an idle open connection, `Config::release_buffers_after`), the connection is open
-    /// and assembles messages (so an empty buffer means no frame is in progress, and a read
-    /// of at most `min_read_size` bytes is taken whole). Taking the buffer again just to
-    /// wait would undo the release for every idle connection.
+    /// and assembles messages (so an empty buffer means no frame is in progress). Taking the
+    /// buffer again just to wait would undo the release for every idle connection.
     fn reads_without_buffer(&self) -> bool {
         let conn = self.conn();
         conn.memory().input == 0
             && conn.state() == crate::State::Open
             && conn.config().delivery == Delivery::Assembled
+    }
+
+    /// Reads while the connection's input buffer is given back (see
+    /// [`reads_without_buffer`](Self::reads_without_buffer)).
+    fn read_while_released(&mut self, cx: &mut Context<'_>, moved: &mut bool) {
+        // An idle connection gave its input buffer back: wait for bytes without
+        // taking it again, into a scratch on the stack (copied in when they come).
+        let mut scratch = [0u8; IDLE_READ];
+        let len = self.conn().config().min_read_size.clamp(1, IDLE_READ);
+        let scratch = scratch.get_mut(..len).unwrap_or_default();
+        if let Poll::Ready(result) = self.transport.poll_read(cx, scratch) {
+            let now = self.transport.now();
+            match result {
+                Ok(n) if n > 0 => {
+                    let bytes = scratch.get(..n).unwrap_or_default();
+                    let taken = self.session.on_received(bytes, now);
+                    // The connection stops taking at a frame that fails it (the rest
+                    // is discarded once its events are drained, as any input after a
+                    // failure); the rest goes into the input buffer as a read would.
+                    let rest = bytes.get(taken..).unwrap_or_default();
+                    if !rest.is_empty() {
+                        let buf = self.session.read_buf();
+                        match buf.get_mut(..rest.len()) {
+                            Some(room) => {
+                                room.copy_from_slice(rest);
+                                self.session.on_read(Ok(rest.len()), now);
+                            }
+                            // A buffer without room for a few hundred bytes it just
+                            // gave back: a broken assumption; fail rather than lose
+                            // bytes.
+                            None => {
+                                debug_assert!(false, "a read did not fit the input buffer");
+                                self.session.on_transport_error(&io::Error::new(
+                                    io::ErrorKind::InvalidData,
+                                    "internal: a read did not fit the input buffer",
+                                ));
+                            }
+                        }
+                    }
+                }
+                other => self.session.on_read(other, now),
+            }
+            *moved = true;
+        }
     }
 
     /// Reads straight into the connection's input buffer.

@@ -508,3 +508,35 @@ fn rfc6455_10_2_a_cross_origin_upgrade_gets_403_and_no_connection() {
         }
     }
 }
+
+/// A message, a frame that fails the connection and more bytes, all in one write (Autobahn
+/// 4.1.3): the message is delivered and echoed, then the close frame (1002, §7.1.7) follows,
+/// whatever the driver read them into. Every driver, every receive method.
+#[test]
+fn a_message_then_a_failing_frame_in_one_read_delivers_the_message_then_closes() {
+    for row in DRIVERS {
+        for how in RECEIVES {
+            let case = format!("{}, {how:?}", row.name);
+            let (mut peer, rx) = start(row, Role::Server, Config::new(), Script::Echo(how));
+            let mut bytes = peer.frame(0x81, b"Hello, world!");
+            bytes.extend(peer.frame(0x85, b""));
+            bytes.extend(peer.frame(0x89, b""));
+            std::io::Write::write_all(&mut peer.stream, &bytes).unwrap();
+            let (frames, end) = peer.read_to_end(Duration::from_secs(5));
+            let texts: Vec<&[u8]> = frames
+                .iter()
+                .filter(|f| f.opcode == 1)
+                .map(|f| f.payload.as_slice())
+                .collect();
+            assert_eq!(texts, [&b"Hello, world!"[..]], "{case}: {frames:?}");
+            assert_eq!(close_code(&frames), Some(1002), "{case}: {frames:?}");
+            assert_eq!(end, End::Eof, "{case}");
+            let report = report(&case, &rx, Duration::from_secs(5));
+            assert_eq!(
+                report.end.as_deref(),
+                Some("Closed(1002)"),
+                "{case}: {report:?}"
+            );
+        }
+    }
+}
