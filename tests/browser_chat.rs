@@ -1,6 +1,7 @@
 //! The chat demo in a real browser: two headless Chromium pages use the page's own
-//! `new WebSocket(...)`, `send()` and `message` event against the wsmachine server
-//! (`tests/browser/chat.cjs`, driven by playwright-core).
+//! `new WebSocket(...)`, `send()` and `message` event against the wsmachine server, and a
+//! page of another origin is refused (RFC 6455 §10.2) (`tests/browser/chat.cjs`, driven by
+//! playwright-core).
 //!
 //! Needs Chromium (`/usr/bin/chromium`, or `CHROMIUM`) and playwright-core
 //! (`WSMACHINE_PLAYWRIGHT`: a `node_modules` folder holding it). Without them the test says so

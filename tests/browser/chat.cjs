@@ -1,5 +1,6 @@
 // Two headless Chromium pages on the chat demo: the page's own `new WebSocket(...)`, `send()`,
-// and `message`/`close` events, relayed by the wsmachine server.
+// and `message`/`close` events, relayed by the wsmachine server; and a page of another origin
+// that is refused.
 // Usage: NODE_PATH=<dir with playwright-core> node chat.cjs http://127.0.0.1:PORT/
 const { chromium } = require('playwright-core');
 
@@ -46,6 +47,22 @@ const say = async (page, text) => {
     await has(b, 'still here');
     const status = await b.textContent('#status');
     if (status !== 'connected') fail('page B status: ' + status);
+    // RFC 6455 §10.2: a page of another origin may not open the chat (the server uses
+    // OriginPolicy::SAME_ORIGIN). The same server under another name is another origin: the
+    // page at http://localhost:PORT connects to its own chat, and its socket to
+    // ws://127.0.0.1:PORT/chat is refused (403), so it never opens.
+    const c = await browser.newPage();
+    await c.goto(url.replace('127.0.0.1', 'localhost'));
+    await c.waitForFunction(() => document.getElementById('status').textContent === 'connected',
+                            null, { timeout: 10000 });
+    const target = url.replace('http://', 'ws://') + 'chat';
+    const outcome = await c.evaluate((t) => new Promise((resolve) => {
+      const ws = new WebSocket(t);
+      ws.onopen = () => resolve('open');
+      ws.onclose = (e) => resolve('closed ' + e.code);
+    }), target);
+    if (outcome === 'open') fail('a page of another origin opened ' + target);
+    console.log('cross-origin page refused: ' + outcome);
     console.log('browser chat ok: ' + (await browser.version()));
   } finally {
     await browser.close();
