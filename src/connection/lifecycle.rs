@@ -21,7 +21,7 @@
 //! refusal with 403, a peer closing with 1000, and 1001 as the code of the peer's close
 //! frame in `CloseReceived`). Steps not listed for a phase are refused; `Eof` and
 //! `CloseArrived` are accepted in every phase and only recorded where no row lists them.
-
+//!
 //! <!-- lifecycle table: begin -->
 //! | role | phase | step | next | effects |
 //! |---|---|---|---|---|
