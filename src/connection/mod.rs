@@ -297,6 +297,7 @@ impl Connection {
 
     /// Heap bytes held by the buffers (example on [`stats`](Self::stats)).
     #[must_use]
+    #[inline]
     pub fn memory(&self) -> Memory {
         Memory {
             input: self.inb.buf.capacity() + self.inb.lane.text.capacity(),
