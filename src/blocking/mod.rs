@@ -27,6 +27,7 @@
 //! own buffer is the backpressure); pongs and the close reply owed to the peer go out with
 //! the next call.
 
+mod client;
 mod hooks;
 mod link;
 mod split;
@@ -34,6 +35,7 @@ mod split;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
+pub use client::{connect_route, connect_with, ClientStream};
 pub use hooks::{Hooks, SetTimeouts, Shutdown};
 use link::Link;
 pub use split::{Reader, Writer};
@@ -104,18 +106,24 @@ pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
     WebSocket::accept(stream)
 }
 
-/// A client over TCP for a `ws://` URL, with the default configuration.
-/// Example in the [module docs](self) (a server); [`WebSocket`] connects with a request of its own.
+/// A client for a `ws://` or `wss://` URL (`wss://` needs the feature `rustls`), with the
+/// default [`Connector`](crate::driver::Connector): the default configuration, the proxy the
+/// environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) and the default
+/// roots.
+///
+/// ```no_run
+/// let mut ws = wsmachine::blocking::connect("wss://example.com/feed")?;
+/// ws.send_text("hello")?;
+/// let reply = ws.recv_owned()?;
+/// # let _ = reply;
+/// # Ok::<(), wsmachine::driver::Error>(())
+/// ```
 ///
 /// # Errors
 ///
-/// [`Error::Handshake`] for a URL that is not `ws://`; as [`WebSocket::connect`].
-pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
-    let (request, address) = driver::url_request(url)?;
-    let stream = TcpStream::connect(address)?;
-    let _ = stream.set_nodelay(true);
-    let (ws, _) = WebSocket::connect(stream, Hooks::tcp(), &request, Config::new())?;
-    Ok(ws)
+/// As [`connect_with`].
+pub fn connect(url: &str) -> Result<WebSocket<ClientStream>, Error> {
+    connect_with(url, &crate::driver::Connector::new())
 }
 
 impl WebSocket<TcpStream> {

@@ -5,6 +5,7 @@
 //! chooses a runtime: the transports own the streams and the clocks.
 
 mod commands;
+mod connector;
 mod engine;
 #[cfg(feature = "futures")]
 mod futures;
@@ -13,9 +14,14 @@ mod runtime;
 mod session;
 mod socket;
 mod split;
+#[cfg(feature = "rustls")]
+mod tls;
 mod transport;
 
+pub mod proxy;
+
 pub(crate) use commands::send_commands;
+pub use connector::{ClientTransport, Connector, Route, TlsError};
 #[cfg(any(feature = "tokio", feature = "futures-io"))]
 pub(crate) use runtime::runtime_constructors;
 pub use session::{os_seed, upgraded, Handshake, Next, NextEvent, Session};
@@ -66,6 +72,12 @@ pub enum Error {
     /// A command the connection refused (a send after the close, a control payload over 125
     /// bytes, a close code that may not be sent).
     Send(SendError),
+    /// Client: the proxy refused the tunnel, failed, or is not a proxy URL (the error names
+    /// the proxy, never its credentials).
+    Proxy(proxy::ProxyError),
+    /// Client: TLS with the server failed (an untrusted, expired or misnamed certificate), or
+    /// `wss://` was asked for without the `rustls` feature.
+    Tls(TlsError),
     /// `recv` with [`Delivery::Streaming`](crate::Delivery::Streaming): messages arrive as
     /// fragments, which `recv_event` returns. Nothing was received.
     StreamingDelivery,
@@ -83,6 +95,8 @@ impl core::fmt::Display for Error {
             ),
             Error::Closed(c) => write!(f, "connection closed: {} ({:?})", c.code, c.cause),
             Error::Send(e) => write!(f, "{e}"),
+            Error::Proxy(e) => write!(f, "{e}"),
+            Error::Tls(e) => write!(f, "{e}"),
             Error::StreamingDelivery => {
                 f.write_str("streaming delivery: receive fragments with recv_event")
             }
@@ -96,6 +110,8 @@ impl std::error::Error for Error {
             Error::Io(e) => Some(e),
             Error::Handshake(e) => Some(e),
             Error::Send(e) => Some(e),
+            Error::Proxy(e) => Some(e),
+            Error::Tls(e) => Some(e),
             Error::Rejected(_) | Error::Closed(_) | Error::StreamingDelivery => None,
         }
     }

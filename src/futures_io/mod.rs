@@ -191,4 +191,45 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for FuturesIo<S> {
     }
 }
 
+/// A client connection made by [`connect_route`]: the driver over the stream, with TLS over
+/// it for `wss://` (feature `rustls`).
+pub type ClientWebSocket<S> = driver::WebSocket<driver::ClientTransport<FuturesIo<S>>>;
+
+/// A client over `stream`, a connection this runtime opened to `route`'s
+/// [`first_hop`](driver::Route::first_hop) (the proxy, else the server): the proxy's tunnel,
+/// TLS for `wss://` (feature `rustls`) and the WebSocket handshake, as
+/// `wsmachine::tokio::connect_with` does after opening its TCP connection. Not cancel-safe.
+///
+/// ```no_run
+/// use wsmachine::driver::Connector;
+///
+/// smol::block_on(async {
+///     let connector = Connector::new(); // the proxy of the environment, the default roots
+///     let route = connector.route("ws://example.com/feed")?;
+///     let stream = smol::net::TcpStream::connect(route.first_hop()).await?;
+///     let (mut ws, _response) =
+///         wsmachine::futures_io::connect_route(stream, &route, &connector).await?;
+///     ws.send_text("hello").await?;
+///     Ok::<(), wsmachine::driver::Error>(())
+/// })?;
+/// # Ok::<(), wsmachine::driver::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`driver::WebSocket::connect_route`].
+pub async fn connect_route<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    route: &driver::Route<'_>,
+    connector: &driver::Connector,
+) -> Result<(ClientWebSocket<S>, crate::OwnedResponse), driver::Error> {
+    // On the heap while it runs, as in `WebSocket::connect`.
+    std::boxed::Box::pin(driver::WebSocket::connect_route(
+        FuturesIo::new(stream),
+        route,
+        connector,
+    ))
+    .await
+}
+
 crate::driver::runtime_constructors!(FuturesIo, AsyncRead + AsyncWrite + Unpin);

@@ -75,8 +75,10 @@ use std::io;
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
-use crate::driver::{self, Error, Transport};
-use crate::{Config, Timestamp};
+use ::tokio::net::TcpStream;
+
+use crate::driver::{self, Connector, Error, Transport};
+use crate::Timestamp;
 
 pub use crate::driver::DEFAULT_HIGH_WATER;
 
@@ -246,21 +248,78 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebS
     WebSocket::accept(stream).await
 }
 
-/// A client over TCP for a `ws://` URL, with the default configuration and a seed from the
-/// operating system. For `wss://` make the TLS stream yourself and use
-/// [`WebSocket::connect`].
-/// Example in the [crate docs](crate).
+/// A client connection made by [`connect`]: the driver over a TCP stream, with TLS over it
+/// for `wss://` (feature `rustls`).
+pub type ClientWebSocket = driver::WebSocket<driver::ClientTransport<TokioIo<TcpStream>>>;
+
+/// A client for a `ws://` or `wss://` URL (`wss://` needs the feature `rustls`), with the
+/// default [`Connector`]: the default configuration, the proxy the environment names
+/// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) and the default roots.
+/// Example in the [crate docs](crate) and the [module docs](self).
 ///
 /// # Errors
 ///
-/// [`Error::Handshake`] with [`HandshakeError::InvalidRequest`](crate::HandshakeError::InvalidRequest) for a URL that is not
-/// `ws://`; the errors of [`WebSocket::connect`].
-pub async fn connect(url: &str) -> Result<WebSocket<::tokio::net::TcpStream>, Error> {
-    let (request, address) = driver::url_request(url)?;
-    let stream = ::tokio::net::TcpStream::connect(address).await?;
-    let _ = stream.set_nodelay(true);
-    let (ws, _) = WebSocket::connect(stream, &request, Config::new()).await?;
+/// As [`connect_with`].
+pub async fn connect(url: &str) -> Result<ClientWebSocket, Error> {
+    connect_with(url, &Connector::new()).await
+}
+
+/// A client for a `ws://` or `wss://` URL with `connector` (a configuration, a proxy, a
+/// private CA):
+///
+/// ```no_run
+/// use wsmachine::driver::{proxy::Proxy, Connector};
+/// # async fn run() -> Result<(), wsmachine::driver::Error> {
+/// let connector = Connector::new().with_proxy(Proxy::parse("http://proxy.corp:3128")?);
+/// let mut ws = wsmachine::tokio::connect_with("wss://example.com/feed", &connector).await?;
+/// ws.send_text("hello").await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Handshake`] for a URL that is not `ws://` or `wss://`; [`Error::Proxy`] when the
+/// proxy cannot be reached or refuses; [`Error::Tls`] when TLS fails; [`Error::Io`] when the
+/// server cannot be reached (or not before the handshake deadline); the errors of
+/// [`WebSocket::connect`].
+pub async fn connect_with(url: &str, connector: &Connector) -> Result<ClientWebSocket, Error> {
+    let route = connector.route(url)?;
+    let (ws, _) = connect_route(&route, connector).await?;
     Ok(ws)
+}
+
+/// A client along `route` (from [`Connector::route_request`] for a request of your own:
+/// subprotocols, headers), with the server's response.
+///
+/// # Errors
+///
+/// As [`connect_with`].
+pub async fn connect_route(
+    route: &driver::Route<'_>,
+    connector: &Connector,
+) -> Result<(ClientWebSocket, crate::OwnedResponse), Error> {
+    let (host, port) = route.first_hop();
+    let opening = TcpStream::connect((host, port));
+    let stream = match connector.config().handshake_timeout {
+        Some(limit) => match ::tokio::time::timeout(limit, opening).await {
+            Ok(opened) => opened,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no TCP connection before the handshake deadline",
+            )),
+        },
+        None => opening.await,
+    }
+    .map_err(|e| route.unreachable(e))?;
+    let _ = stream.set_nodelay(true);
+    // On the heap while it runs, as in `WebSocket::connect`.
+    Box::pin(driver::WebSocket::connect_route(
+        TokioIo::new(stream),
+        route,
+        connector,
+    ))
+    .await
 }
 
 crate::driver::runtime_constructors!(TokioIo, AsyncRead + AsyncWrite + Unpin);
