@@ -22,6 +22,9 @@ use wsmachine::{CloseCode, Config};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Whether an error kind is the one a case wants.
+type KindCheck = fn(&ProxyErrorKind) -> bool;
+
 /// The echo checks every connection here passes: a text, 1 MiB of binary, a clean close.
 async fn echo_checks<T: Transport>(mut ws: driver::WebSocket<T>) {
     ws.send_text("hello").await.unwrap();
@@ -253,7 +256,7 @@ async fn socks5_refusals_are_errors_that_name_the_proxy() {
     let url = format!("ws://{ws}/");
     let (strict, _) = proxies::socks5(Rule::Credentials("user", "right")).await;
     let (deny, _) = proxies::socks5(Rule::Deny).await;
-    let cases: [(String, fn(&ProxyErrorKind) -> bool); 3] = [
+    let cases: [(String, KindCheck); 3] = [
         (format!("socks5://{strict}"), |k| {
             matches!(k, ProxyErrorKind::SocksNoAcceptableMethod)
         }),
