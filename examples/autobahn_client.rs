@@ -2,7 +2,8 @@
 //! fuzzing server, echoing, and asks for the report.
 //!
 //! ```sh
-//! ../shared/autobahn/run-client-tests.sh 'target/release/examples/autobahn_client'
+//! cargo build --release --features tokio --examples
+//! ../shared/autobahn/run-client-tests.sh "$PWD/target/release/examples/autobahn_client"
 //! ```
 //!
 //! Reads `AUTOBAHN_URL` (default `ws://127.0.0.1:9001`) and `AUTOBAHN_AGENT` (default

@@ -3,7 +3,8 @@
 //! `autobahn_client` is the same agent on the blocking driver.
 //!
 //! ```sh
-//! ../shared/autobahn/run-client-tests.sh 'target/release/examples/autobahn_client_tokio'
+//! cargo build --release --features tokio --examples
+//! ../shared/autobahn/run-client-tests.sh "$PWD/target/release/examples/autobahn_client_tokio"
 //! ```
 //!
 //! Reads `AUTOBAHN_URL` (default `ws://127.0.0.1:9001`) and `AUTOBAHN_AGENT` (default

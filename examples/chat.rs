@@ -2,7 +2,7 @@
 //! `wsmachine::tokio`.
 //!
 //! ```sh
-//! cargo run --release --example chat -- 127.0.0.1:8080
+//! cargo run --release --features tokio --example chat -- 127.0.0.1:8080
 //! ```
 //!
 //! Open <http://127.0.0.1:8080/> in two browser tabs: the page uses `new WebSocket(...)`,

@@ -1,8 +1,8 @@
 //! A blocking WebSocket client (`wsmachine::blocking`) that checks an echo server.
 //!
 //! ```sh
-//! cargo run --release --example echo_server -- 127.0.0.1:9002 &
-//! cargo run --release --example client -- ws://127.0.0.1:9002/
+//! cargo run --release --features tokio --example echo_server -- 127.0.0.1:9002 &
+//! cargo run --release --features tokio --example client -- ws://127.0.0.1:9002/
 //! ```
 //!
 //! It sends `hello` and checks the echo, sends 1 MiB of binary data and checks it comes back

@@ -1,8 +1,8 @@
 //! A blocking echo server on `std::net` and `wsmachine::blocking`, one thread per connection.
 //!
 //! ```sh
-//! cargo run --release --example echo_server -- 127.0.0.1:9002
-//! cargo run --release --example echo_server -- 127.0.0.1:9002 --stats
+//! cargo run --release --features tokio --example echo_server -- 127.0.0.1:9002
+//! cargo run --release --features tokio --example echo_server -- 127.0.0.1:9002 --stats
 //! ```
 //!
 //! Echoes every text and binary message unchanged (up to 16 MiB, fragmented or not), answers

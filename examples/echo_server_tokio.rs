@@ -3,8 +3,8 @@
 //! on tokio's timers.
 //!
 //! ```sh
-//! cargo run --release --example echo_server_tokio -- 127.0.0.1:9003
-//! cargo run --release --example echo_server_tokio -- 127.0.0.1:9003 --stats
+//! cargo run --release --features tokio --example echo_server_tokio -- 127.0.0.1:9003
+//! cargo run --release --features tokio --example echo_server_tokio -- 127.0.0.1:9003 --stats
 //! ```
 //!
 //! With `--stats` it prints one line per connection when it ends: the peer, the close code and

@@ -1,7 +1,7 @@
 //! WebSocket over HTTP/2 (RFC 8441) with the `h2` crate, server and client in one program.
 //!
 //! ```sh
-//! cargo run --example h2_websocket -- 127.0.0.1:9005
+//! cargo run --features tokio --example h2_websocket -- 127.0.0.1:9005
 //! ```
 //!
 //! The server speaks HTTP/2 over plain TCP (h2c, prior knowledge) with
@@ -22,8 +22,8 @@
 //! `--stats` prints each WebSocket's statistics when it ends:
 //!
 //! ```sh
-//! cargo run --example h2_websocket -- 127.0.0.1:9005 --serve --stats &
-//! cargo run --example h2_websocket -- 127.0.0.1:9005 --client
+//! cargo run --features tokio --example h2_websocket -- 127.0.0.1:9005 --serve --stats &
+//! cargo run --features tokio --example h2_websocket -- 127.0.0.1:9005 --client
 //! ```
 
 use std::time::Duration;

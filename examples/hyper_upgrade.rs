@@ -1,9 +1,9 @@
 //! wsmachine behind hyper 1.x: one port serves a plain HTTP page and a WebSocket endpoint.
 //!
 //! ```sh
-//! cargo run --features http --example hyper_upgrade -- 127.0.0.1:9004 &
+//! cargo run --features http,tokio --example hyper_upgrade -- 127.0.0.1:9004 &
 //! curl http://127.0.0.1:9004/                                  # the page
-//! cargo run --example client_tokio -- ws://127.0.0.1:9004/ws   # the echo checks
+//! cargo run --features tokio --example client_tokio -- ws://127.0.0.1:9004/ws  # the echo checks
 //! ```
 //!
 //! hyper (`http1` with `.with_upgrades()`, through hyper-util's `TokioIo`) parses every

@@ -2,8 +2,8 @@
 //! certificate generated at start-up (rcgen; no files to prepare, nothing downloaded).
 //!
 //! ```sh
-//! cargo run --example wss_server -- 127.0.0.1:9443 /tmp/wsmachine-cert.pem &
-//! cargo run --example wss_client -- wss://localhost:9443/ /tmp/wsmachine-cert.pem
+//! cargo run --features tokio --example wss_server -- 127.0.0.1:9443 /tmp/wsmachine-cert.pem &
+//! cargo run --features tokio,rustls --example client_tokio -- wss://localhost:9443/ --ca /tmp/wsmachine-cert.pem
 //! ```
 //!
 //! Arguments: the address to listen on (default `127.0.0.1:9443`), then a path to write the
@@ -13,7 +13,8 @@
 //!
 //! Each connection gets the TLS handshake, then the same echo behaviour as `echo_server`
 //! (messages echoed unchanged, the client's close echoed and the stream shut down with a TLS
-//! close_notify), driven by `support/async_io.rs` over the `TlsStream`.
+//! close_notify), run by `wsmachine::tokio` over tokio-rustls's `TlsStream` (the server side
+//! of TLS stays the application's: the crate's `rustls` feature is for clients).
 
 use tokio::net::TcpListener;
 

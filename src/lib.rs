@@ -190,6 +190,12 @@
 //! | `futures-io` | no | the driver for the `futures-io` traits (smol, async-std), `wsmachine::futures_io`, deadlines on `futures-timer`; needs `std` |
 //! | `futures` | no | `futures` `Stream`/`Sink` of owned messages for the async driver's `WebSocket`, `Reader` and `Writer` (tokio or futures-io) |
 //! | `tracing` | no | `tracing` events from the drivers (never the core), target `wsmachine`: each upgrade, each end with its code and cause, transport failures |
+//! | `rustls` | no | `wss://` for clients in every driver ([`driver::Connector`]): rustls on its `aws-lc-rs` provider (post-quantum key exchange first), SNI, ALPN `http/1.1`, a `rustls::ClientConfig` or private CA of your own; needs `std` |
+//! | `rustls-native-roots` | no | `rustls`, with the operating system's roots as the default (`rustls-native-certs`) |
+//! | `rustls-webpki-roots` | no | `rustls`, with Mozilla's roots compiled in as the default (`webpki-roots`) |
+//!
+//! Clients connect through proxies (HTTP `CONNECT`, SOCKS5) with `std` alone:
+//! [`driver::proxy`], chosen from the environment as curl does.
 //!
 //! Without `std` the crate is `no_std` and needs only `alloc`.
 

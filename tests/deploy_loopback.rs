@@ -61,17 +61,31 @@ async fn wss_server() -> (
     (port, cert.pem, rx)
 }
 
+/// The crate's own `wss://` client (feature `rustls`), trusting exactly the server's
+/// certificate.
+#[cfg(feature = "rustls")]
+fn trusting(pem: &str) -> wsmachine::driver::Connector {
+    wsmachine::driver::Connector::new()
+        .direct()
+        .with_ca_pem(pem.as_bytes())
+        .unwrap()
+}
+
+#[cfg(feature = "rustls")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wss_echo_text_binary_and_clean_close() {
     let (port, pem, mut outcomes) = wss_server().await;
-    let tls = wss::client_config(pem.as_bytes()).unwrap();
     let url = format!("wss://127.0.0.1:{port}/");
-    let client = wss::connect(&url, tls, Config::new(), TIMEOUT)
-        .await
-        .unwrap();
+    let report = tokio::time::timeout(
+        TIMEOUT,
+        client_checks::run_tokio_with(&url, &trusting(&pem)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     // hello, 1 MiB binary, ping, close 1000: each echo checked, the close clean
     // (`Closed` with `ClosedLocally`), then the server's TLS close_notify and end of stream.
-    client_checks::run_async(client, &url).await.unwrap();
+    assert!(report.ends_with("over TLS"), "{report}");
 
     let (closed, stats) = tokio::time::timeout(TIMEOUT, outcomes.recv())
         .await
@@ -80,17 +94,22 @@ async fn wss_echo_text_binary_and_clean_close() {
     assert_echo_outcome(closed, stats);
 }
 
+#[cfg(feature = "rustls")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wss_client_refuses_a_certificate_it_was_not_given() {
     let (port, _pem, _outcomes) = wss_server().await;
     let other = wss::self_signed(&["localhost", "127.0.0.1"]).unwrap();
-    let tls = wss::client_config(other.pem.as_bytes()).unwrap();
     let url = format!("wss://127.0.0.1:{port}/");
-    let error = wss::connect(&url, tls, Config::new(), TIMEOUT)
-        .await
-        .err()
-        .unwrap();
-    assert!(error.contains("TLS handshake"), "{error}");
+    let connector = trusting(&other.pem);
+    let connecting = wsmachine::tokio::connect_with(&url, &connector);
+    match tokio::time::timeout(TIMEOUT, connecting).await.unwrap() {
+        Err(wsmachine::driver::Error::Tls(e)) => {
+            assert_eq!(e.server(), "127.0.0.1");
+            assert!(e.to_string().contains("invalid peer certificate"), "{e}");
+        }
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("trusted a certificate it was not given"),
+    }
 }
 
 /// wsmachine behind hyper (feature `http`).

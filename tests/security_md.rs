@@ -61,8 +61,9 @@ fn runs_as_a_test(file: &str, text: &str, name: &str) -> Result<(), String> {
     if text.match_indices(&format!("fn {name}(")).count() > 1 {
         return Err("more than one function of that name".into());
     }
-    // The attributes right above the function.
+    // The attributes right above the function (`async fn` for a `#[tokio::test]`).
     let before = &text[..at];
+    let before = before.strip_suffix("async ").unwrap_or(before);
     let attributes: Vec<&str> = before
         .lines()
         .rev()
@@ -74,7 +75,8 @@ fn runs_as_a_test(file: &str, text: &str, name: &str) -> Result<(), String> {
     let in_proptest = before
         .rfind("proptest! {")
         .is_some_and(|open| !before[open..].contains("\n}\n"));
-    if !attributes.contains(&"#[test]") && !in_proptest {
+    let test_attribute = |a: &&str| *a == "#[test]" || a.starts_with("#[tokio::test");
+    if !attributes.iter().any(test_attribute) && !in_proptest {
         return Err(format!("not a test (attributes: {attributes:?})"));
     }
     if attributes.iter().any(|a| a.starts_with("#[ignore")) {
@@ -99,8 +101,12 @@ fn runs_as_a_test(file: &str, text: &str, name: &str) -> Result<(), String> {
         let tests_module = before.rfind("#[cfg(test)]");
         let parent_declares = file.strip_suffix("/tests.rs").is_some_and(|parent| {
             let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-            std::fs::read_to_string(root.join(format!("{parent}.rs")))
-                .is_ok_and(|p| p.contains("#[cfg(test)]\nmod tests;"))
+            [format!("{parent}.rs"), format!("{parent}/mod.rs")]
+                .iter()
+                .any(|p| {
+                    std::fs::read_to_string(root.join(p))
+                        .is_ok_and(|p| p.contains("#[cfg(test)]\nmod tests;"))
+                })
         });
         if tests_module.is_none() && !parent_declares {
             return Err("outside a #[cfg(test)] module".into());
@@ -126,6 +132,8 @@ fn the_checker_rejects_what_would_not_run() {
         "a"
     )
     .is_ok());
+    assert!(runs_as_a_test(file, "#[tokio::test]\nasync fn a() {}\n", "a").is_ok());
+    assert!(runs_as_a_test(file, "async fn a() {}\n", "a").is_err());
     assert!(runs_as_a_test(file, "fn a() {}\n", "a").is_err());
     assert!(runs_as_a_test(file, "#[test]\n#[ignore]\nfn a() {}\n", "a").is_err());
     assert!(runs_as_a_test(

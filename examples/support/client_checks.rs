@@ -98,14 +98,12 @@ pub fn run_blocking(url: &str) -> Result<String, String> {
     ))
 }
 
-/// The conversation on the tokio driver over an open connection; returns a report line.
-pub async fn run_async<S>(
-    mut ws: wsmachine::tokio::WebSocket<S>,
+/// The conversation on the async driver (tokio's or any runtime's) over an open connection;
+/// returns a report line.
+pub async fn run_async<T: wsmachine::driver::Transport>(
+    mut ws: wsmachine::driver::WebSocket<T>,
     url: &str,
-) -> Result<String, String>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
+) -> Result<String, String> {
     let e = |e: wsmachine::driver::Error| e.to_string();
     ws.send_text("hello").await.map_err(e)?;
     expect_text(ws.recv_owned().await.map_err(e)?, "hello")?;
@@ -147,7 +145,26 @@ pub async fn connect_tokio(
         .map_err(|e| e.to_string())
 }
 
-/// The conversation on the tokio driver over TCP.
+/// The conversation on the tokio driver with `connector` (`ws://` or `wss://`, through the
+/// connector's proxy).
+pub async fn run_tokio_with(
+    url: &str,
+    connector: &wsmachine::driver::Connector,
+) -> Result<String, String> {
+    let ws = wsmachine::tokio::connect_with(url, connector)
+        .await
+        .map_err(|e| format!("connect to {url}: {e}"))?;
+    let tls = if ws.transport().is_tls() {
+        " over TLS"
+    } else {
+        ""
+    };
+    Ok(format!("{}{tls}", run_async(ws, url).await?))
+}
+
+/// The conversation on the tokio driver: the example clients' configuration, the proxy of
+/// the environment.
 pub async fn run_tokio(url: &str) -> Result<String, String> {
-    run_async(connect_tokio(url, client_config()).await?, url).await
+    let connector = wsmachine::driver::Connector::new().with_config(client_config());
+    run_tokio_with(url, &connector).await
 }

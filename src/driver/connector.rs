@@ -185,7 +185,7 @@ impl Connector {
     /// use std::sync::Arc;
     /// let roots = rustls::RootCertStore::empty(); // add a private CA here
     /// let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-    ///     rustls::crypto::ring::default_provider(),
+    ///     rustls::crypto::aws_lc_rs::default_provider(),
     /// ))
     /// .with_safe_default_protocol_versions()
     /// .unwrap()

@@ -123,6 +123,12 @@ impl From<io::Error> for Error {
     }
 }
 
+impl From<proxy::ProxyError> for Error {
+    fn from(e: proxy::ProxyError) -> Error {
+        Error::Proxy(e)
+    }
+}
+
 impl From<SendError> for Error {
     fn from(e: SendError) -> Error {
         Error::Send(e)

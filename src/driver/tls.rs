@@ -226,11 +226,11 @@ impl<T: Transport> Transport for TlsTransport<T> {
     }
 }
 
-/// The `ring` provider, given to each configuration instead of the process-wide default: an
-/// application that also links aws-lc-rs would otherwise make `ClientConfig::builder()`
-/// panic for want of a choice.
+/// The `aws-lc-rs` provider (X25519MLKEM768 first, with feature `prefer-post-quantum`), given
+/// to each configuration instead of the process-wide default: an application that also links
+/// `ring` would otherwise make `ClientConfig::builder()` panic for want of a choice.
 pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// A client configuration that trusts `roots`, offers ALPN `http/1.1` and sends no client
@@ -239,7 +239,7 @@ pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// # Errors
 ///
 /// rustls's, when the provider supports none of the safe protocol versions (never with
-/// `ring`).
+/// `aws-lc-rs`).
 pub(crate) fn config_with_roots(roots: RootCertStore) -> Result<ClientConfig, rustls::Error> {
     let mut config = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
@@ -296,7 +296,7 @@ pub(crate) fn default_config() -> Result<Arc<ClientConfig>, &'static str> {
             }
             config_with_roots(roots)
                 .map(Arc::new)
-                .map_err(|_| "the ring provider supports no safe TLS version")
+                .map_err(|_| "the aws-lc-rs provider supports no safe TLS version")
         })
         .clone()
 }

@@ -38,7 +38,7 @@
 //!
 //! # Behaviour
 //!
-//! - **Deadlines** are the connection's ([`Config`]): the handshake, the close, keepalive
+//! - **Deadlines** are the connection's ([`Config`](crate::Config)): the handshake, the close, keepalive
 //!   (on by default: a ping after 20 s of silence, 1011 if the peer stays silent 20 s more)
 //!   and idle, driven by `tokio::time` (so a paused test clock drives them too).
 //! - **Backpressure** cannot be got wrong: a send waits while more than the high-water mark

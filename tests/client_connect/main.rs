@@ -110,13 +110,17 @@ fn proxy_error(result: Result<impl Sized, Error>) -> wsmachine::driver::proxy::P
 }
 
 #[tokio::test]
-async fn wss_with_a_private_ca_passes_the_echo_checks_with_sni_and_alpn() {
+async fn wss_with_a_private_ca_passes_the_echo_checks_with_sni_alpn_and_post_quantum_key_exchange()
+{
     let ca = Ca::new("test CA");
     let (addr, seen) = pki::wss_echo(ca.leaf(&["localhost"], false)).await;
     let url = format!("wss://localhost:{}/", addr.port());
     let ws = connect(&url, &trusting(&ca)).await.unwrap();
     let session = ws.transport().tls_session().expect("TLS runs under wss://");
     assert_eq!(session.alpn_protocol(), Some(&b"http/1.1"[..]));
+    // aws-lc-rs with post-quantum key exchange first.
+    let group = session.negotiated_key_exchange_group().map(|g| g.name());
+    assert_eq!(group, Some(rustls::NamedGroup::X25519MLKEM768));
     echo_checks(ws).await;
     let seen = seen.lock().unwrap().clone();
     assert_eq!(

@@ -59,7 +59,7 @@ pub type Seen = Arc<Mutex<Vec<(Option<String>, Option<Vec<u8>>)>>>;
 /// what it saw of each client that completed TLS.
 pub async fn wss_echo(leaf: Leaf) -> (SocketAddr, Seen) {
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
+        rustls::crypto::aws_lc_rs::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()

@@ -318,3 +318,25 @@ fn socks5_refusals() {
     assert!(Tunnel::new(&plain, &long, 1).is_err());
     assert!(Tunnel::new(&Proxy::socks5("p", 1).with_credentials(&long, ""), "h", 1).is_err());
 }
+
+/// httpoxy (CVE-2016-5385): in a CGI program `HTTP_PROXY` may come from the request's
+/// `Proxy:` header, so upper case is ignored there, as Go does; lower case and the other
+/// variables still count.
+#[test]
+fn upper_case_http_proxy_is_ignored_in_a_cgi_program() {
+    let cgi = [("HTTP_PROXY", "http://evil:1"), ("REQUEST_METHOD", "GET")];
+    assert!(ProxyEnv::from_pairs(&cgi)
+        .proxy_for(false, "h", 80)
+        .unwrap()
+        .is_none());
+    let not_cgi = ProxyEnv::from_pairs(&cgi[..1]);
+    assert_eq!(
+        not_cgi.proxy_for(false, "h", 80).unwrap(),
+        Some(Proxy::http("evil", 1))
+    );
+    let lower = ProxyEnv::from_pairs(&[("http_proxy", "http://ok:1"), ("REQUEST_METHOD", "GET")]);
+    assert_eq!(
+        lower.proxy_for(false, "h", 80).unwrap(),
+        Some(Proxy::http("ok", 1))
+    );
+}
