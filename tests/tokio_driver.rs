@@ -482,3 +482,78 @@ async fn an_idle_connection_gives_its_buffers_back_through_the_driver() {
     let memory = server.await.unwrap();
     assert_eq!(memory.total(), 0, "{memory:?}");
 }
+
+/// A stream that buffers what is written until a flush, and finishes a flush only at its
+/// second attempt (as a TLS stream does when its records do not all go out at once).
+#[derive(Default)]
+struct SlowFlush {
+    buffered: usize,
+    delivered: usize,
+    flush_attempts: usize,
+}
+
+impl wsmachine::driver::Transport for SlowFlush {
+    fn poll_read(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+        _: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Pending
+    }
+    fn poll_write(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.buffered += buf.len();
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.flush_attempts += 1;
+        if self.flush_attempts % 2 == 1 {
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        self.delivered += std::mem::take(&mut self.buffered);
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn now(&self) -> wsmachine::Timestamp {
+        wsmachine::Timestamp::ZERO
+    }
+    fn poll_timer(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+        _: wsmachine::Timestamp,
+    ) -> std::task::Poll<()> {
+        std::task::Poll::Pending
+    }
+}
+
+/// `flush` returns once the stream's own flush finished, not when the bytes were merely
+/// handed to it: over TLS, records wait inside the TLS session until then.
+#[tokio::test]
+async fn flush_waits_for_the_streams_own_flush() {
+    let mut ws = wsmachine::driver::WebSocket::from_upgraded_transport(
+        SlowFlush::default(),
+        wsmachine::Role::Server,
+        Config::new(),
+        &[],
+    )
+    .unwrap();
+    ws.send_text("hello").await.unwrap();
+    tokio::time::timeout(TIMEOUT, ws.flush())
+        .await
+        .unwrap()
+        .unwrap();
+    let stream = ws.transport();
+    assert_eq!((stream.buffered, stream.delivered), (0, 7));
+}

@@ -6,6 +6,7 @@
 use core::time::Duration;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::time::Instant;
 
 use super::{Hooks, WebSocket};
 use crate::driver::proxy::{ProxyErrorKind, Tunnel, TunnelStep};
@@ -170,19 +171,23 @@ pub fn connect_route(
     route: &Route<'_>,
     connector: &Connector,
 ) -> Result<(WebSocket<ClientStream>, OwnedResponse), Error> {
-    let limit = connector.config().handshake_timeout;
-    let mut tcp = open(route.first_hop(), limit).map_err(|e| route.unreachable(e))?;
+    // Each step before the WebSocket handshake (the TCP connection, the proxy's answer, the
+    // TLS handshake) ends by a deadline `handshake_timeout` after it starts, however slowly
+    // the peer drips bytes: every read and write waits at most the time left.
+    let limit = connector
+        .config()
+        .handshake_timeout
+        .map(|t| t.max(Duration::from_millis(1)));
+    let deadline = || limit.map(|t| Instant::now() + t);
+    let mut tcp = open(route.first_hop(), deadline()).map_err(|e| route.unreachable(e))?;
     let _ = tcp.set_nodelay(true);
-    // The proxy's answer and the TLS handshake wait at most the handshake deadline each.
-    tcp.set_read_timeout(limit)?;
-    tcp.set_write_timeout(limit)?;
     if let Some(proxy) = route.proxy() {
         let (host, port) = route.destination();
         let mut tunnel = Tunnel::new(proxy, host, port).map_err(Error::Proxy)?;
-        run_tunnel(&mut tcp, &mut tunnel).map_err(Error::Proxy)?;
+        run_tunnel(&mut tcp, &mut tunnel, deadline()).map_err(Error::Proxy)?;
     }
     let stream = if route.is_secure() {
-        secure(tcp, route, connector)?
+        secure(tcp, route, connector, deadline())?
     } else {
         ClientStream {
             inner: Layer::Plain(tcp),
@@ -196,14 +201,39 @@ pub fn connect_route(
     )
 }
 
-/// A TCP connection to `host:port`, trying each address it resolves to, each within `limit`.
-fn open((host, port): (&str, u16), limit: Option<Duration>) -> io::Result<TcpStream> {
-    let Some(limit) = limit else {
-        return TcpStream::connect((host, port));
+/// The time left before `deadline` (`None`: no deadline); `TimedOut` once it passed.
+fn time_left(deadline: Option<Instant>) -> io::Result<Option<Duration>> {
+    let Some(deadline) = deadline else {
+        return Ok(None);
     };
+    match deadline.checked_duration_since(Instant::now()) {
+        Some(left) if !left.is_zero() => Ok(Some(left)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the handshake deadline passed",
+        )),
+    }
+}
+
+/// Sets `tcp`'s read and write timeouts to the time left before `deadline`.
+fn arm(tcp: &TcpStream, deadline: Option<Instant>) -> io::Result<()> {
+    let left = time_left(deadline)?;
+    tcp.set_read_timeout(left)?;
+    tcp.set_write_timeout(left)
+}
+
+/// A TCP connection to `host:port`, trying each address it resolves to, all before
+/// `deadline`.
+fn open((host, port): (&str, u16), deadline: Option<Instant>) -> io::Result<TcpStream> {
+    if deadline.is_none() {
+        return TcpStream::connect((host, port));
+    }
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the name resolves to no address");
     for address in (host, port).to_socket_addrs()? {
-        match TcpStream::connect_timeout(&address, limit) {
+        let Some(left) = time_left(deadline)? else {
+            break;
+        };
+        match TcpStream::connect_timeout(&address, left) {
             Ok(stream) => return Ok(stream),
             Err(e) => last = e,
         }
@@ -211,10 +241,11 @@ fn open((host, port): (&str, u16), limit: Option<Duration>) -> io::Result<TcpStr
     Err(last)
 }
 
-/// Runs `tunnel` over `tcp` (whose timeouts are the deadline).
+/// Runs `tunnel` over `tcp` until it opens, the proxy refuses, or `deadline`.
 fn run_tunnel(
     tcp: &mut TcpStream,
     tunnel: &mut Tunnel,
+    deadline: Option<Instant>,
 ) -> Result<(), crate::driver::proxy::ProxyError> {
     let failed = |tunnel: &Tunnel, e: io::Error| {
         let kind = match e.kind() {
@@ -225,6 +256,7 @@ fn run_tunnel(
     };
     let mut scratch = [0u8; 512];
     loop {
+        arm(tcp, deadline).map_err(|e| failed(tunnel, e))?;
         match tunnel.step() {
             TunnelStep::Done => return Ok(()),
             TunnelStep::Write => match tcp.write(tunnel.output()) {
@@ -246,13 +278,13 @@ fn run_tunnel(
     }
 }
 
-/// TLS over `tcp` to the route's destination, its handshake done (within the socket's
-/// timeouts).
+/// TLS over `tcp` to the route's destination, its handshake done before `deadline`.
 #[cfg(feature = "rustls")]
 fn secure(
     mut tcp: TcpStream,
     route: &Route<'_>,
     connector: &Connector,
+    deadline: Option<Instant>,
 ) -> Result<ClientStream, Error> {
     use crate::driver::TlsError;
     let (server, _) = route.destination();
@@ -271,12 +303,46 @@ fn secure(
         .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
     let mut conn = rustls::ClientConnection::new(config, name)
         .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidData, e)))?;
-    while conn.is_handshaking() {
-        conn.complete_io(&mut tcp).map_err(tls_error)?;
-    }
+    tls_handshake(&mut conn, &mut tcp, deadline).map_err(tls_error)?;
     Ok(ClientStream {
         inner: Layer::Tls(std::boxed::Box::new(rustls::StreamOwned::new(conn, tcp))),
     })
+}
+
+/// The TLS handshake record by record (not rustls's `complete_io`, which reads on while
+/// records arrive), so that every read waits at most the time left before `deadline`.
+#[cfg(feature = "rustls")]
+fn tls_handshake(
+    conn: &mut rustls::ClientConnection,
+    tcp: &mut TcpStream,
+    deadline: Option<Instant>,
+) -> io::Result<()> {
+    while conn.is_handshaking() || conn.wants_write() {
+        arm(tcp, deadline)?;
+        let result = if conn.wants_write() {
+            conn.write_tls(tcp).map(|_| ())
+        } else {
+            match conn.read_tls(tcp) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection during the TLS handshake",
+                    ))
+                }
+                Ok(_) => conn.process_new_packets().map(|_| ()).map_err(|e| {
+                    // The alert that says why goes out first, if it can.
+                    let _ = conn.write_tls(tcp);
+                    io::Error::new(io::ErrorKind::InvalidData, e)
+                }),
+                Err(e) => Err(e),
+            }
+        };
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => other?,
+        }
+    }
+    Ok(())
 }
 
 /// Without `rustls`, [`Connector::route_request`] refuses `wss://` before this is reached.
@@ -285,6 +351,7 @@ fn secure(
     _tcp: TcpStream,
     route: &Route<'_>,
     _connector: &Connector,
+    _deadline: Option<Instant>,
 ) -> Result<ClientStream, Error> {
     Err(Error::Tls(crate::driver::TlsError::new(
         route.destination().0,

@@ -31,10 +31,11 @@ const READ_CHUNK: usize = 16 * 1024;
 /// let addr = listener.local_addr()?;
 /// let server = std::thread::spawn(move || -> Result<(), wsmachine::driver::Error> {
 ///     let (mut reader, mut writer) = wsmachine::blocking::accept(listener.accept()?.0)?.split()?;
-///     // A ticker on a thread of its own while this one receives.
+///     // A ticker on a thread of its own while this one receives (the pong first: once the
+///     // client has the tick it may close, and nothing can be sent after that).
 ///     let ticker = std::thread::spawn(move || {
-///         writer.send_text("tick")?;
 ///         writer.pong(b"")?;
+///         writer.send_text("tick")?;
 ///         Ok::<_, wsmachine::driver::Error>(writer)
 ///     });
 ///     assert_eq!(reader.recv_owned()?, Some(OwnedMessage::Text("hello".into())));

@@ -141,8 +141,10 @@ impl Connector {
         }
     }
 
-    /// The connection's configuration; its `handshake_timeout` also bounds the proxy's
-    /// answer and the TLS handshake. Example on [`Connector`].
+    /// The connection's configuration. Its `handshake_timeout` also bounds each step before
+    /// the WebSocket handshake, each on its own: the TCP connection, the proxy's answer, the
+    /// TLS handshake (so a connection can take up to four times it in all).
+    /// Example on [`Connector`].
     #[must_use]
     pub fn with_config(mut self, config: Config) -> Connector {
         self.config = config;

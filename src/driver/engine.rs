@@ -190,7 +190,8 @@ impl<T: Transport> Io<T> {
         if self.unflushed && self.session.failure().is_ok() {
             if let Poll::Ready(result) = self.transport.poll_flush(cx) {
                 self.unflushed = false;
-                moved |= result.is_err();
+                // Progress: a caller waiting for the flush (`flush`) is done now.
+                moved = true;
                 self.session.on_flush(result);
             }
         }
@@ -363,11 +364,12 @@ impl<T: Transport> Io<T> {
         }
     }
 
-    /// Writes all pending output (reading nothing).
+    /// Writes all pending output and flushes the stream (reading nothing): a TLS stream's
+    /// records are out, not only handed to it.
     pub(crate) fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         loop {
             self.session.failure()?;
-            if !self.session.wants_write() || self.is_done() {
+            if (!self.session.wants_write() && !self.unflushed) || self.is_done() {
                 return Poll::Ready(Ok(()));
             }
             match self.poll_out(cx) {

@@ -305,8 +305,10 @@ impl Answer {
     }
 }
 
-/// The first step of connecting to a `ws://` URL, for every driver: the request to send,
-/// and the host and port to open a TCP connection to (brackets taken off an IPv6 address).
+/// The request and the address for a `ws://` URL, direct: [`Connector::route`] without a
+/// proxy, for a driver that opens plain TCP itself (the host and port to connect to, brackets
+/// taken off an IPv6 address). For `wss://` and proxies, use the [`Connector`] and its
+/// [`Route`].
 ///
 /// ```
 /// let (request, (host, port)) = wsmachine::driver::url_request("ws://[::1]:9002/chat?room=1")?;
@@ -319,15 +321,14 @@ impl Answer {
 /// # Errors
 ///
 /// [`Error::Handshake`] with [`HandshakeError::InvalidRequest`] for a URL that is not
-/// `ws://` (`wss://` needs a TLS stream: connect one and use the driver's `connect`).
+/// `ws://`.
 pub fn url_request(url: &str) -> Result<(ClientRequest<'_>, (&str, u16)), Error> {
     let request = ClientRequest::from_uri(url).map_err(Error::Handshake)?;
     if request.is_secure() {
         return Err(Error::Handshake(HandshakeError::InvalidRequest));
     }
-    let host = request.host().trim_start_matches('[').trim_end_matches(']');
-    let port = request.effective_port();
-    Ok((request, (host, port)))
+    let route = Connector::new().direct().route_request(request)?;
+    Ok((request, route.destination()))
 }
 
 /// `tracing` (feature `tracing`): the upgrade, at debug level.

@@ -330,6 +330,18 @@ async fn a_proxy_that_is_not_there_or_never_answers_is_an_error_that_names_it() 
         .with_config(Config::new().with_handshake_timeout(Some(Duration::from_millis(300))));
     let e = proxy_error(connect(&url, &quick).await);
     assert!(matches!(e.kind(), ProxyErrorKind::Timeout), "{e}");
+    // A proxy that drips its answer a byte at a time meets the same deadline.
+    let dripping = format!("http://{}", proxies::dripping().await);
+    let slow = with_env(&[("ALL_PROXY", &dripping)], &ca)
+        .with_config(Config::new().with_handshake_timeout(Some(Duration::from_millis(300))));
+    let started = std::time::Instant::now();
+    let e = proxy_error(connect(&url, &slow).await);
+    assert!(matches!(e.kind(), ProxyErrorKind::Timeout), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -388,6 +400,19 @@ fn blocking_clients_get_wss_and_both_proxies() {
         .with_config(Config::new().with_handshake_timeout(Some(Duration::from_millis(300))));
     let e = proxy_error(connect(&plain, &quick));
     assert!(matches!(e.kind(), ProxyErrorKind::Timeout), "{e}");
+    // A proxy that drips its answer a byte at a time: the deadline counts from the start,
+    // not from the last byte.
+    let dripping = rt.block_on(proxies::dripping());
+    let slow = with_env(&[("ALL_PROXY", &format!("http://{dripping}"))], &ca)
+        .with_config(Config::new().with_handshake_timeout(Some(Duration::from_millis(300))));
+    let started = std::time::Instant::now();
+    let e = proxy_error(connect(&plain, &slow));
+    assert!(matches!(e.kind(), ProxyErrorKind::Timeout), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     let other = Ca::new("another CA");
     match connect(&secure, &trusting(&other)) {
         Err(Error::Tls(e)) => assert!(matches!(

@@ -180,3 +180,25 @@ pub async fn closed_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap()
 }
+
+/// A proxy that answers one byte every 100 ms (a valid head that never ends: a header value
+/// that goes on), for at most 20 s.
+pub async fn dripping() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let head = b"HTTP/1.1 200 OK\r\nX-Slow: ";
+                for i in 0..200 {
+                    let byte = head.get(i).copied().unwrap_or(b'a');
+                    if client.write_all(&[byte]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            });
+        }
+    });
+    addr
+}

@@ -10,7 +10,9 @@ use super::{redact, split_host_port, Proxy, ProxyError, ProxyErrorKind};
 /// The proxy settings of an environment: the values of `https_proxy`, `http_proxy`,
 /// `all_proxy` and `no_proxy` (each in lower case, else upper case; an empty value counts as
 /// unset). Example in the [module docs](super).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// It debugs with the proxies' credentials left out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ProxyEnv {
     https: Option<(&'static str, String)>,
     http: Option<(&'static str, String)>,
@@ -103,6 +105,21 @@ impl ProxyEnv {
             ),
             kind => ProxyError::new(e.proxy, kind),
         })
+    }
+}
+
+impl core::fmt::Debug for ProxyEnv {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let shown = |v: &Option<(&'static str, String)>| {
+            v.as_ref()
+                .map(|(name, value)| std::format!("{name}={}", redact(value)))
+        };
+        f.debug_struct("ProxyEnv")
+            .field("https", &shown(&self.https))
+            .field("http", &shown(&self.http))
+            .field("all", &shown(&self.all))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
     }
 }
 

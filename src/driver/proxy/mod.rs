@@ -135,8 +135,18 @@ impl Proxy {
                 _ => return Err(invalid("the scheme is not http, socks5 or socks5h")),
             },
         };
-        // Anything after the authority ("/", a path) is ignored, as curl and Python do.
+        // Anything after the authority ("/", a path) is ignored, as curl and Python do; an '@'
+        // there means a password with an unencoded '/', '?' or '#', which would otherwise
+        // make its start the host (and show it in errors).
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if rest
+            .get(authority.len()..)
+            .is_some_and(|after| after.contains('@'))
+        {
+            return Err(invalid(
+                "an '@' after the host: percent-encode '/', '?' and '#' in the credentials",
+            ));
+        }
         let (userinfo, hostport) = match authority.rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),

@@ -125,6 +125,16 @@ fn proxy_urls() {
         ("http://a%zz@p:1", None),
         ("http://a%+f@p:1", None),
         ("http://[::1", None),
+        ("http://admin:12/34@proxy:3128", None),
+        (
+            "http://admin:12%2F34@proxy:3128",
+            Some((
+                ProxyKind::HttpConnect,
+                "proxy",
+                3128,
+                Some(("admin", "12/34")),
+            )),
+        ),
     ];
     for &(url, want) in table {
         let got = Proxy::parse(url).ok();
@@ -135,6 +145,8 @@ fn proxy_urls() {
     }
     let p = Proxy::parse("http://me:hunter2@p:1").unwrap();
     assert!(!std::format!("{p:?} {p}").contains("hunter2"));
+    let e = Proxy::parse("http://admin:hunter2/x@proxy:3128").unwrap_err();
+    assert!(!std::format!("{e} {e:?}").contains("hunter2"), "{e}");
     assert_eq!(Proxy::http("::1", 1).to_string(), "http://[::1]:1");
 }
 
@@ -339,4 +351,90 @@ fn upper_case_http_proxy_is_ignored_in_a_cgi_program() {
         lower.proxy_for(false, "h", 80).unwrap(),
         Some(Proxy::http("ok", 1))
     );
+}
+
+proptest::proptest! {
+    /// Whatever a proxy answers, in whatever pieces, the tunnel never panics, never takes
+    /// more than it asked for, holds at most 8 KiB of answer, and ends in an error or open.
+    #[test]
+    fn any_answer_in_any_pieces_ends_in_an_error_or_an_open_tunnel(
+        socks in proptest::bool::ANY,
+        credentials in proptest::bool::ANY,
+        answer in proptest::collection::vec(proptest::num::u8::ANY, 0..10_000),
+        pieces in proptest::collection::vec(1usize..600, 1..40),
+    ) {
+        let mut proxy = if socks { Proxy::socks5("p", 1) } else { Proxy::http("p", 1) };
+        if credentials {
+            proxy = proxy.with_credentials("u", "p");
+        }
+        let mut tunnel = Tunnel::new(&proxy, "example.com", 443).unwrap();
+        let mut rest: &[u8] = &answer;
+        let mut pieces = pieces.iter().cycle();
+        let mut taken = 0;
+        loop {
+            match tunnel.step() {
+                TunnelStep::Write => {
+                    let n = tunnel.output().len();
+                    tunnel.written(n);
+                }
+                TunnelStep::Read(room) => {
+                    proptest::prop_assert!(room > 0);
+                    if rest.is_empty() {
+                        break; // the proxy closed: `closed()` is the error
+                    }
+                    let n = room.min(rest.len()).min(*pieces.next().unwrap());
+                    let (now, later) = rest.split_at(n);
+                    rest = later;
+                    taken += n;
+                    proptest::prop_assert!(taken <= 8 * 1024, "{taken}");
+                    if tunnel.receive(now).is_err() {
+                        break;
+                    }
+                }
+                TunnelStep::Done => break,
+            }
+        }
+    }
+}
+
+/// Nothing that holds a proxy's credentials shows them when debugged: the environment, the
+/// tunnel (whose requests carry them), the proxy.
+#[test]
+fn credentials_never_show_in_debug_output() {
+    let env = ProxyEnv::from_pairs(&[("HTTPS_PROXY", "http://me:hunter2@p:1")]);
+    let proxy = env.proxy_for(true, "h", 443).unwrap().unwrap();
+    let http = Tunnel::new(&proxy, "h", 443).unwrap();
+    let socks = Tunnel::new(
+        &Proxy::socks5("p", 1).with_credentials("me", "hunter2"),
+        "h",
+        1,
+    )
+    .unwrap();
+    let shown = std::format!("{env:?} {proxy:?} {http:?} {socks:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    // base64("me:hunter2"), as the Basic credentials would show it.
+    assert!(!shown.contains("bWU6aHVudGVyMg"), "{shown}");
+    assert!(shown.contains("http://p:1"), "{shown}");
+}
+
+/// A destination goes into `CONNECT` verbatim, so one that is not a host cannot be asked:
+/// no second request can be smuggled through it.
+#[test]
+fn a_destination_that_is_not_a_host_is_refused() {
+    for host in [
+        "",
+        "a b",
+        "a:443 HTTP/1.1\r\nX: y\r\n\r\nCONNECT internal",
+        "a/b",
+        "u@h",
+    ] {
+        for proxy in [Proxy::http("p", 1), Proxy::socks5("p", 1)] {
+            let e = Tunnel::new(&proxy, host, 443).unwrap_err();
+            assert!(
+                matches!(e.kind(), ProxyErrorKind::Unsupported(_)),
+                "{host:?}"
+            );
+        }
+    }
+    assert!(Tunnel::new(&Proxy::http("p", 1), "[fe80::1%25eth0]", 1).is_ok());
 }

@@ -41,7 +41,8 @@ pub enum TunnelStep {
 /// assert_eq!(tunnel.step(), TunnelStep::Done);
 /// # Ok::<(), wsmachine::driver::proxy::ProxyError>(())
 /// ```
-#[derive(Debug)]
+///
+/// It debugs without its requests, which carry the proxy's credentials.
 pub struct Tunnel {
     proxy: String,
     output: Vec<u8>,
@@ -69,17 +70,37 @@ enum State {
     Done,
 }
 
+impl core::fmt::Debug for Tunnel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tunnel")
+            .field("proxy", &self.proxy)
+            .field("state", &self.state)
+            .field("to_write", &self.output().len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Tunnel {
     /// A tunnel to `host:port` (an IPv6 address with or without brackets) through `proxy`.
     /// Example on [`Tunnel`].
     ///
     /// # Errors
     ///
-    /// [`ProxyErrorKind::Unsupported`] for a SOCKS5 user name, password or host name longer
-    /// than 255 bytes.
+    /// [`ProxyErrorKind::Unsupported`] for a host that is not a host name or address (empty,
+    /// or with spaces, line ends, `/`, `@`), or a SOCKS5 user name, password or host name
+    /// longer than 255 bytes.
     pub fn new(proxy: &Proxy, host: &str, port: u16) -> Result<Tunnel, ProxyError> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let name = proxy.to_string();
+        // A host goes into the request verbatim: nothing but a name's or an address's
+        // characters (RFC 3986 reg-name and IPv6), so no request can be smuggled in it.
+        let host_byte = |b: u8| b.is_ascii_alphanumeric() || b"-._~%:!$&'()*+,;=".contains(&b);
+        if host.is_empty() || !host.bytes().all(host_byte) {
+            return Err(ProxyError::new(
+                name,
+                ProxyErrorKind::Unsupported("a destination that is not a host name or address"),
+            ));
+        }
         let unsupported = |what| ProxyError::new(name.clone(), ProxyErrorKind::Unsupported(what));
         let mut tunnel = Tunnel {
             proxy: name.clone(),
