@@ -190,8 +190,7 @@ impl<T: Transport> Io<T> {
         if self.unflushed && self.session.failure().is_ok() {
             if let Poll::Ready(result) = self.transport.poll_flush(cx) {
                 self.unflushed = false;
-                // Progress: a caller waiting for the flush (`flush`) is done now.
-                moved = true;
+                moved |= result.is_err();
                 self.session.on_flush(result);
             }
         }
@@ -369,8 +368,19 @@ impl<T: Transport> Io<T> {
     pub(crate) fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         loop {
             self.session.failure()?;
-            if (!self.session.wants_write() && !self.unflushed) || self.is_done() {
+            if self.is_done() {
                 return Poll::Ready(Ok(()));
+            }
+            if !self.session.wants_write() {
+                if !self.unflushed {
+                    return Poll::Ready(Ok(()));
+                }
+                let Poll::Ready(result) = self.transport.poll_flush(cx) else {
+                    return Poll::Pending;
+                };
+                self.unflushed = false;
+                self.session.on_flush(result);
+                continue;
             }
             match self.poll_out(cx) {
                 Poll::Ready(Ok(())) => {}
