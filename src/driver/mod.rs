@@ -4,6 +4,7 @@
 //! `wsmachine::futures_io` name it for their streams). Nothing here opens a socket or
 //! chooses a runtime: the transports own the streams and the clocks.
 
+mod client_transport;
 mod commands;
 mod connector;
 mod engine;
@@ -20,8 +21,9 @@ mod transport;
 
 pub mod proxy;
 
+pub use client_transport::ClientTransport;
 pub(crate) use commands::send_commands;
-pub use connector::{ClientTransport, Connector, Route, TlsError};
+pub use connector::{Connector, Route, TlsError};
 #[cfg(any(feature = "tokio", feature = "futures-io"))]
 pub(crate) use runtime::runtime_constructors;
 pub use session::{os_seed, upgraded, Handshake, Next, NextEvent, Session};

@@ -129,44 +129,41 @@ async fn wss_with_a_private_ca_passes_the_echo_checks_with_sni_alpn_and_post_qua
     );
 }
 
+/// The certificate error of a `wss://localhost` connection to a server whose certificate
+/// (from the test CA) names `names` (`expired`: valid 2019 to 2020 only), the client trusting
+/// the test CA or (`other_ca`) another.
+async fn refusal(names: &[&str], expired: bool, other_ca: bool) -> CertificateError {
+    let ca = Ca::new("test CA");
+    let (addr, _) = pki::wss_echo(ca.leaf(names, expired)).await;
+    let url = format!("wss://localhost:{}/", addr.port());
+    let trusted = if other_ca { Ca::new("another CA") } else { ca };
+    certificate_error(&url, &trusting(&trusted)).await
+}
+
 #[tokio::test]
 async fn wss_refuses_a_certificate_from_another_ca() {
-    let ca = Ca::new("test CA");
-    let (addr, _) = pki::wss_echo(ca.leaf(&["localhost"], false)).await;
-    let url = format!("wss://localhost:{}/", addr.port());
-    let other = Ca::new("another CA");
-    let error = certificate_error(&url, &trusting(&other)).await;
+    let error = refusal(&["localhost"], false, true).await;
     assert_eq!(error, CertificateError::UnknownIssuer);
 }
 
 #[tokio::test]
 async fn wss_refuses_a_certificate_for_another_name() {
-    let ca = Ca::new("test CA");
-    let (addr, _) = pki::wss_echo(ca.leaf(&["chat.example"], false)).await;
-    let url = format!("wss://localhost:{}/", addr.port());
-    let error = certificate_error(&url, &trusting(&ca)).await;
-    assert!(
-        matches!(
-            error,
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
-        ),
-        "{error:?}"
+    let error = refusal(&["chat.example"], false, false).await;
+    let other_name = matches!(
+        error,
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
     );
+    assert!(other_name, "{error:?}");
 }
 
 #[tokio::test]
 async fn wss_refuses_an_expired_certificate() {
-    let ca = Ca::new("test CA");
-    let (addr, _) = pki::wss_echo(ca.leaf(&["localhost"], true)).await;
-    let url = format!("wss://localhost:{}/", addr.port());
-    let error = certificate_error(&url, &trusting(&ca)).await;
-    assert!(
-        matches!(
-            error,
-            CertificateError::Expired | CertificateError::ExpiredContext { .. }
-        ),
-        "{error:?}"
+    let error = refusal(&["localhost"], true, false).await;
+    let expired = matches!(
+        error,
+        CertificateError::Expired | CertificateError::ExpiredContext { .. }
     );
+    assert!(expired, "{error:?}");
 }
 
 #[tokio::test]
