@@ -79,6 +79,9 @@ fn no_proxy_suffixes_match_whole_labels_and_addresses_only_as_addresses() {
     assert!(!no_proxy_matches("10.0.0.0/8", "fd00::1", 1));
     assert!(no_proxy_matches("0.0.0.0/0", "8.8.8.8", 1));
     assert!(!no_proxy_matches("10.0.0.0/33", "10.0.0.1", 1));
+    assert!(no_proxy_matches("10.0.0.1/32", "10.0.0.1", 1));
+    assert!(!no_proxy_matches("10.0.0.1/32", "10.0.0.2", 1));
+    assert!(no_proxy_matches("::1/128", "::1", 1));
     assert!(!no_proxy_matches("10.0.0.1", "10.0.0.10", 1));
     assert!(!no_proxy_matches(".", "example.com", 1));
     assert!(!no_proxy_matches("host:notaport", "host", 1));
@@ -117,6 +120,10 @@ fn proxy_urls() {
             "http://user@p:1",
             Some((ProxyKind::HttpConnect, "p", 1, Some(("user", "")))),
         ),
+        (
+            "http://%41b:%25@p:1",
+            Some((ProxyKind::HttpConnect, "p", 1, Some(("Ab", "%")))),
+        ),
         ("https://p:1", None),
         ("socks4://p:1", None),
         ("http://p:99999", None),
@@ -125,6 +132,11 @@ fn proxy_urls() {
         ("http://a%zz@p:1", None),
         ("http://a%+f@p:1", None),
         ("http://[::1", None),
+        (
+            "http://[::1]",
+            Some((ProxyKind::HttpConnect, "::1", 80, None)),
+        ),
+        ("http://[::1]x:80", None),
         ("http://admin:12/34@proxy:3128", None),
         (
             "http://admin:12%2F34@proxy:3128",
@@ -145,6 +157,15 @@ fn proxy_urls() {
     }
     let p = Proxy::parse("http://me:hunter2@p:1").unwrap();
     assert!(!std::format!("{p:?} {p}").contains("hunter2"));
+    assert_eq!(
+        std::format!("{p:?}"),
+        r#"Proxy { url: "http://p:1", credentials: Some("<redacted>") }"#
+    );
+    // An invalid URL's error names it, credentials left out; https:// proxies say why.
+    let e = Proxy::parse("socks4://me:hunter2@p:1080").unwrap_err();
+    assert_eq!(e.proxy(), "socks4://p:1080");
+    let e = Proxy::parse("https://p:443").unwrap_err();
+    assert!(e.to_string().contains("TLS to the proxy"), "{e}");
     let e = Proxy::parse("http://admin:hunter2/x@proxy:3128").unwrap_err();
     assert!(!std::format!("{e} {e:?}").contains("hunter2"), "{e}");
     assert_eq!(Proxy::http("::1", 1).to_string(), "http://[::1]:1");
@@ -232,6 +253,22 @@ fn http_refusals_name_the_status_and_the_proxy() {
     assert!(matches!(e.kind(), ProxyErrorKind::Malformed(_)));
 }
 
+/// An answer head may take up to 8 KiB (long `Via` or `Set-Cookie` lines), not a byte more.
+#[test]
+fn http_answer_heads_up_to_8_kib_are_read() {
+    let head = |len: usize| {
+        let mut head = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
+        head.resize(len - 4, b'a');
+        head.extend_from_slice(b"\r\n\r\n");
+        head
+    };
+    let mut t = Tunnel::new(&Proxy::http("p", 1), "h", 80).unwrap();
+    run(&mut t, &[&head(8 * 1024)]).unwrap();
+    let mut t = Tunnel::new(&Proxy::http("p", 1), "h", 80).unwrap();
+    let e = run(&mut t, &[&head(8 * 1024 + 1)]).unwrap_err();
+    assert!(matches!(e.kind(), ProxyErrorKind::Malformed(_)), "{e}");
+}
+
 #[test]
 fn http_bytes_after_the_answer_are_refused() {
     let mut t = Tunnel::new(&Proxy::http("p", 1), "h", 80).unwrap();
@@ -310,6 +347,10 @@ fn socks5_refusals() {
             matches!(k, ProxyErrorKind::Malformed(_))
         }),
         (&plain, &[&[4, 0]], |k| {
+            matches!(k, ProxyErrorKind::Malformed(_))
+        }),
+        // RFC 1929: the authentication answer's version is 1.
+        (&creds, &[&[5, 2], &[5, 0]], |k| {
             matches!(k, ProxyErrorKind::Malformed(_))
         }),
         (&plain, &[&[5, 0], &[5, 0, 0, 9, 0]], |k| {
@@ -415,6 +456,14 @@ fn credentials_never_show_in_debug_output() {
     // base64("me:hunter2"), as the Basic credentials would show it.
     assert!(!shown.contains("bWU6aHVudGVyMg"), "{shown}");
     assert!(shown.contains("http://p:1"), "{shown}");
+    assert!(
+        std::format!("{env:?}").contains("HTTPS_PROXY=http://p:1"),
+        "{env:?}"
+    );
+    assert!(
+        std::format!("{http:?}").starts_with("Tunnel { proxy: \"http://p:1\""),
+        "{http:?}"
+    );
 }
 
 /// A destination goes into `CONNECT` verbatim, so one that is not a host cannot be asked:
