@@ -299,10 +299,7 @@ fn secure(
         };
         Error::Tls(TlsError::new(server, e))
     };
-    let name = rustls::pki_types::ServerName::try_from(std::string::String::from(server))
-        .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
-    let mut conn = rustls::ClientConnection::new(config, name)
-        .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidData, e)))?;
+    let mut conn = crate::driver::tls_client_session(config, server).map_err(Error::Tls)?;
     tls_handshake(&mut conn, &mut tcp, deadline).map_err(tls_error)?;
     Ok(ClientStream {
         inner: Layer::Tls(std::boxed::Box::new(rustls::StreamOwned::new(conn, tcp))),
@@ -353,11 +350,7 @@ fn secure(
     _connector: &Connector,
     _deadline: Option<Instant>,
 ) -> Result<ClientStream, Error> {
-    Err(Error::Tls(crate::driver::TlsError::new(
+    Err(Error::Tls(crate::driver::TlsError::needs_rustls(
         route.destination().0,
-        io::Error::new(
-            io::ErrorKind::Unsupported,
-            "wss:// needs the feature `rustls`",
-        ),
     )))
 }

@@ -45,6 +45,18 @@ impl TlsError {
         }
     }
 
+    /// `wss://` asked for in a build without the feature `rustls`.
+    pub(crate) fn needs_rustls(server: &str) -> TlsError {
+        TlsError::new(
+            server,
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                "wss:// needs the feature `rustls` (or make the TLS stream yourself and use \
+                 the driver's WebSocket::connect)",
+            ),
+        )
+    }
+
     /// The server's name (or address) as the URL gave it.
     #[must_use]
     pub fn server(&self) -> &str {
@@ -246,14 +258,7 @@ impl Connector {
         let port = request.effective_port();
         let secure = request.is_secure();
         if secure && !cfg!(feature = "rustls") {
-            return Err(Error::Tls(TlsError::new(
-                host,
-                io::Error::new(
-                    io::ErrorKind::Unsupported,
-                    "wss:// needs the feature `rustls` (or make the TLS stream yourself and \
-                     use the driver's WebSocket::connect)",
-                ),
-            )));
+            return Err(Error::Tls(TlsError::needs_rustls(host)));
         }
         let proxy = match &self.proxy {
             ProxyChoice::ProcessEnv => ProxyEnv::from_process().proxy_for(secure, host, port),
@@ -477,11 +482,5 @@ async fn secure<T: Transport>(
     route: &Route<'_>,
     _connector: &Connector,
 ) -> Result<ClientTransport<T>, Error> {
-    Err(Error::Tls(TlsError::new(
-        route.destination().0,
-        io::Error::new(
-            io::ErrorKind::Unsupported,
-            "wss:// needs the feature `rustls`",
-        ),
-    )))
+    Err(Error::Tls(TlsError::needs_rustls(route.destination().0)))
 }

@@ -29,6 +29,8 @@ pub(crate) use runtime::runtime_constructors;
 pub use session::{os_seed, upgraded, Handshake, Next, NextEvent, Session};
 pub use socket::WebSocket;
 pub use split::{Reader, Writer};
+#[cfg(feature = "rustls")]
+pub(crate) use tls::client_session as tls_client_session;
 pub use transport::Transport;
 
 use std::boxed::Box;

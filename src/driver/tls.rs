@@ -83,13 +83,9 @@ impl<T: Transport> TlsTransport<T> {
         config: Arc<ClientConfig>,
         server: &str,
     ) -> Result<TlsTransport<T>, TlsError> {
-        let name = ServerName::try_from(server.to_owned())
-            .map_err(|e| TlsError::new(server, io::Error::new(io::ErrorKind::InvalidInput, e)))?;
-        let tls = ClientConnection::new(config, name)
-            .map_err(|e| TlsError::new(server, io::Error::new(io::ErrorKind::InvalidData, e)))?;
         Ok(TlsTransport {
             inner,
-            tls,
+            tls: client_session(config, server)?,
             close_notify_sent: false,
         })
     }
@@ -224,6 +220,22 @@ impl<T: Transport> Transport for TlsTransport<T> {
     fn poll_timer(&mut self, cx: &mut Context<'_>, at: Timestamp) -> Poll<()> {
         self.inner.poll_timer(cx, at)
     }
+}
+
+/// A client session with `server` (a DNS name or an IP address), for the async transport
+/// here and the blocking driver's stream alike.
+///
+/// # Errors
+///
+/// A server name that is neither, or rustls's refusal of the configuration.
+pub(crate) fn client_session(
+    config: Arc<ClientConfig>,
+    server: &str,
+) -> Result<ClientConnection, TlsError> {
+    let name = ServerName::try_from(server.to_owned())
+        .map_err(|e| TlsError::new(server, io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+    ClientConnection::new(config, name)
+        .map_err(|e| TlsError::new(server, io::Error::new(io::ErrorKind::InvalidData, e)))
 }
 
 /// The `aws-lc-rs` provider (X25519MLKEM768 first, with feature `prefer-post-quantum`), given
